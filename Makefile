@@ -1,0 +1,38 @@
+# Two entry points (see README):
+#   make report   set up .venv, then regenerate every report on the bundled default data
+#   make test     set up .venv (and a headless browser for the HTML checks), then run the tests
+PYTHON ?= python3.12
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha256sum | cut -c1-12)
+
+.PHONY: report test setup browser benchmarks clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 12), "Python 3.12+ is required; set PYTHON=/path/to/python3.12"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+# Debian's Chromium for the rendered-HTML tests (no browser download; see README).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the HTML checks"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+
+report: $(STAMP)
+	$(BIN)/python -m analysis build
+
+test: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+benchmarks: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) reports data/synthetic/*/
