@@ -25,7 +25,7 @@ event-study estimates and their covariance.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -107,8 +107,8 @@ class EventStudyResult:
     """
 
     estimator: str
-    event_table: pd.DataFrame
-    overall_estimate: Mapping[str, float]
+    event_table: pd.DataFrame | None
+    overall_estimate: Mapping[str, float] | None
     pretrend: PretrendTest | None
     n_units: int
     n_treated_units: int
@@ -133,21 +133,51 @@ class CallawaySantAnnaResult(EventStudyResult):
 
     ``att_gt``: DataFrame ``cohort, time, att, se, ci_low, ci_high`` in the input's time labels;
     the CI is the uniform (simultaneous) band when bootstrapped, else pointwise.
-    ``aggregations``: DataFrames for ``simple``, ``event``, ``group`` and ``calendar`` (see
-    :meth:`aggregate`); ``native`` holds the moderndid objects (``att_gt`` result and ``aggte``
-    results by kind) for users who need the influence functions.
+    Aggregations are computed on first request by ``aggregator(kind) -> (table, native)`` and
+    cached in ``aggregations``; ``native`` holds the moderndid objects (``"att_gt"`` and one
+    ``aggte`` result per kind once computed) with their influence functions.
+    ``event_table`` / ``overall_estimate`` are unused (``None``): :meth:`event_study` is the
+    ``event`` aggregation and :meth:`overall` the ``simple`` one.
     """
 
     att_gt: pd.DataFrame
-    aggregations: Mapping[str, pd.DataFrame]
-    native: Mapping[str, Any] = field(default_factory=dict)
+    aggregator: Callable[[str], tuple[pd.DataFrame, Any]] = field(repr=False, compare=False)
+    aggregations: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    native: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    KINDS = ("simple", "event", "group", "calendar")
+
+    def _table(self, kind: str) -> pd.DataFrame:
+        if kind not in self.KINDS:
+            raise ValueError(f"aggregate(kind={kind!r}): kind must be one of {self.KINDS}")
+        if kind not in self.aggregations:
+            table, native = self.aggregator(kind)
+            self.aggregations[kind] = table
+            self.native[kind] = native
+        return self.aggregations[kind]
 
     def aggregate(self, kind: str) -> pd.DataFrame:
         """Aggregated ATT: ``kind`` in ``simple`` (one row), ``event`` (column ``event``),
         ``group`` (column ``cohort``) or ``calendar`` (column ``time``); then ``att, se,
         ci_low, ci_high``. Bands are uniform over the rows when the fit was bootstrapped."""
-        if kind not in self.aggregations:
-            raise ValueError(
-                f"aggregate(kind={kind!r}): kind must be one of {sorted(self.aggregations)}"
-            )
-        return self.aggregations[kind].copy()
+        return self._table(kind).copy()
+
+    def native_aggregate(self, kind: str) -> Any:
+        """The moderndid ``AGGTEResult`` of ``kind`` (influence functions, vcov)."""
+        self._table(kind)
+        return self.native[kind]
+
+    def event_study(self) -> pd.DataFrame:
+        return self.aggregate("event")
+
+    def overall(self, kind: str = "simple") -> dict[str, float]:
+        """Overall ATT: the ``simple`` aggregation by default; ``kind="event"|"group"|
+        "calendar"`` gives that aggregation's overall average (as R ``aggte`` prints it), with a
+        pointwise normal CI."""
+        if kind == "simple":
+            row = self._table("simple").iloc[0]
+            return {k: float(row[k]) for k in OVERALL_KEYS}
+        agg = self.native_aggregate(kind)
+        att, se = float(agg.overall_att), float(agg.overall_se)
+        low, high = normal_ci(att, se, self.alpha)
+        return {"att": att, "se": se, "ci_low": float(low), "ci_high": float(high)}
