@@ -314,9 +314,11 @@ def number_sql(clean: str, decimal_comma: bool) -> str:
             f"THEN TRY_CAST({text} AS DOUBLE) END")
 
 
-def _month_case_sql(name_expr: str) -> str:
-    whens = " ".join(f"WHEN {sql_literal(k)} THEN {v}" for k, v in MONTHS.items())
-    return f"(CASE rtrim({name_expr}, '.') {whens} END)"
+def _month_number_sql(name_expr: str) -> str:
+    """Month number (1-12) of an Indonesian or English month name or abbreviation; NULL if unknown."""
+    names = ", ".join(sql_literal(k) for k in MONTHS)
+    numbers = ", ".join(str(v) for v in MONTHS.values())
+    return f"([{numbers}][list_position([{names}], rtrim({name_expr}, '.'))])"
 
 
 def timestamp_sql(clean: str) -> str:
@@ -327,8 +329,9 @@ def timestamp_sql(clean: str) -> str:
     time. Time-zone offsets are not accepted (store local time)."""
     s = f"lower({clean})"
     time = "([ t]\\d{1,2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?"
-    named = (f"regexp_extract({s}, '^(\\d{{1,2}})\\s+([a-z]+\\.?)\\s+(\\d{{4}})(\\s+.*)?$', "
-             f"['d', 'm', 'y', 'rest'])")
+    month = _month_number_sql(f"regexp_extract({s}, '^\\d{{1,2}}\\s+([a-z]+\\.?)', 1)")
+    named = (f"replace(regexp_replace({s}, '^(\\d{{1,2}})\\s+[a-z]+\\.?\\s+(\\d{{4}})', '\\2-@-\\1'), "
+             f"'@', CAST({month} AS VARCHAR))")
     return (
         f"CASE WHEN {clean} IS NULL THEN NULL "
         f"WHEN regexp_full_match({s}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}{time}') "
@@ -336,8 +339,7 @@ def timestamp_sql(clean: str) -> str:
         f"WHEN regexp_full_match({s}, '\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}}( \\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
         f"THEN TRY_CAST(regexp_replace({s}, '^(\\d{{1,2}})[-/.](\\d{{1,2}})[-/.](\\d{{4}})', '\\3-\\2-\\1') AS TIMESTAMP) "
         f"WHEN regexp_full_match({s}, '\\d{{1,2}}\\s+[a-z]+\\.?\\s+\\d{{4}}(\\s+\\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
-        f"THEN TRY_CAST({named}.y || '-' || CAST({_month_case_sql(named + '.m')} AS VARCHAR) || '-' "
-        f"|| {named}.d || coalesce({named}.rest, '') AS TIMESTAMP) "
+        f"THEN TRY_CAST({named} AS TIMESTAMP) "
         f"END"
     )
 
@@ -352,7 +354,7 @@ def period_sql(clean: str) -> str:
     def month(y: str, m: str) -> str:
         return f"strftime(TRY_CAST({y} || '-' || {m} || '-01' AS DATE), '%Y-%m')"
 
-    named = f"regexp_extract({s}, '^([a-z]+\\.?)\\s+(\\d{{4}})$', ['m', 'y'])"
+    named_month = _month_number_sql(f"regexp_extract({s}, '^([a-z]+\\.?)', 1)")
     return (
         f"CASE WHEN {clean} IS NULL THEN NULL "
         f"WHEN regexp_full_match({s}, '\\d{{4}}[-/]\\d{{1,2}}') "
@@ -360,7 +362,7 @@ def period_sql(clean: str) -> str:
         f"WHEN regexp_full_match({s}, '\\d{{1,2}}[-/]\\d{{4}}') "
         f"THEN {month(f'right({s}, 4)', f'split_part(replace({s}, chr(47), chr(45)), chr(45), 1)')} "
         f"WHEN regexp_full_match({s}, '[a-z]+\\.?\\s+\\d{{4}}') "
-        f"THEN {month(f'{named}.y', f'CAST({_month_case_sql(named + '.m')} AS VARCHAR)')} "
+        f"THEN {month(f'right({s}, 4)', f'CAST({named_month} AS VARCHAR)')} "
         f"ELSE strftime({timestamp_sql(clean)}, '%Y-%m') END"
     )
 
