@@ -238,7 +238,7 @@ class _DatasetRun:
         files = find_table_files(self.data_dir)
         self.metadata = read_metadata(self.data_dir)
         self.extracted_at = _parse_extracted_at(self.metadata)
-        con = duckdb.connect()
+        con = _connect()
         try:
             salt = privacy.get_salt()
             regions_codes = self._regions(con, files, salt)
@@ -316,7 +316,7 @@ def _bundled_region_codes() -> list[str]:
     stat = paths.REGIONS_CSV.stat()
     key = (str(paths.REGIONS_CSV), stat.st_mtime_ns, stat.st_size)
     if key not in _BUNDLED_CODES_CACHE:
-        con = duckdb.connect()
+        con = _connect()
         try:
             result = _validate_table(con, SCHEMAS["regions"], paths.REGIONS_CSV, salt="",
                                      region_lookup=None, extracted_at=None, rejects_dir=None,
@@ -328,6 +328,12 @@ def _bundled_region_codes() -> list[str]:
                                     f"{result.report.rows_rejected} invalid rows")
         _BUNDLED_CODES_CACHE[key] = result.codes
     return list(_BUNDLED_CODES_CACHE[key])
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _parse_extracted_at(metadata: dict) -> pd.Timestamp | None:
@@ -384,6 +390,10 @@ def _validate_table(con, schema: TableSchema, path: Path, **options) -> _TableRe
     source = readers.open_source(con, path, f"__src_{schema.name}", schema.required_columns)
     try:
         return _validate_source(con, schema, source, **options)
+    except duckdb.InvalidInputException as exc:
+        if source.format == "csv":
+            raise DataContractError(readers.csv_error_message(path, source, exc)) from exc
+        raise DataContractError(f"{path.name}: cannot read the file: {str(exc).splitlines()[0]}") from exc
     finally:
         for temp in source.temp_files:
             temp.unlink(missing_ok=True)
