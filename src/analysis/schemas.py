@@ -232,8 +232,10 @@ POLICIES = TableSchema(
                description="cap on the share of a unit's staff away on a WFA day (0-1)"),
         Column("scope_exclusions", "text", required=False, nullable=True,
                description="units or staff excluded from WFA"),
-        Column("confidence", "text", required=False, nullable=True, allowed=("high", "medium", "low"),
-               lowercase=True, description="high, medium or low"),
+        Column("confidence", "text", required=False, nullable=True,
+               allowed=("high", "medium", "low", "simulated"), lowercase=True,
+               description="high, medium or low for reported adoptions; simulated for the "
+               "adopters that analysis.simulate adds"),
         Column("notes", "text", required=False, nullable=True, description="free text"),
     ),
     key=("region_code", "start_date"),
