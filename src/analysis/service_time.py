@@ -80,7 +80,7 @@ def _extracted_at(data_dir: Path, requests_source) -> tuple[pd.Timestamp, str]:
     else:
         latest = duckdb.sql(
             f"SELECT greatest(max(submitted_at), max(completed_at)) FROM read_parquet('{requests_source}')"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return pd.Timestamp(latest), "dataset.json has no extracted_at: the latest timestamp in the data is used"
 
 
