@@ -10,10 +10,15 @@ Modules: ``panel`` (input checks, long → matrix), ``weights`` (solvers), ``con
 """
 
 from analysis.synth.control import SyntheticControlResult, synthetic_control
+from analysis.synth.placebo import InSpacePlacebo, PlaceboSE, in_space_placebo, placebo_se
 from analysis.synth.panel import SynthInputError, SynthPanel, wide_panel
 from analysis.synth.sdid import SyntheticDidResult, synthetic_did
 
 __all__ = [
+    "InSpacePlacebo",
+    "PlaceboSE",
+    "in_space_placebo",
+    "placebo_se",
     "SynthInputError",
     "SynthPanel",
     "SyntheticControlResult",

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.synth.panel import SynthInputError, SynthPanel, wide_panel
-from analysis.synth.weights import frank_wolfe_simplex, sparsify
+from analysis.synth.weights import frank_wolfe_simplex_batch, sparsify_batch
 
 ESTIMATORS = ("sdid", "sc", "did")
 
@@ -96,14 +96,38 @@ def initial_weights(N0: int, T0: int, estimator: str) -> tuple[np.ndarray | None
     return None, None
 
 
-def _solve(Yc_rows: np.ndarray, zeta: float, intercept: bool, start, options: SdidOptions) -> np.ndarray:
-    weights, _ = frank_wolfe_simplex(Yc_rows, zeta, intercept=intercept, start=start,
-                                     min_decrease=options.min_decrease,
-                                     max_iter=options.max_iter_pre_sparsify)
+def _solve_batch(rows: np.ndarray, zeta: float, intercept: bool, start, options: SdidOptions) -> np.ndarray:
+    """synthdid's two-stage solve: ``max_iter_pre_sparsify`` Frank–Wolfe steps, sparsify, then up
+    to ``max_iter`` steps from the sparsified weights."""
+    weights, _ = frank_wolfe_simplex_batch(rows, zeta, intercept=intercept, start=start,
+                                           min_decrease=options.min_decrease,
+                                           max_iter=options.max_iter_pre_sparsify)
     if options.use_sparsify:
-        weights, _ = frank_wolfe_simplex(Yc_rows, zeta, intercept=intercept, start=sparsify(weights),
-                                         min_decrease=options.min_decrease, max_iter=options.max_iter)
+        weights, _ = frank_wolfe_simplex_batch(rows, zeta, intercept=intercept, start=sparsify_batch(weights),
+                                               min_decrease=options.min_decrease, max_iter=options.max_iter)
     return weights
+
+
+def synthdid_batch(Ys, N0: int, T0: int, *, options: SdidOptions, omega=None, lam=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """synthdid fits of a batch of matrices ``Ys`` (B × N × T, controls in the first ``N0`` rows,
+    pre-periods in the first ``T0`` columns), solved side by side. ``omega`` (B × N0) / ``lam``
+    (B × T0) are the fixed weights when the option says not to update them, else the Frank–Wolfe
+    starting points (None = uniform). Returns ``(estimates (B,), omega (B × N0), lam (B × T0))``."""
+    Ys = np.asarray(Ys, dtype=float)
+    n_problems, n_units, n_times = Ys.shape
+    N1, T1 = n_units - N0, n_times - T0
+    collapsed = np.stack([collapsed_form(Y, N0, T0) for Y in Ys])
+    if options.update_lambda:
+        lam = _solve_batch(collapsed[:, :N0, :], options.zeta_lambda, options.lambda_intercept, lam, options)
+    if options.update_omega:
+        omega = _solve_batch(np.transpose(collapsed[:, :, :T0], (0, 2, 1)), options.zeta_omega,
+                             options.omega_intercept, omega, options)
+    omega = np.broadcast_to(np.asarray(omega, dtype=float), (n_problems, N0))
+    lam = np.broadcast_to(np.asarray(lam, dtype=float), (n_problems, T0))
+    unit_contrast = np.concatenate([-omega, np.full((n_problems, N1), 1.0 / N1)], axis=1)
+    time_contrast = np.concatenate([-lam, np.full((n_problems, T1), 1.0 / T1)], axis=1)
+    estimates = np.einsum("pn,pnt,pt->p", unit_contrast, Ys, time_contrast)
+    return estimates, np.array(omega), np.array(lam)
 
 
 def synthdid_matrix(Y, N0: int, T0: int, *, options: SdidOptions, omega=None, lam=None,
@@ -112,18 +136,11 @@ def synthdid_matrix(Y, N0: int, T0: int, *, options: SdidOptions, omega=None, la
     first ``T0`` columns). ``omega``/``lam`` are the fixed weights when the option says not to
     update them, else the Frank–Wolfe starting point (None = uniform)."""
     Y = np.asarray(Y, dtype=float)
-    N1, T1 = Y.shape[0] - N0, Y.shape[1] - T0
-    Yc = collapsed_form(Y, N0, T0)
-    if options.update_lambda:
-        lam = _solve(Yc[:N0, :], options.zeta_lambda, options.lambda_intercept, lam, options)
-    if options.update_omega:
-        omega = _solve(Yc[:, :T0].T, options.zeta_omega, options.omega_intercept, omega, options)
-    omega = np.asarray(omega, dtype=float)
-    lam = np.asarray(lam, dtype=float)
-    unit_contrast = np.append(-omega, np.full(N1, 1.0 / N1))
-    time_contrast = np.append(-lam, np.full(T1, 1.0 / T1))
-    estimate = float(unit_contrast @ Y @ time_contrast)
-    return SdidMatrixEstimate(estimate=estimate, omega=omega, lam=lam, options=options, noise_level=noise)
+    omega_b = None if omega is None else np.asarray(omega, dtype=float)[None, :]
+    lam_b = None if lam is None else np.asarray(lam, dtype=float)[None, :]
+    estimates, omegas, lams = synthdid_batch(Y[None], N0, T0, options=options, omega=omega_b, lam=lam_b)
+    return SdidMatrixEstimate(estimate=float(estimates[0]), omega=omegas[0], lam=lams[0], options=options,
+                              noise_level=noise)
 
 
 @dataclass(frozen=True)

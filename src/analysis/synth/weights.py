@@ -109,44 +109,126 @@ def simplex_least_squares(A, b, *, tol: float = 1e-10, max_iter: int = 1000) -> 
 
 # --- synthdid's Frank–Wolfe solver (port of R/solver.R) -------------------------------------
 
-def _fw_step(A: np.ndarray, x: np.ndarray, b: np.ndarray, eta: float) -> np.ndarray:
-    """One Frank–Wolfe step for ||A x - b||^2 + eta ||x||^2 on the simplex, exact line search."""
-    Ax = A @ x
-    half_grad = (Ax - b) @ A + eta * x
-    i = int(np.argmin(half_grad))  # R's which.min: first minimum
-    d_x = -x.copy()
-    d_x[i] = 1.0 - x[i]
-    if np.all(d_x == 0):
-        return x
-    d_err = A[:, i] - Ax
-    step = -float(half_grad @ d_x) / (float(d_err @ d_err) + eta * float(d_x @ d_x))
-    return x + min(1.0, max(0.0, step)) * d_x
+def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=None,
+                              min_decrease: float = 1e-3, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+    """Port of synthdid's ``sc.weight.fw`` for a batch of independent problems.
+
+    ``Y`` is (B × m × (k+1)): for each problem, weights ``w`` on the simplex minimise
+    ``zeta^2 ||w||^2 + ||Y[:, :k] w - Y[:, k]||^2 / m`` (columns demeaned first when
+    ``intercept``). Each step is synthdid's ``fw.step``: the vertex with the smallest half
+    gradient ``(A w - b)ᵀA + eta w`` (eta = m zeta^2, first minimum on ties, like R's
+    ``which.min``) and an exact line search clipped to [0, 1]. A problem stops after
+    ``max_iter`` steps or once a step lowers its objective by no more than ``min_decrease^2``.
+
+    The problems are solved side by side (vectorised over B; a stopped problem is frozen), and
+    ``A w`` and ``AᵀA w`` are updated incrementally rather than recomputed: the iterates equal
+    synthdid's up to floating-point rounding. Returns ``(weights (B × k), steps taken (B,))``.
+    """
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 3:
+        raise ValueError("Y must be a (problems x rows x columns) array")
+    n_problems, n_rows, n_cols = Y.shape
+    if n_problems == 1:
+        single_start = None if start is None else np.asarray(start, dtype=float).reshape(-1)
+        weights, steps = frank_wolfe_simplex(Y[0], zeta, intercept=intercept, start=single_start,
+                                             min_decrease=min_decrease, max_iter=max_iter)
+        return weights[None, :], np.array([steps])
+    k = n_cols - 1
+    if intercept:
+        Y = Y - Y.mean(axis=1, keepdims=True)
+    A = Y[:, :, :k]
+    b = Y[:, :, k]
+    eta = n_rows * zeta**2
+    w = np.full((n_problems, k), 1.0 / k) if start is None else np.array(start, dtype=float).reshape(n_problems, k).copy()
+    gram = np.matmul(np.transpose(A, (0, 2, 1)), A)  # symmetric: row i = column i
+    atb = np.matmul(b[:, None, :], A)[:, 0, :]
+    columns = np.ascontiguousarray(np.transpose(A, (0, 2, 1)))  # columns[p, i] = A[p, :, i]
+    Aw = np.matmul(A, w[:, :, None])[:, :, 0]
+    Gw = np.matmul(gram, w[:, :, None])[:, :, 0]
+    rows = np.arange(n_problems)
+    active = np.ones(n_problems, dtype=bool)
+    steps = np.zeros(n_problems, dtype=int)
+    previous = np.full(n_problems, np.nan)
+    threshold = min_decrease**2
+    zeta_sq = zeta**2
+    t = 0
+    while t < max_iter:
+        t += 1
+        half_grad = Gw - atb + eta * w
+        vertex = half_grad.argmin(axis=1)
+        d_w = -w
+        d_w[rows, vertex] += 1.0
+        d_err = columns[rows, vertex] - Aw
+        numerator = -(half_grad * d_w).sum(axis=1)
+        denominator = (d_err * d_err).sum(axis=1) + eta * (d_w * d_w).sum(axis=1)
+        safe = denominator > 0
+        step = np.zeros(n_problems)
+        step[safe] = np.clip(numerator[safe] / denominator[safe], 0.0, 1.0)
+        step[~active] = 0.0
+        step_col = step[:, None]
+        w += step_col * d_w
+        Aw += step_col * d_err
+        Gw += step_col * (gram[rows, vertex] - Gw)
+        err = Aw - b
+        value = zeta_sq * (w * w).sum(axis=1) + (err * err).sum(axis=1) / n_rows
+        steps[active] = t
+        if t >= 2:
+            active &= (previous - value) > threshold
+            if not active.any():
+                break
+        previous = np.where(steps == t, value, previous)
+    return w, steps
 
 
 def frank_wolfe_simplex(Y, zeta: float, *, intercept: bool = True, start=None,
-                        min_decrease: float = 1e-3, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray]:
-    """Port of synthdid's ``sc.weight.fw``: weights ``w`` on the simplex minimising
-    ``zeta^2 ||w||^2 + ||Y[:, :-1] w - Y[:, -1]||^2 / nrow(Y)`` (columns demeaned first when
-    ``intercept``). Stops after ``max_iter`` steps or when the objective falls by less than
-    ``min_decrease^2`` in one step. Returns ``(weights, objective values by iteration)``.
-    """
+                        min_decrease: float = 1e-3, max_iter: int = 1000) -> tuple[np.ndarray, int]:
+    """synthdid's ``sc.weight.fw`` for one problem ``Y`` (m × (k+1)); the same iteration as
+    ``frank_wolfe_simplex_batch`` on 1-D arrays (faster for a single problem). Returns
+    ``(weights, steps taken)``."""
     Y = np.asarray(Y, dtype=float)
     n_rows, n_cols = Y.shape
     k = n_cols - 1
-    w = np.full(k, 1.0 / k) if start is None else np.asarray(start, dtype=float).copy()
     if intercept:
         Y = Y - Y.mean(axis=0)
     A = Y[:, :k]
     b = Y[:, k]
     eta = n_rows * zeta**2
-    values: list[float] = []
+    w = np.full(k, 1.0 / k) if start is None else np.array(start, dtype=float)
+    gram = A.T @ A
+    atb = b @ A
+    columns = np.ascontiguousarray(A.T)
+    Aw = A @ w
+    Gw = gram @ w
+    threshold = min_decrease**2
+    zeta_sq = zeta**2
+    previous = float("nan")
     t = 0
-    while t < max_iter and (t < 2 or values[t - 2] - values[t - 1] > min_decrease**2):
+    dot = np.dot
+    while t < max_iter:
         t += 1
-        w = _fw_step(A, w, b, eta)
-        err = A @ w - b
-        values.append(zeta**2 * float(w @ w) + float(err @ err) / n_rows)
-    return w, np.array(values)
+        half_grad = Gw - atb + eta * w
+        i = int(half_grad.argmin())
+        d_w = -w
+        d_w[i] += 1.0
+        d_err = columns[i] - Aw
+        denominator = dot(d_err, d_err) + eta * dot(d_w, d_w)
+        step = min(1.0, max(0.0, -dot(half_grad, d_w) / denominator)) if denominator > 0 else 0.0
+        w += step * d_w
+        Aw += step * d_err
+        Gw += step * (gram[i] - Gw)
+        err = Aw - b
+        value = zeta_sq * dot(w, w) + dot(err, err) / n_rows
+        if t >= 2 and not previous - value > threshold:
+            break
+        previous = value
+    return w, t
+
+
+def sparsify_batch(weights) -> np.ndarray:
+    """``sparsify`` row by row."""
+    v = np.array(weights, dtype=float)
+    v[v <= v.max(axis=1, keepdims=True) / 4] = 0.0
+    return v / v.sum(axis=1, keepdims=True)
 
 
 def sparsify(weights) -> np.ndarray:
