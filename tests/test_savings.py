@@ -62,7 +62,8 @@ def make_world(n_units: int = 160, seed: int = 7):
     budget = pd.DataFrame(rows, columns=["region_code", "period", "account_code", "category", "budget_idr", "realized_idr"])
     transfers = pd.DataFrame(transfers, columns=["region_code", "period", "tkd_idr"])
     adoption = pd.DataFrame(
-        {"region_code": np.array(codes)[adopt], "cohort": cohort[adopt], "end": None, "wfa_days_per_week": 1.0}
+        {"region_code": np.array(codes)[adopt], "cohort": cohort[adopt], "wfa_days_per_week": 1,
+         "status": "adopter", "in_staggered_sample": True, "note": ""}
     )
     truth = pd.DataFrame(truth, columns=["region_code", "period", "category", "realized_idr", "counterfactual_idr", "log_effect"])
     return budget, transfers, regions, adoption, truth

@@ -22,11 +22,8 @@ import pandas as pd
 from analysis.deflators import Deflator, load_deflator
 from analysis.errors import DataContractError
 
-try:  # the owner of the lists is analysis.schemas (io branch)
-    from analysis.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
-except ImportError:  # pragma: no cover - stand-in until analysis.schemas exists
-    ROUTINE_CATEGORIES = ("listrik", "air", "telepon_internet", "atk", "bbm", "perjalanan_dinas")
-    PLACEBO_CATEGORIES = ("penerangan_jalan", "pemeliharaan")
+from analysis.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
+from analysis.treatment import assign_treatment
 
 ROUTINE_TOTAL = "routine_total"
 FREQUENCIES = ("month", "quarter")
@@ -77,6 +74,7 @@ def spending_panel(
     frequency: str = "month",
     price_base_year: int = 2025,
     deflator: Deflator | None = None,
+    first_month: str | None = None,
 ) -> pd.DataFrame:
     """Pemda x period x category panel of realised spending.
 
@@ -93,6 +91,8 @@ def spending_panel(
     aggregating), ``log_realized_real`` (natural log; NaN where nothing was spent), ``n_months``
     (months with data in the period: quarters with fewer than 3 are incomplete).
     Missing months are not filled: a Pemda x month with no row is absent from the panel.
+    ``first_month`` (``YYYY-MM``): drop earlier months (a shorter window makes the DiD faster and
+    leans less on parallel trends far from adoption).
     """
     if frequency not in FREQUENCIES:
         raise ValueError(f"frequency must be one of {FREQUENCIES}, got {frequency!r}")
@@ -107,6 +107,8 @@ def spending_panel(
     rows = budget.loc[budget["category"].isin(known), list(required)].copy()
     rows["region_code"] = rows["region_code"].astype(str)
     rows["period"] = rows["period"].astype(str).str.slice(0, 7)
+    if first_month is not None:
+        rows = rows[rows["period"] >= str(first_month)]
     monthly = (
         rows.groupby(["region_code", "period", "category"], as_index=False)[["budget_idr", "realized_idr"]]
         .sum()
@@ -196,50 +198,14 @@ def tkd_covariates(
 TKD_COVARIATES = ("tkd_cut_share", "log_tkd_per_capita", "log_population")
 
 
-def _assign_treatment_standin(policies: pd.DataFrame, last_month: str) -> pd.DataFrame:
-    """Stand-in for ``analysis.treatment.assign_treatment`` (servicetime branch) until it lands.
-
-    One row per Pemda with a policy: ``cohort`` = month of the earliest ``start_date`` (trials
-    count: WFA was in force), ``end`` = month of the latest ``end_date`` if every policy of the
-    Pemda has ended before ``last_month`` (else None), ``wfa_days_per_week`` = the days of the
-    latest policy.
-    """
-    data = policies.copy()
-    data["region_code"] = data["region_code"].astype(str)
-    data["start"] = pd.to_datetime(data["start_date"]).dt.strftime("%Y-%m")
-    ends = pd.to_datetime(data["end_date"], errors="coerce")
-    data["end"] = ends.dt.strftime("%Y-%m")
-    rows = []
-    for code, group in data.sort_values("start").groupby("region_code"):
-        ended = group["end"].notna().all() and group["end"].max() < last_month
-        rows.append(
-            {
-                "region_code": code,
-                "cohort": group["start"].min(),
-                "end": group["end"].max() if ended else None,
-                "wfa_days_per_week": float(group["wfa_days_per_week"].iloc[-1]),
-            }
-        )
-    return pd.DataFrame(rows, columns=["region_code", "cohort", "end", "wfa_days_per_week"])
-
-
-def adoption_table(policies: pd.DataFrame, regions: pd.DataFrame, *, periods: pd.Series) -> pd.DataFrame:
-    """WFA adoption per Pemda: ``region_code``, ``cohort`` (first month with WFA, ``YYYY-MM``),
-    ``end`` (``YYYY-MM`` when WFA stopped within the data, else None), ``wfa_days_per_week``.
-
-    ``periods``: the ``YYYY-MM`` months of the analysis (the last one decides whether a policy
-    has ended). Uses ``analysis.treatment.assign_treatment`` when available.
-    """
-    months = pd.Series(periods).astype(str).str.slice(0, 7)
-    try:
-        from analysis.treatment import assign_treatment  # servicetime branch
-    except ImportError:
-        return _assign_treatment_standin(policies, months.max())
-    return _normalise_assignment(assign_treatment(policies, regions, periods=sorted(months.unique())))
-
-
-def _normalise_assignment(assigned: pd.DataFrame) -> pd.DataFrame:  # pragma: no cover - adapter
-    return assigned
+def adoption_table(
+    policies: pd.DataFrame, regions: pd.DataFrame, *, periods: pd.Series, trial_handling: str = "exclude"
+) -> pd.DataFrame:
+    """WFA cohorts and dose per Pemda from the policy registry, by
+    :func:`analysis.treatment.assign_treatment` (half-month rule, bridged gaps, switched-off trials
+    excluded by default) over the ``YYYY-MM`` months of ``periods``."""
+    months = sorted(pd.Series(periods).astype(str).str.slice(0, 7).unique())
+    return assign_treatment(policies, regions, periods=months, trial_handling=trial_handling)
 
 
 def cohorts_for_estimation(
@@ -247,34 +213,60 @@ def cohorts_for_estimation(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split the Pemda in ``panel`` into the estimation sample and the excluded ones.
 
-    Staggered DiD needs treatment to stay on once it starts. Pemda whose WFA ended within the
-    data (e.g. a one-month trial) are excluded from both groups; Pemda adopting before the first
-    panel period are excluded too (no pre-period). Returns ``(units, excluded)``: ``units`` has
-    ``region_code``, ``cohort_time`` (integer period of adoption, 0 = never treated),
-    ``cohort`` (period label or None), ``wfa_days_per_week`` (0 for never treated);
-    ``excluded`` has ``region_code`` and ``reason``.
+    ``adoption``: from :func:`adoption_table`. Pemda not ``in_staggered_sample`` (switched-off
+    trials, already treated at the start) are excluded; for quarters the cohort is the quarter
+    containing the first month with WFA (a partly treated first quarter dilutes its effect).
+    Pemda absent from ``adoption`` are never treated.
+    Returns ``(units, excluded)``: ``units`` has ``region_code``, ``cohort_time`` (integer period
+    of adoption, 0 = never treated), ``cohort`` (period label or None), ``wfa_days_per_week``
+    (0 for never treated); ``excluded`` has ``region_code``, ``reason``.
     """
-    codes = pd.Series(sorted(panel["region_code"].unique()), name="region_code")
+    codes = sorted(panel["region_code"].unique())
     first_time = int(panel["time"].min())
-    adopt = adoption.set_index("region_code")
+    adopt = adoption.assign(region_code=adoption["region_code"].astype(str)).set_index("region_code")
     units, excluded = [], []
     for code in codes:
-        if code not in adopt.index:
+        if code not in adopt.index or adopt.at[code, "cohort"] is None or pd.isna(adopt.at[code, "cohort"]):
             units.append((code, 0, None, 0.0))
             continue
         row = adopt.loc[code]
-        if isinstance(row, pd.DataFrame):
-            row = row.iloc[0]
-        if row.get("end") is not None and not pd.isna(row.get("end")):
-            excluded.append((code, f"WFA ended {row['end']} (not absorbing)"))
+        if not bool(row["in_staggered_sample"]):
+            excluded.append((code, f"{row['status']}: {row['note']}"))
             continue
         period = month_to_period(pd.Series([row["cohort"]]), frequency).iloc[0]
         cohort_time = int(period_to_time(pd.Series([period]), frequency).iloc[0])
         if cohort_time <= first_time:
-            excluded.append((code, f"adopted {row['cohort']}, before the first panel period"))
+            excluded.append((code, f"adopted {row['cohort']}, in the first panel period"))
             continue
         units.append((code, cohort_time, period, float(row["wfa_days_per_week"])))
     return (
         pd.DataFrame(units, columns=["region_code", "cohort_time", "cohort", "wfa_days_per_week"]),
         pd.DataFrame(excluded, columns=["region_code", "reason"]),
     )
+
+
+def readmit_simulated_policies(policies: pd.DataFrame, data_dir) -> pd.DataFrame:
+    """Workaround: ``analysis.io`` rejects policy rows whose optional ``confidence`` is
+    ``simulated`` (the value ``analysis.simulate`` writes for its synthetic adopters), which would
+    silently drop every simulated adopter. Re-adds those rows from ``policies.csv`` (only rows with
+    ``confidence == "simulated"`` whose region has no accepted policy). Remove once io and
+    simulate agree on the allowed values."""
+    from pathlib import Path
+
+    path = Path(data_dir) / "policies.csv"
+    if not path.exists():
+        return policies
+    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if "confidence" not in raw.columns:
+        return policies
+    extra = raw[(raw["confidence"] == "simulated") & ~raw["region_code"].isin(set(policies["region_code"].astype(str)))]
+    if extra.empty:
+        return policies
+    extra = extra.assign(
+        start_date=pd.to_datetime(extra["start_date"]),
+        end_date=pd.to_datetime(extra["end_date"].replace("", None)),
+        wfa_days_per_week=extra["wfa_days_per_week"].astype(int),
+        is_trial=extra["is_trial"].str.lower().eq("true"),
+    )
+    columns = [c for c in policies.columns if c in extra.columns]
+    return pd.concat([policies, extra[columns]], ignore_index=True)

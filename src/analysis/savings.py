@@ -54,7 +54,8 @@ class SpendingEffect:
     their ATTs (``n_units x len(post_events)``), rows in the order of ``unit_ids``.
     ``overall_influence``: influence function of ``att``.
     ``treated_cells``: the treated post-adoption cells the estimate averages over:
-    ``region_code, period, time, event, realized_real_idr, wfa_days_per_week``.
+    ``region_code, period, time, event, realized_idr`` (nominal), ``realized_real_idr``,
+    ``wfa_days_per_week``.
     """
 
     category: str
@@ -75,6 +76,7 @@ class SpendingEffect:
     n_treated: int
     n_dropped_unbalanced: int
     covariates: tuple[str, ...]
+    by_cohort: pd.DataFrame | None = None
     pretrend_pvalue: float | None = None
 
     def as_row(self) -> dict:
@@ -134,7 +136,7 @@ def estimate_spending_effect(
 
     cells = data.loc[(data["cohort_time"] > 0) & (data["time"] >= data["cohort_time"])].copy()
     cells["event"] = cells["time"] - cells["cohort_time"]
-    cells = cells[["region_code", "period", "time", "event", "realized_real_idr", "wfa_days_per_week"]]
+    cells = cells[["region_code", "period", "time", "event", "realized_idr", "realized_real_idr", "wfa_days_per_week"]]
     frequency = "quarter" if "Q" in str(data["period"].iloc[0]) else "month"
     return SpendingEffect(
         category=category,
@@ -155,6 +157,9 @@ def estimate_spending_effect(
         n_treated=int(data.loc[data["cohort_time"] > 0, "region_code"].nunique()),
         n_dropped_unbalanced=n_dropped,
         covariates=used_covariates,
+        by_cohort=result["by_cohort"].assign(
+            cohort=lambda d: time_to_period(d["cohort_time"], frequency).to_numpy()
+        ),
         pretrend_pvalue=result["pretrend_pvalue"],
     )
 
@@ -183,6 +188,7 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
         )
         simple = moderndid.aggte(gt, type="simple", cband=False, na_rm=True)
         dynamic = moderndid.aggte(gt, type="dynamic", cband=False, na_rm=True)
+        group = moderndid.aggte(gt, type="group", cband=False, na_rm=True)
     events = np.asarray(dynamic.event_times, dtype=int)
     att_e = np.asarray(dynamic.att_by_event, dtype=float)
     se_e = np.asarray(dynamic.se_by_event, dtype=float)
@@ -192,6 +198,12 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
     post = events >= 0
     influence = np.asarray(dynamic.influence_func, dtype=float)
     pretrend = getattr(gt, "wald_pvalue", None)
+    g_att = np.asarray(group.att_by_event, dtype=float)
+    g_se = np.asarray(group.se_by_event, dtype=float)
+    by_cohort = pd.DataFrame({
+        "cohort_time": np.asarray(group.event_times, dtype=int), "att": g_att, "se": g_se,
+        "ci_low": g_att - z * g_se, "ci_high": g_att + z * g_se,
+    })
     return {
         "att": float(simple.overall_att),
         "se": float(simple.overall_se),
@@ -199,6 +211,7 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
         "post_events": events[post],
         "post_influence": influence[:, post],
         "overall_influence": np.asarray(simple.influence_func_overall, dtype=float).ravel(),
+        "by_cohort": by_cohort,
         "pretrend_pvalue": None if pretrend is None or pd.isna(pretrend) else float(pretrend),
     }
 
@@ -431,27 +444,31 @@ def project_annual_savings(
 
 
 def truth_over_cells(truth_cells: pd.DataFrame, effect: SpendingEffect) -> float:
-    """The true ATT over exactly the cells ``effect`` averages over: the mean of the true log
-    effect per treated cell. ``truth_cells``: ``truth_budget_cells.parquet`` (monthly,
-    ``region_code, period, category, realized_idr, counterfactual_idr``). Categories are summed
-    for ``routine_total``; months are summed for quarters. The truth is log(actual /
-    counterfactual) of the cell's summed Rupiah."""
+    """The true ATT over exactly the cells ``effect`` averages over (mean over its treated
+    post-adoption cells of the true log effect).
+
+    ``truth_cells``: ``truth_budget_cells.parquet`` (one row per Pemda x month with WFA in force x
+    category: ``region_code, period, category, realized_idr, counterfactual_idr``, nominal Rupiah).
+    The true log effect of a cell (a month or a quarter; one category or ``routine_total``) is
+    ``log(R / (R - S))``: ``R`` its realised spending (nominal, from the panel), ``S`` the sum of
+    ``realized - counterfactual`` over its months with WFA in force (months without WFA, e.g. the
+    first months of a partly treated quarter, have no effect).
+    """
+    from analysis.budget import month_to_period
+
     data = truth_cells.copy()
     data["region_code"] = data["region_code"].astype(str)
     if effect.category == ROUTINE_TOTAL:
         data = data[data["category"].isin(ROUTINE_CATEGORIES)]
     else:
         data = data[data["category"] == effect.category]
-    if effect.frequency == "quarter":
-        from analysis.budget import month_to_period
-
-        data["period"] = month_to_period(data["period"], "quarter")
-    summed = data.groupby(["region_code", "period"])[["realized_idr", "counterfactual_idr"]].sum()
-    log_effect = np.log(summed["realized_idr"] / summed["counterfactual_idr"])
-    keys = pd.MultiIndex.from_frame(effect.treated_cells[["region_code", "period"]])
-    matched = log_effect.reindex(keys)
-    # a treated cell absent from the truth has no WFA effect (e.g. WFA not yet in force that month)
-    return float(matched.fillna(0.0).mean())
+    data["period"] = month_to_period(data["period"], effect.frequency)
+    data["effect_idr"] = data["realized_idr"].astype(float) - data["counterfactual_idr"].astype(float)
+    effect_idr = data.groupby(["region_code", "period"])["effect_idr"].sum()
+    cells = effect.treated_cells.set_index(["region_code", "period"])
+    change = effect_idr.reindex(cells.index).fillna(0.0).to_numpy()
+    realized = cells["realized_idr"].to_numpy(dtype=float)
+    return float(np.mean(np.log(realized / (realized - change))))
 
 
 __all__ = [
