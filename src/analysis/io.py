@@ -332,11 +332,20 @@ def _is_typed(duck_type: str) -> bool:
     return duck_type.upper() != "VARCHAR"
 
 
-def _validate_table(con, schema: TableSchema, path: Path, *, salt: str, region_lookup: str | None,
-                    extracted_at: pd.Timestamp | None, rejects_dir: Path | None,
-                    materialise: bool) -> _TableResult:
+def _validate_table(con, schema: TableSchema, path: Path, **options) -> _TableResult:
+    source = readers.open_source(con, path, f"__src_{schema.name}", schema.required_columns)
+    try:
+        return _validate_source(con, schema, source, **options)
+    finally:
+        for temp in source.temp_files:
+            temp.unlink(missing_ok=True)
+
+
+def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: str,
+                     region_lookup: str | None, extracted_at: pd.Timestamp | None,
+                     rejects_dir: Path | None, materialise: bool) -> _TableResult:
     table = schema.name
-    source = readers.open_source(con, path, f"__src_{table}", schema.required_columns)
+    path = source.path
     missing = [c for c in schema.required_columns if c not in source.column_types]
     if missing:
         found = ", ".join(source.columns) or "(none)"

@@ -21,7 +21,10 @@ import csv
 import datetime as dt
 import io
 import math
+import os
 import re
+import tempfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +66,8 @@ class Source:
     delimiter: str | None = None
     encoding: str | None = None
     notes: list[str] = field(default_factory=list)
+    #: temporary files backing the view (a UTF-8 copy of a non-UTF-8 CSV); delete after use
+    temp_files: list[Path] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
@@ -111,28 +116,39 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, view: str,
 
 
 def _detect_encoding(path: Path) -> tuple[str, str | None]:
-    """(DuckDB encoding name, note). UTF-8 (with or without BOM) or UTF-16 by BOM; a file that is
-    not valid UTF-8 is read as Latin-1 (covers cp1252 exports of Indonesian Excel) with a note."""
+    """(Python codec, note). UTF-8 (with or without BOM) or UTF-16 (by BOM); a file that is not
+    valid UTF-8 is read as Windows-1252 (the usual Indonesian Excel "CSV" export) with a note."""
     with path.open("rb") as handle:
         head = handle.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", None
+            return "utf-16", f"{path.name}: UTF-16 text; converted to UTF-8 to read it"
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
+        offset = 0
         try:
             while chunk := handle.read(1 << 24):
                 decoder.decode(chunk)
+                offset += len(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            return "latin-1", (f"{path.name}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x}); "
-                               "read as Latin-1 (Windows export). Check names with accents; "
-                               "save as 'CSV UTF-8' to avoid this")
+            return "cp1252", (f"{path.name}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at "
+                              f"offset {offset + exc.start}); read as Windows-1252. Check names with "
+                              "accents; save as 'CSV UTF-8' to avoid this")
     return "utf-8", None
 
 
-def _header_line(path: Path, encoding: str) -> str:
-    py_encoding = {"utf-8": "utf-8-sig", "latin-1": "latin-1", "utf-16": "utf-16"}[encoding]
-    with path.open("r", encoding=py_encoding, newline="") as handle:
+def _transcode_to_utf8(path: Path, encoding: str) -> Path:
+    """A temporary UTF-8 copy of a non-UTF-8 text file (the raw file is left untouched)."""
+    handle, name = tempfile.mkstemp(prefix=f"{path.stem}.", suffix=".utf8.csv")
+    with os.fdopen(handle, "w", encoding="utf-8", newline="") as out, \
+            path.open("r", encoding=encoding, errors="replace", newline="") as src:
+        while chunk := src.read(1 << 22):
+            out.write(chunk)
+    return Path(name)
+
+
+def _header_line(path: Path) -> str:
+    with path.open("r", encoding="utf-8-sig", newline="") as handle:
         for line in handle:
             if line.strip():
                 return line.rstrip("\r\n")
@@ -141,7 +157,12 @@ def _header_line(path: Path, encoding: str) -> str:
 
 def _open_csv(con, path: Path, view: str) -> Source:
     encoding, note = _detect_encoding(path)
-    header = _header_line(path, encoding)
+    read_path = path
+    temp_files = []
+    if encoding != "utf-8":
+        read_path = _transcode_to_utf8(path, encoding)
+        temp_files.append(read_path)
+    header = _header_line(read_path)
     if not header.strip():
         raise DataContractError(f"{path.name}: the file is empty (no header row)")
     counts = {d: header.count(d) for d in (";", ",", "\t")}
@@ -152,8 +173,8 @@ def _open_csv(con, path: Path, view: str) -> Source:
     normalised = [normalise_column_name(n) for n in names]
     _check_duplicate_columns(path, normalised)
     columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in normalised) + "}"
-    reader = (f"read_csv({sql_literal(str(path))}, delim={sql_literal(delimiter)}, quote='\"', "
-              f"escape='\"', header=true, columns={columns}, encoding={sql_literal(encoding)}, "
+    reader = (f"read_csv({sql_literal(str(read_path))}, delim={sql_literal(delimiter)}, quote='\"', "
+              f"escape='\"', header=true, columns={columns}, "
               f"auto_detect=false, strict_mode=true, null_padding=false)")
     select = ", ".join(quote_ident(n) for n in normalised)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
@@ -163,6 +184,8 @@ def _open_csv(con, path: Path, view: str) -> Source:
     try:
         con.execute(f"SELECT count(*) FROM {quote_ident(view)}").fetchone()
     except duckdb.Error as exc:
+        for temp in temp_files:
+            temp.unlink(missing_ok=True)
         message = str(exc)
         line = re.search(r"[Ll]ine:?\s*(\d+)", message)
         where = f" at line {line.group(1)}" if line else ""
@@ -170,9 +193,11 @@ def _open_csv(con, path: Path, view: str) -> Source:
         raise DataContractError(
             f"{path.name}: cannot parse the CSV{where} with delimiter {delimiter!r} "
             f"({len(names)} columns in the header): {first}") from exc
-    source = Source(path, view, {n: "VARCHAR" for n in normalised}, "csv", delimiter, encoding)
+    source = Source(path, view, {n: "VARCHAR" for n in normalised}, "csv", delimiter, encoding,
+                    temp_files=temp_files)
     if note:
         source.notes.append(note)
+        warnings.warn(note, stacklevel=3)
     return source
 
 

@@ -31,8 +31,11 @@ def read_registry(path=paths.POLICIES_CSV) -> pd.DataFrame:
 
 
 def simulate_adopters(regions: pd.DataFrame, cut_share: np.ndarray, registry_codes: set[str],
-                      rng: np.random.Generator, cal: AdoptionCalibration) -> pd.DataFrame:
-    """Further adopters in waves (policy rows, registry columns). Within each wave, Pemda are drawn
+                      rng: np.random.Generator, cal: AdoptionCalibration,
+                      last_month: str = "9999-12") -> pd.DataFrame:
+    """Further adopters in waves (policy rows, registry columns); waves after ``last_month`` (the
+    extraction month) are drawn but not kept, so earlier waves do not depend on the extraction
+    date. Within each wave, Pemda are drawn
     without replacement from those not yet adopting, with probability proportional to
     ``exp(slope x (tkd_cut_share - mean))``: larger TKD cuts make adoption more likely."""
     codes = regions["region_code"].to_numpy()
@@ -48,6 +51,8 @@ def simulate_adopters(regions: pd.DataFrame, cut_share: np.ndarray, registry_cod
         days = rng.choice(day_values, size=count, p=day_probs)
         for index, n_days in zip(sorted(chosen), days):
             available[index] = False
+            if wave_month > last_month:
+                continue
             above_cap = " 3 days/week is above the PermenPANRB 4/2025 cap of 2." if n_days > 2 else ""
             rows.append({
                 "region_code": codes[index], "name": names[index],

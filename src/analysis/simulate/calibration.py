@@ -105,8 +105,8 @@ class AdoptionCalibration:
     waves: Mapping[str, int] = field(default_factory=lambda: _frozen(
         {"2026-03": 15, "2026-06": 25, "2026-09": 20}))
     # Adoption probability: logit = slope * (tkd_cut_share - mean cut); the registry adopters all
-    # cite the TKD cut as the reason (notes §3.4, §3.7). Assumption: slope 15 per unit share.
-    cut_share_logit_slope: float = 15.0
+    # cite the TKD cut as the reason (notes §3.4, §3.7). Assumption: slope 20 per unit share.
+    cut_share_logit_slope: float = 20.0
     # WFA days per week for simulated adopters. PermenPANRB 4/2025 caps location flexibility at
     # 2 days/week (notes §3.0); 3-day schemes exist anyway (Bengkulu Tengah "WFA tiga hari").
     days_probabilities: Mapping[int, float] = field(default_factory=lambda: _frozen(
@@ -160,7 +160,7 @@ class ServiceCalibration:
     log_sd: Mapping[str, float] = field(default_factory=lambda: _frozen({
         "perizinan": 0.7, "adminduk": 0.9, "bansos": 0.5, "layanan_dasar": 0.7}))
     noise_t_df: float = 4.0
-    noise_clip: tuple[float, float] = (-4.0, 8.0)   # in units of the log sd
+    noise_clip: tuple[float, float] = (-4.0, 6.0)   # in units of the log sd
     min_days: float = 5.0 / (24 * 60)               # nothing completes in under 5 minutes
     # cross-unit services: share with units_involved > 1, and +0.2 log per extra unit (assumption,
     # notes §4.3: a technical-team survey adds a unit; PBG needs KKPR from other agencies).

@@ -64,8 +64,19 @@ STREAM_REGIONS, STREAM_TRANSFERS, STREAM_ADOPTION, STREAM_SERVICE_EFFECTS = 1, 2
 ROW_GROUP_ROWS = 1_000_000
 
 
+EARLIEST_EXTRACTION, LATEST_EXTRACTION = dt.date(2023, 2, 1), dt.date(2030, 12, 31)
+
+
 def _parse_date(value: dt.date | str) -> dt.date:
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    """The extraction date; it must fall between February 2023 and 2030."""
+    try:
+        date = value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+    except ValueError:
+        raise ValueError(f"extracted_at must be a date YYYY-MM-DD; got {value!r}") from None
+    if not EARLIEST_EXTRACTION <= date <= LATEST_EXTRACTION:
+        raise ValueError(f"extracted_at must be between {EARLIEST_EXTRACTION} and "
+                         f"{LATEST_EXTRACTION}; got {date}")
+    return date
 
 
 def _check_arguments(seed: int, scenario: str, size: str) -> None:
@@ -185,7 +196,8 @@ def _write_dataset(out: Path, *, seed: int, scenario: str, size: str, extracted_
     simulated_codes: set[str] = set()
     if scenario == "default":
         simulated = simulate_adopters(regions, cut_share, registry_codes,
-                                      np.random.default_rng([seed, STREAM_ADOPTION]), cal.adoption)
+                                      np.random.default_rng([seed, STREAM_ADOPTION]), cal.adoption,
+                                      last_month=months[-1])
         simulated_codes = set(simulated["region_code"])
         policies = pd.concat([policies, simulated], ignore_index=True)
     schedule = build_schedule(policies, regions["region_code"].to_numpy().astype(str), months,
