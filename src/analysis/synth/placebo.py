@@ -116,12 +116,18 @@ def _placebo_estimates(result: SyntheticDidResult, orders: list[np.ndarray]) -> 
     panel, fit = result.panel, result.fit
     Y0 = panel.Y[:-1]  # controls only (the treated unit is never a placebo)
     n_controls = panel.N0 - 1
-    Ys = np.stack([Y0[order] for order in orders])
-    omega_start = np.stack([sum_normalize(fit.omega[order[:n_controls]]) for order in orders])
-    lam_start = np.tile(fit.lam, (len(orders), 1))
-    estimates, _, _ = synthdid_batch(Ys, n_controls, panel.T0, options=fit.options,
-                                     omega=omega_start, lam=lam_start)
-    return estimates
+    # Solve in chunks so that the per-problem Gram matrices stay below ~4 million numbers.
+    chunk = max(1, int(4_000_000 // max(1, n_controls * n_controls)))
+    estimates = []
+    for first in range(0, len(orders), chunk):
+        part = orders[first : first + chunk]
+        Ys = np.stack([Y0[order] for order in part])
+        omega_start = np.stack([sum_normalize(fit.omega[order[:n_controls]]) for order in part])
+        lam_start = np.tile(fit.lam, (len(part), 1))
+        values, _, _ = synthdid_batch(Ys, n_controls, panel.T0, options=fit.options,
+                                      omega=omega_start, lam=lam_start)
+        estimates.append(values)
+    return np.concatenate(estimates)
 
 
 def placebo_se(result: SyntheticDidResult, *, draws: str = "all", replications: int = 200,
