@@ -123,11 +123,11 @@ def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd
     series = series.assign(region_code=series["region_code"].astype(str))
     periods = sorted(series["period"].unique())
     status = adoption_status(dataset, periods).set_index("region_code")
-    if region_code not in status.index or status.at[region_code, "cohort"] is None:
+    if region_code not in status.index or pd.isna(status.at[region_code, "cohort"]):
         raise CaseStudyError(f"{region['name']} ({region_code}) has no WFA policy in force in the data window")
     cohort = str(status.at[region_code, "cohort"])
     last = status.at[region_code, "last_treated"]
-    last_post = str(last) if last is not None and str(last) < periods[-1] else periods[-1]
+    last_post = str(last) if not pd.isna(last) and str(last) < periods[-1] else periods[-1]
     if cohort <= periods[0]:
         raise CaseStudyError(f"{region['name']} adopted in {cohort}, at the start of the data: no pre-period")
     province = is_province(region["level"])
@@ -267,3 +267,40 @@ def conclusion(result: CaseStudyResult, lang: str = "id") -> str:
             f"sintetis. {verdict} Dalam uji plasebo, Pemda ini berada di peringkat {rank} dari {n} "
             f"(p = {p.replace('.', ',')}; p kecil berarti sedikit donor yang menunjukkan selisih sebesar itu). Satu Pemda adalah "
             f"satu kasus: estimasi ini mengasumsikan donor ({pool}) tidak terpengaruh WFA.")
+
+
+def outcome_label(outcome: str, lang: str = "id") -> str:
+    """Axis label of the outcome."""
+    labels = {"median_days": {"id": "Median hari penyelesaian", "en": "Median completion days"},
+              "log_routine_spending": {"id": "Log belanja rutin (Rp 2025)", "en": "Log routine spending (2025 IDR)"}}
+    return labels[outcome][lang]
+
+
+def exhibit_texts(result: CaseStudyResult, lang: str = "id") -> dict[str, str]:
+    """Captions and alt texts of the notebook's exhibits (numbers from ``result``)."""
+    d = result.data
+    label = outcome_label(d.outcome, lang)
+    top = result.sc.weights.iloc[0]
+    top_name = d.donors.set_index("region_code")["name"][top["donor"]]
+    if lang == "en":
+        return {
+            "path_caption": f"{d.region_name}: actual and synthetic {label.lower()}, WFA from {d.treatment_start}.",
+            "path_alt": (f"Line chart of monthly {label.lower()} for {d.region_name} and its synthetic control; "
+                         f"pre-adoption RMSPE {result.sc.pre_rmspe:.3f}; after {d.treatment_start} the average gap is "
+                         f"{result.sc.effect:.3f}."),
+            "weights_caption": f"Donors with the largest weights ({len(d.donors)} never-adopting donors in the pool).",
+            "gap_caption": f"Gap between {d.region_name} and its synthetic control, with every donor's placebo gap in grey.",
+            "gap_alt": (f"Gap chart: the adopter's gap (black) against {len(result.placebo.ratios) - 1} placebo gaps (grey); "
+                        f"placebo rank {result.placebo.rank} of {len(result.placebo.ratios)}."),
+            "weights_note": f"Largest SC weight: {top_name} ({top['weight']:.3f}).",
+        }
+    return {
+        "path_caption": f"{d.region_name}: {label.lower()} aktual dan sintetis, WFA sejak {d.treatment_start}.",
+        "path_alt": (f"Grafik garis {label.lower()} bulanan {d.region_name} dan kontrol sintetisnya; RMSPE pra-adopsi "
+                     f"{result.sc.pre_rmspe:.3f}; setelah {d.treatment_start} rata-rata selisih {result.sc.effect:.3f}."),
+        "weights_caption": f"Donor dengan bobot terbesar ({len(d.donors)} donor yang tidak pernah menerapkan WFA).",
+        "gap_caption": f"Selisih {d.region_name} dengan kontrol sintetisnya; selisih plasebo setiap donor berwarna abu-abu.",
+        "gap_alt": (f"Grafik selisih: selisih Pemda ini (hitam) dibandingkan {len(result.placebo.ratios) - 1} selisih plasebo "
+                    f"(abu-abu); peringkat plasebo {result.placebo.rank} dari {len(result.placebo.ratios)}."),
+        "weights_note": f"Bobot SC terbesar: {top_name} ({top['weight']:.3f}).",
+    }
