@@ -15,7 +15,7 @@
 
 String parameter values, ``slug`` and ``depends_on`` may use ``{name}`` placeholders filled with
 the instance's matrix values. Every instance is checked against the notebook's declared
-parameters (``notebooks/<name>.params.yaml``): unknown names, wrong types and values outside an
+parameters (``notebooks/<name>.params.yaml``, rules of :mod:`analysis.params`): unknown names, wrong types and values outside an
 enumeration or range are :class:`~analysis.errors.ParameterError` naming the report and the
 parameter.
 """
@@ -32,19 +32,10 @@ from typing import Any, Iterable
 import yaml
 
 from analysis.errors import ParameterError, UsageError
+from analysis.params import load_spec, validate_parameters
 
 #: parameters the build supplies itself (when the notebook declares them)
 BUILD_PARAMETERS = ("data_dir", "output_dir", "reports_dir")
-
-_TYPES = {
-    "str": (str,),
-    "int": (int,),
-    "float": (int, float),
-    "bool": (bool,),
-    "list": (list, tuple),
-    "dict": (dict,),
-}
-
 
 @dataclass(frozen=True)
 class ReportSpec:
@@ -69,55 +60,6 @@ def slugify(text: str) -> str:
     """Lower-case file-name-safe slug (letters, digits, ``-``, ``_`` and ``.``)."""
     slug = re.sub(r"[^A-Za-z0-9._-]+", "-", str(text)).strip("-").lower()
     return slug or "report"
-
-
-def load_parameter_spec(notebook_path: Path) -> dict[str, dict[str, Any]]:
-    """Read ``<notebook>.params.yaml`` next to the notebook: ``{name: {type, default, ...}}``."""
-    spec_path = notebook_path.with_suffix(".params.yaml")
-    if not spec_path.exists():
-        raise ParameterError(f"{notebook_path.name}: parameter declaration {spec_path.name} is missing")
-    loaded = yaml.safe_load(spec_path.read_text(encoding="utf-8")) or {}
-    spec = loaded.get("parameters", loaded)
-    if not isinstance(spec, dict):
-        raise ParameterError(f"{spec_path.name}: 'parameters' must be a mapping")
-    return spec
-
-
-def check_parameters(report: str, spec: dict[str, dict[str, Any]], values: dict[str, Any]) -> list[str]:
-    """Return the problems of ``values`` against ``spec`` (empty list: valid).
-
-    Each message names the report and the parameter. ``analysis.params`` applies the same rules
-    inside the notebook; this copy works on any spec file so that the build can check every
-    report before any kernel starts.
-    """
-    problems = []
-    for name, value in values.items():
-        if name not in spec:
-            known = ", ".join(sorted(spec)) or "none"
-            problems.append(f"report {report!r}: unknown parameter {name!r} (declared: {known})")
-            continue
-        decl = spec[name] or {}
-        type_name = str(decl.get("type", "str"))
-        allowed = _TYPES.get(type_name)
-        if value is None and decl.get("default", "") is None:
-            continue
-        if allowed is not None and (
-            not isinstance(value, allowed) or (type_name in ("int", "float") and isinstance(value, bool))
-        ):
-            problems.append(
-                f"report {report!r}: parameter {name!r} must be {type_name}, got {type(value).__name__} {value!r}"
-            )
-            continue
-        choices = decl.get("choices")
-        if choices is not None and value not in choices:
-            problems.append(
-                f"report {report!r}: parameter {name!r} = {value!r} is not one of {list(choices)}"
-            )
-        if "min" in decl and isinstance(value, (int, float)) and value < decl["min"]:
-            problems.append(f"report {report!r}: parameter {name!r} = {value!r} is below its minimum {decl['min']}")
-        if "max" in decl and isinstance(value, (int, float)) and value > decl["max"]:
-            problems.append(f"report {report!r}: parameter {name!r} = {value!r} is above its maximum {decl['max']}")
-    return problems
 
 
 def _fill(value: Any, context: dict[str, Any]) -> Any:
@@ -223,7 +165,7 @@ def validate_reports(specs: list[ReportSpec]) -> list[ReportSpec]:
             checked.append(spec)
             continue
         try:
-            declared = load_parameter_spec(spec.notebook_path)
+            declared = load_spec(spec.notebook, spec.notebook_path.parent)
         except ParameterError as exc:
             problems.append(f"report {spec.slug!r}: {exc}")
             checked.append(spec)
@@ -231,9 +173,15 @@ def validate_reports(specs: list[ReportSpec]) -> list[ReportSpec]:
         for name in BUILD_PARAMETERS:
             if name in spec.parameters:
                 problems.append(f"report {spec.slug!r}: parameter {name!r} is set by the build, not in reports.yaml")
-        problems.extend(check_parameters(spec.slug, declared, spec.parameters))
+        try:
+            validated = validate_parameters(declared, spec.parameters, context=f"report {spec.slug!r}")
+        except ParameterError as exc:
+            problems.append(str(exc))
+            checked.append(spec)
+            continue
+        coerced = {name: validated[name] for name in spec.parameters}
         checked.append(
-            ReportSpec(**{**spec.__dict__, "declared_parameters": tuple(declared)})
+            ReportSpec(**{**spec.__dict__, "parameters": coerced, "declared_parameters": tuple(declared)})
         )
     slugs = [s.slug for s in checked]
     for spec in checked:

@@ -116,7 +116,7 @@ def provenance_footer(provenance: dict[str, Any], lang: str | None) -> str:
     )
 
 
-def _exporter(*, with_code: bool) -> HTMLExporter:
+def _exporter(*, with_code: bool, lang: str | None) -> HTMLExporter:
     loader = jinja2.DictLoader({"wfa_report.html.j2": _TEMPLATE})
     exporter = HTMLExporter(
         template_name="lab",
@@ -126,6 +126,7 @@ def _exporter(*, with_code: bool) -> HTMLExporter:
         exclude_input_prompt=not with_code,
         exclude_output_prompt=True,
         embed_images=True,
+        language_code=lang or "id",
     )
     return exporter
 
@@ -170,7 +171,6 @@ def render_report(
         )
         resources = {
             "metadata": {"name": title},
-            "language_code": lang or "id",
             "wfa": {
                 "css": _CSS,
                 "header": nav + error_banner(error, lang),
@@ -178,7 +178,7 @@ def render_report(
             },
         }
         source_nb = nb if with_code else _reviewer_notebook(nb)
-        body, _ = _exporter(with_code=with_code).from_notebook_node(source_nb, resources=resources)
+        body, _ = _exporter(with_code=with_code, lang=lang).from_notebook_node(source_nb, resources=resources)
         path = notebook_path.parent / filename
         path.write_text(body, encoding="utf-8")
         outputs[key] = path

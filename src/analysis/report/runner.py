@@ -15,6 +15,7 @@ import traceback
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+import multiprocessing
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any, Callable
@@ -137,6 +138,40 @@ def execute_report(job: ReportJob) -> ReportOutcome:
     return ReportOutcome(job.slug, status, started, duration, error, outputs)
 
 
+def _pool_context():
+    """Workers forked from a server that has imported papermill once (its import is slow:
+    ``jsonschema`` compiles a grammar); the server is reused by every pool of this process."""
+    methods = multiprocessing.get_all_start_methods()
+    if "forkserver" in methods:
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["papermill", "analysis.report.runner"])
+        return context
+    return get_context("spawn")
+
+
+def _run_serially(
+    jobs: list[ReportJob], dependencies: dict[str, list[str]], notify: Callable
+) -> dict[str, ReportOutcome]:
+    """One report after another in this process (``--jobs 1``), dependencies first."""
+    order = {job.slug: i for i, job in enumerate(jobs)}
+    pending = sorted(jobs, key=lambda job: order[job.slug])
+    done: dict[str, ReportOutcome] = {}
+    while pending:
+        job = next(
+            (j for j in pending if all(d in done or d not in order for d in dependencies.get(j.slug, []))),
+            pending[0],
+        )
+        pending.remove(job)
+        notify("start", job.slug, None)
+        try:
+            outcome = execute_report(job)
+        except Exception as exc:  # noqa: BLE001
+            outcome = ReportOutcome(job.slug, "failed", _now(), None, _error_from_exception(exc))
+        done[job.slug] = outcome
+        notify("done", job.slug, outcome)
+    return done
+
+
 def run_jobs(
     jobs: list[ReportJob],
     dependencies: dict[str, list[str]],
@@ -149,12 +184,13 @@ def run_jobs(
 
     ``on_event(kind, slug, outcome)`` is called with ``kind`` ``"start"`` or ``"done"``.
     """
+    notify = on_event or (lambda *_: None)
+    if max_workers <= 1 or len(jobs) <= 1:
+        return _run_serially(jobs, dependencies, notify)
     pending = {job.slug: job for job in jobs}
     done: dict[str, ReportOutcome] = {}
     running: dict[Future, str] = {}
-    notify = on_event or (lambda *_: None)
-    context = get_context("spawn")
-    with ProcessPoolExecutor(max_workers=max(1, max_workers), mp_context=context) as pool:
+    with ProcessPoolExecutor(max_workers=max_workers, mp_context=_pool_context()) as pool:
         while pending or running:
             ready = [
                 slug for slug in pending

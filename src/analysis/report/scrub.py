@@ -3,9 +3,10 @@
 - NIK: every 16-digit run of digits in a rendered page is compared with the ``applicant_nik``
   values of the input ``service_requests`` table (read raw, before the loader hashes them). A page
   holding one fails the build.
-- Small counts: tables that ``analysis.exhibits.show_table`` marks as count tables (a
-  ``data-count-columns`` attribute listing the count columns) must not show a count in
-  ``1 .. min_count-1``; exhibits suppresses them at source, this re-checks the rendered page.
+- Small counts: ``analysis.exhibits.show_table`` suppresses counts below the threshold at source
+  but does not mark which columns are counts in its HTML, so this re-check goes by column header
+  (:data:`COUNT_HEADER`: ``n``, ``n_*``, ``jumlah*``, ``*request*``, ``permohonan`` ...) in every
+  rendered table and every saved ``tables/*.csv``: a value in ``1 .. min_count-1`` is a problem.
 """
 
 from __future__ import annotations
@@ -66,22 +67,26 @@ def find_niks(text: str, niks: frozenset[str]) -> list[str]:
     return sorted(f"{n[:4]}************" for n in found)
 
 
-class _CountTableParser(HTMLParser):
-    """Collect the cells of count columns of tables carrying ``data-count-columns``."""
+#: headers of columns that count requests (people): checked for small counts
+COUNT_HEADER = re.compile(
+    r"(^n$|^n_|_n$|^jumlah|count|permohonan|pengajuan|request|applications|pemohon)", re.IGNORECASE
+)
+
+
+class _TableParser(HTMLParser):
+    """Collect header and body cells of every ``<table>`` on a page."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.tables: list[dict] = []
-        self._table: dict | None = None
+        self.tables: list[list[list[str]]] = []
+        self._rows: list[list[str]] | None = None
         self._row: list[str] | None = None
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag, attrs):
-        attributes = dict(attrs)
-        if tag == "table" and attributes.get("data-count-columns"):
-            columns = [c.strip() for c in html_lib.unescape(attributes["data-count-columns"]).split("|") if c.strip()]
-            self._table = {"columns": columns, "rows": [], "key": attributes.get("data-key", "")}
-        elif self._table is not None and tag == "tr":
+        if tag == "table":
+            self._rows = []
+        elif self._rows is not None and tag == "tr":
             self._row = []
         elif self._row is not None and tag in ("td", "th"):
             self._cell = []
@@ -95,40 +100,53 @@ class _CountTableParser(HTMLParser):
             self._row.append("".join(self._cell).strip())
             self._cell = None
         elif self._row is not None and tag == "tr":
-            self._table["rows"].append(self._row)
+            self._rows.append(self._row)
             self._row = None
-        elif self._table is not None and tag == "table":
-            self.tables.append(self._table)
-            self._table = None
+        elif self._rows is not None and tag == "table":
+            self.tables.append(self._rows)
+            self._rows = None
 
 
 def _as_count(text: str) -> float | None:
-    cleaned = text.replace("\u00a0", "").replace(" ", "")
+    cleaned = str(text).replace("\u00a0", "").replace(" ", "")
     if not re.fullmatch(r"\d{1,3}([.,]\d{3})*|\d+", cleaned):
         return None
     return float(re.sub(r"[.,]", "", cleaned))
 
 
+def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COUNT, where: str = "table") -> list[str]:
+    """Cells of count columns (by header, :data:`COUNT_HEADER`) holding 1 .. ``min_count``-1."""
+    if len(rows) < 2:
+        return []
+    header = rows[0]
+    positions = [i for i, name in enumerate(header) if COUNT_HEADER.search(name or "")]
+    problems = []
+    for row in rows[1:]:
+        offset = len(header) - len(row)  # pandas index cells: align from the right
+        for position in positions:
+            index = position - offset
+            if 0 <= index < len(row):
+                value = _as_count(row[index])
+                if value is not None and 0 < value < min_count:
+                    problems.append(f"{where}: {header[position]} = {row[index]}")
+    return problems
+
+
 def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
-    """Descriptions of counts below ``min_count`` (and above zero) in marked count tables."""
-    parser = _CountTableParser()
+    """Small counts in the HTML tables of a page."""
+    parser = _TableParser()
     parser.feed(text)
     problems = []
-    for table in parser.tables:
-        if not table["rows"]:
-            continue
-        header = table["rows"][0]
-        positions = [i for i, name in enumerate(header) if name in table["columns"]]
-        for row in table["rows"][1:]:
-            # pandas index columns add a leading <th>: align from the right
-            offset = len(header) - len(row)
-            for position in positions:
-                index = position - offset
-                if 0 <= index < len(row):
-                    value = _as_count(row[index])
-                    if value is not None and 0 < value < min_count:
-                        problems.append(f"table {table['key'] or '?'}: {header[position]} = {row[index]}")
+    for number, rows in enumerate(parser.tables, start=1):
+        problems += small_counts_in_rows(rows, min_count, where=f"table {number}")
     return problems
+
+
+def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+    """Small counts in a saved exhibit table (``tables/<key>.csv``)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle)]
+    return small_counts_in_rows(rows, min_count, where=Path(path).name)
 
 
 def check_page(path: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
@@ -136,4 +154,16 @@ def check_page(path: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_CO
     text = Path(path).read_text(encoding="utf-8")
     problems = [f"{Path(path).name}: contains input NIK {n}" for n in find_niks(text, niks)]
     problems += [f"{Path(path).name}: count below {min_count} not suppressed ({p})" for p in small_counts(text, min_count)]
+    return problems
+
+
+def check_report_dir(report_dir: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+    """Privacy problems of a report's rendered pages and saved tables."""
+    report_dir = Path(report_dir)
+    problems = []
+    for page in sorted(report_dir.glob("*.html")):
+        problems += check_page(page, niks, min_count)
+    for table in sorted(report_dir.glob("tables/*.csv")):
+        problems += [f"tables/{p}" for p in small_counts_in_csv(table, min_count)]
+        problems += [f"{table.name}: contains input NIK {n}" for n in find_niks(table.read_text(encoding="utf-8"), niks)]
     return problems
