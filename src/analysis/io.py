@@ -1,0 +1,623 @@
+"""Load and validate a dataset directory against the data contract (``analysis.schemas``).
+
+A dataset directory holds one file per table (``regions``, ``policies``, ``service_requests``,
+``budget``, ``transfers``; ``.csv``, ``.parquet`` or ``.xlsx``) and ``dataset.json``
+(``{"extracted_at": "2026-10-31", ...}``). Raw files are only ever read.
+
+How a table is validated (all in DuckDB SQL over the file, so memory stays bounded and no Python
+loop runs per row): the file is exposed as a view of text (or typed Parquet) columns; each column
+is parsed with vectorised SQL (Indonesian numbers and dates, see ``analysis.readers``); every
+rule of the schema is a SQL predicate naming one reject reason. Only accepted rows are
+materialised into pandas.
+
+Rejected rows: a row is rejected once, however many rules it breaks, so that
+``rows_accepted + rows_rejected == rows_read`` always holds. The rejects file lists every
+problem found on the row (one line per problem); the report counts each rejected row once,
+under its first problem in schema order (columns in declared order, then cross-column rules,
+then duplicate keys). A duplicate key is looked for only among rows without other problems:
+the first such row in the file is kept, later ones are rejected (``duplicate_key``).
+
+Failures that stop a table altogether (unreadable or empty file, missing required column,
+two files for one table) raise :class:`~analysis.errors.DataContractError` naming the file and
+the column.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from analysis import paths, privacy, readers
+from analysis.errors import DataContractError
+from analysis.readers import quote_ident, sql_literal
+from analysis.schemas import SCHEMAS, TABLES, Column, TableSchema
+
+#: Reject lines kept in memory per table (all of them go to the rejects file).
+REJECTS_SAMPLE_ROWS = 1000
+REJECT_COLUMNS = ("file", "row_number", "column", "value", "reason", "expected")
+
+_UNPARSEABLE_REASON = {
+    "int": ("not_a_number", "a whole number (e.g. 1234 or 1.234)"),
+    "float": ("not_a_number", "a number (e.g. 1234,5 or 1.234.567,89 or 1234.5)"),
+    "bool": ("not_a_boolean", "true/false (also 1/0, ya/tidak)"),
+    "date": ("not_a_date", "a date (2026-01-14, 14-01-2026, 14 Januari 2026)"),
+    "timestamp": ("not_a_date", "a date or date-time (2026-01-14 08:30, 14/01/2026, 14 Januari 2026)"),
+    "period": ("not_a_period", "a month YYYY-MM (also 2026/01, 01/2026, Januari 2026)"),
+}
+
+
+# --------------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class TableReport:
+    """What happened to one table: rows read, accepted, and rejected by first reason.
+
+    ``rejected_by_reason`` maps ``"column: reason"`` to the number of rejected rows whose first
+    problem it is (its values sum to ``rows_rejected``). ``rejects`` holds up to
+    ``REJECTS_SAMPLE_ROWS`` reject lines (columns ``REJECT_COLUMNS``); ``rejects_file`` is where
+    all of them were written (None if not written)."""
+
+    table: str
+    file: str
+    rows_read: int
+    rows_accepted: int
+    rejected_by_reason: dict[str, int]
+    notes: tuple[str, ...] = ()
+    rejects: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(REJECT_COLUMNS)),
+                                  repr=False, compare=False)
+    rejects_file: str | None = None
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_read - self.rows_accepted
+
+    def to_frame(self) -> pd.DataFrame:
+        """Rows per outcome: ``accepted``, then one line per reject reason (``rows`` column)."""
+        lines = [("read", "", self.rows_read), ("accepted", "", self.rows_accepted)]
+        for reason, count in sorted(self.rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0])):
+            lines.append(("rejected", reason, count))
+        return pd.DataFrame(lines, columns=["outcome", "reason", "rows"])
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    """Reports of every table validated, and the tables that could not be read at all."""
+
+    tables: dict[str, TableReport]
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def has_rejects(self) -> bool:
+        return any(r.rows_rejected for r in self.tables.values())
+
+    def to_frame(self) -> pd.DataFrame:
+        rows = [(name, r.file, r.rows_read, r.rows_accepted, r.rows_rejected)
+                for name, r in self.tables.items()]
+        return pd.DataFrame(rows, columns=["table", "file", "rows_read", "rows_accepted", "rows_rejected"])
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A loaded dataset: accepted rows of every table (None if absent) and how they were checked."""
+
+    regions: pd.DataFrame | None
+    policies: pd.DataFrame | None
+    service_requests: pd.DataFrame | None
+    budget: pd.DataFrame | None
+    transfers: pd.DataFrame | None
+    extracted_at: pd.Timestamp | None
+    metadata: dict
+    validation: ValidationReport
+    data_dir: Path
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------
+
+def load_dataset(data_dir, *, rejects_dir=None) -> Dataset:
+    """Read and validate every table of ``data_dir``; return the accepted rows, typed.
+
+    ``regions`` and ``policies`` fall back to the bundled reference files
+    (``analysis.paths.REGIONS_CSV`` / ``POLICIES_CSV``) when the dataset has none. Rejected rows
+    are written to ``rejects_dir`` (``<table>.rejects.csv``) if given. Raises DataContractError
+    for an unreadable file or a missing required column.
+    """
+    run = _DatasetRun(Path(data_dir), rejects_dir=rejects_dir, materialise=True,
+                      include_bundled=True, raise_errors=True)
+    run.execute()
+    return Dataset(
+        regions=run.frames.get("regions"),
+        policies=run.frames.get("policies"),
+        service_requests=run.frames.get("service_requests"),
+        budget=run.frames.get("budget"),
+        transfers=run.frames.get("transfers"),
+        extracted_at=run.extracted_at,
+        metadata=run.metadata,
+        validation=ValidationReport(dict(run.reports), dict(run.errors)),
+        data_dir=run.data_dir,
+    )
+
+
+def load_table(data_dir, table: str) -> pd.DataFrame:
+    """Accepted rows of one table of ``data_dir`` (validated as in :func:`load_dataset`).
+
+    Region codes are checked against the dataset's ``regions`` (or the bundled one)."""
+    if table not in SCHEMAS:
+        raise KeyError(f"unknown table {table!r}; expected one of {', '.join(TABLES)}")
+    run = _DatasetRun(Path(data_dir), rejects_dir=None, materialise=True,
+                      include_bundled=True, raise_errors=True, only=table)
+    run.execute()
+    frame = run.frames.get(table)
+    if frame is None:
+        raise DataContractError(f"{run.data_dir}: no file for table {table!r} "
+                                f"(expected {table}.csv, {table}.parquet or {table}.xlsx)")
+    return frame
+
+
+def validate_dataset(data_dir, *, rejects_dir=None) -> ValidationReport:
+    """Validate every table present in ``data_dir`` without materialising accepted rows.
+
+    Errors that stop a table (unreadable file, missing column) are collected in
+    ``ValidationReport.errors`` instead of raised, so every table gets checked."""
+    run = _DatasetRun(Path(data_dir), rejects_dir=rejects_dir, materialise=False,
+                      include_bundled=False, raise_errors=False)
+    run.execute()
+    return ValidationReport(dict(run.reports), dict(run.errors))
+
+
+def find_table_files(data_dir: Path) -> dict[str, Path]:
+    """The file of each table present in ``data_dir``; DataContractError if a table has two."""
+    found: dict[str, Path] = {}
+    for table in TABLES:
+        matches = [data_dir / f"{table}{suffix}" for suffix in readers.SUPPORTED_SUFFIXES
+                   if (data_dir / f"{table}{suffix}").is_file()]
+        if len(matches) > 1:
+            raise DataContractError(
+                f"{data_dir}: table {table!r} has several files ({', '.join(p.name for p in matches)}); "
+                "keep exactly one")
+        if matches:
+            found[table] = matches[0]
+    return found
+
+
+def read_metadata(data_dir: Path) -> dict:
+    """Contents of ``dataset.json`` ({} if absent); DataContractError if it is not a JSON object."""
+    path = data_dir / "dataset.json"
+    if not path.is_file():
+        return {}
+    try:
+        metadata = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataContractError(f"{path.name}: not valid JSON ({exc})") from exc
+    if not isinstance(metadata, dict):
+        raise DataContractError(f"{path.name}: expected a JSON object like "
+                                '{"extracted_at": "2026-10-31"}')
+    return metadata
+
+
+def default_rejects_dir(data_dir: Path) -> Path:
+    """``DATA_DIR/../rejects/<name of DATA_DIR>/``: next to, never inside, the raw data."""
+    data_dir = Path(data_dir).resolve()
+    return data_dir.parent / "rejects" / data_dir.name
+
+
+# --------------------------------------------------------------------------------------------
+# Implementation
+# --------------------------------------------------------------------------------------------
+
+class _DatasetRun:
+    """One pass over a dataset directory (a single DuckDB connection, closed at the end)."""
+
+    def __init__(self, data_dir: Path, *, rejects_dir, materialise: bool, include_bundled: bool,
+                 raise_errors: bool, only: str | None = None):
+        self.data_dir = data_dir
+        self.rejects_dir = Path(rejects_dir) if rejects_dir is not None else None
+        self.materialise = materialise
+        self.include_bundled = include_bundled
+        self.raise_errors = raise_errors
+        self.only = only
+        self.frames: dict[str, pd.DataFrame] = {}
+        self.reports: dict[str, TableReport] = {}
+        self.errors: dict[str, str] = {}
+        self.metadata: dict = {}
+        self.extracted_at: pd.Timestamp | None = None
+
+    def execute(self) -> None:
+        if not self.data_dir.is_dir():
+            raise DataContractError(f"{self.data_dir}: not a directory (expected a dataset directory)")
+        files = find_table_files(self.data_dir)
+        self.metadata = read_metadata(self.data_dir)
+        self.extracted_at = _parse_extracted_at(self.metadata)
+        con = duckdb.connect()
+        try:
+            salt = privacy.get_salt()
+            regions_codes = self._regions(con, files, salt)
+            con.register("__region_lookup", readers.region_code_variants(regions_codes))
+            for table in TABLES[1:]:
+                if self.only is not None and table != self.only:
+                    continue
+                path = files.get(table)
+                if path is None and table == "policies" and self.include_bundled:
+                    path = paths.POLICIES_CSV
+                if path is None:
+                    continue
+                self._run_table(con, table, path, salt, region_lookup="__region_lookup")
+        finally:
+            con.close()
+
+    def _regions(self, con, files: dict[str, Path], salt: str) -> list[str]:
+        path = files.get("regions")
+        report_it = path is not None or (self.include_bundled and self.only in (None, "regions"))
+        if path is not None:
+            validated = self._run_table(con, "regions", path, salt, region_lookup=None,
+                                        keep_codes=True, report=report_it)
+            if validated is not None:
+                return validated
+            # the dataset's regions could not be read: check the other tables against the bundled list
+        validated = self._run_table(con, "regions", paths.REGIONS_CSV, salt, region_lookup=None,
+                                    keep_codes=True, report=report_it and path is None)
+        if validated is None:
+            raise DataContractError(f"{paths.REGIONS_CSV.name}: the bundled regions table does not validate")
+        return validated
+
+    def _run_table(self, con, table, path, salt, *, region_lookup, keep_codes=False, report=True):
+        materialise = self.materialise and report and (self.only in (None, table))
+        rejects_dir = self.rejects_dir if report else None
+        try:
+            result = _validate_table(
+                con, SCHEMAS[table], path, salt=salt, region_lookup=region_lookup,
+                extracted_at=self.extracted_at, rejects_dir=rejects_dir, materialise=materialise)
+        except DataContractError as exc:
+            if self.raise_errors:
+                raise
+            self.errors[table] = str(exc)
+            return None
+        if table == "service_requests" and self.extracted_at is None and result.extracted_at is not None:
+            self.extracted_at = result.extracted_at
+        if report:
+            self.reports[table] = result.report
+            if result.frame is not None:
+                self.frames[table] = result.frame
+        if keep_codes:
+            return result.codes
+        return True
+
+
+def _parse_extracted_at(metadata: dict) -> pd.Timestamp | None:
+    value = metadata.get("extracted_at")
+    if value in (None, ""):
+        return None
+    try:
+        return pd.Timestamp(value)
+    except (ValueError, TypeError) as exc:
+        raise DataContractError(f"dataset.json: extracted_at {value!r} is not a date "
+                                "(expected e.g. \"2026-10-31\")") from exc
+
+
+def _extracted_end(extracted_at: pd.Timestamp | None) -> pd.Timestamp | None:
+    """First instant after the extraction: a date-only value covers the whole day."""
+    if extracted_at is None:
+        return None
+    if extracted_at == extracted_at.normalize():
+        return extracted_at + pd.Timedelta(days=1)
+    return extracted_at + pd.Timedelta(microseconds=1)
+
+
+@dataclass
+class _TableResult:
+    report: TableReport
+    frame: pd.DataFrame | None
+    codes: list[str] | None
+    extracted_at: pd.Timestamp | None
+
+
+@dataclass(frozen=True)
+class _Check:
+    column: str
+    reason: str
+    expected: str
+    predicate: str  # SQL over the parsed view, TRUE = problem
+    value_sql: str  # SQL giving the value to show in the rejects file
+
+
+def _is_typed(duck_type: str) -> bool:
+    return duck_type.upper() != "VARCHAR"
+
+
+def _validate_table(con, schema: TableSchema, path: Path, **options) -> _TableResult:
+    source = readers.open_source(con, path, f"__src_{schema.name}", schema.required_columns)
+    try:
+        return _validate_source(con, schema, source, **options)
+    finally:
+        for temp in source.temp_files:
+            temp.unlink(missing_ok=True)
+
+
+def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: str,
+                     region_lookup: str | None, extracted_at: pd.Timestamp | None,
+                     rejects_dir: Path | None, materialise: bool) -> _TableResult:
+    table = schema.name
+    path = source.path
+    missing = [c for c in schema.required_columns if c not in source.column_types]
+    if missing:
+        found = ", ".join(source.columns) or "(none)"
+        hint = ""
+        if len(source.columns) == 1 and source.format == "csv":
+            hint = " The header was read as a single column: use ',' or ';' as the delimiter."
+        raise DataContractError(
+            f"{path.name}: missing required column{'s' if len(missing) > 1 else ''} "
+            f"{', '.join(repr(c) for c in missing)} for table {table!r}; found columns: {found}.{hint}")
+    notes = list(source.notes)
+    declared = [c for c in schema.columns if c.name in source.column_types]
+    extras = [c for c in source.columns if c not in schema.column_names]
+
+    # decide number notation per numeric text column (one aggregate scan)
+    numeric_text = [c for c in declared if c.kind in ("int", "float") and not _is_typed(source.column_types[c.name])]
+    decimal_comma: dict[str, bool] = {}
+    if numeric_text:
+        aggregates = ", ".join(
+            readers.number_evidence_sql(readers.clean_text_sql(quote_ident(c.name)), c.name) for c in numeric_text)
+        evidence = con.execute(f"SELECT {aggregates} FROM {quote_ident(source.view)}").fetchone()
+        for i, col in enumerate(numeric_text):
+            comma, ambiguous, dot_decimal = (bool(v) for v in evidence[3 * i:3 * i + 3])
+            decimal_comma[col.name] = comma
+            if not comma and ambiguous and not dot_decimal:
+                notes.append(f"{path.name}: column {col.name!r} has values like 1.234 and no other "
+                             "clue to the notation; read '.' as a decimal point. If '.' separates "
+                             "thousands, write the numbers without separators or with a ',' decimal.")
+
+    select = ["__row"]
+    joins = []
+    checks: list[_Check] = []
+    for col in declared:
+        raw = quote_ident(col.name)
+        duck_type = source.column_types[col.name]
+        clean = readers.clean_text_sql(raw)
+        raw_alias = quote_ident("__raw__" + col.name)
+        select.append(f"{clean} AS {raw_alias}")
+        parsed_sql, extra_checks = _parse_column(col, schema, raw, clean, duck_type,
+                                                 decimal_comma.get(col.name, False), region_lookup, joins)
+        select.append(f"{parsed_sql} AS {quote_ident(col.name)}")
+        for name, sql in extra_checks.get("select", []):
+            select.append(f"{sql} AS {quote_ident(name)}")
+        value_sql = raw_alias
+        if col.personal:
+            value_sql = f"'<redacted: ' || length({raw_alias}) || ' characters>'"
+        checks.extend(_column_checks(col, raw_alias, quote_ident(col.name), value_sql, extra_checks))
+    for name in extras:
+        select.append(f"{readers.clean_text_sql(quote_ident(name))} AS {quote_ident(name)}")
+
+    parsed_view = quote_ident(f"__parsed_{table}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {parsed_view} AS SELECT {', '.join(select)} "
+                f"FROM {quote_ident(source.view)} AS s {' '.join(joins)}")
+
+    extracted_used = extracted_at
+    if table == "service_requests" and extracted_at is None:
+        latest = con.execute(
+            f"SELECT max(greatest(submitted_at, coalesce(completed_at, submitted_at))) FROM {parsed_view}"
+        ).fetchone()[0]
+        if latest is not None:
+            extracted_used = pd.Timestamp(latest)
+            message = (f"{path.parent / 'dataset.json'}: no extracted_at; using the latest timestamp in "
+                       f"{path.name}, {extracted_used}, as the extraction time (open requests are "
+                       "censored there). Add dataset.json with the real extraction date.")
+            warnings.warn(message, stacklevel=4)
+            notes.append(message)
+    end = _extracted_end(extracted_used)
+    for rule in schema.rules:
+        if rule.column not in source.column_types and rule.column not in {c.name for c in declared}:
+            continue
+        predicate = rule.predicate_sql
+        if ":extracted_end" in predicate:
+            if end is None:
+                continue
+            predicate = predicate.replace(":extracted_end", f"TIMESTAMP '{end.isoformat(sep=' ')}'")
+        checks.append(_Check(rule.column, rule.reason, rule.description.replace("`", ""),
+                             predicate, quote_ident("__raw__" + rule.column)))
+
+    # one indicator per check; duplicates among otherwise-clean rows
+    flag_cols = [f"coalesce(({c.predicate}), FALSE) AS __c{i}" for i, c in enumerate(checks)]
+    first_other = "CASE " + " ".join(f"WHEN __c{i} THEN {i}" for i in range(len(checks))) + " END" \
+        if checks else "CAST(NULL AS INTEGER)"
+    flagged = quote_ident(f"__flagged_{table}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {flagged} AS SELECT *, {', '.join(flag_cols) or 'NULL AS __none'} "
+                f"FROM {parsed_view}")
+    key_present = schema.key and all(k in source.column_types for k in schema.key)
+    dup_index = len(checks)
+    checked = quote_ident(f"__checked_{table}")
+    if key_present:
+        keys = ", ".join(quote_ident(k) for k in schema.key)
+        key_value = " || ' | ' || ".join(f"coalesce(CAST({quote_ident('__raw__' + k)} AS VARCHAR), '')" for k in schema.key)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {checked} AS SELECT *, "
+            f"coalesce(__first_other, CASE WHEN __first_in_key < __row THEN {dup_index} END) AS __first "
+            f"FROM (SELECT *, {first_other} AS __first_other, "
+            f"min(__row) OVER (PARTITION BY {keys}, ({first_other}) IS NULL) AS __first_in_key "
+            f"FROM {flagged})")
+        checks.append(_Check(
+            " + ".join(schema.key), "duplicate_key",
+            "'unique " + " + ".join(schema.key) + "; first seen at row ' || __first_in_key",
+            f"__first_other IS NULL AND __first_in_key < __row", key_value))
+        dup_is_sql = True
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {checked} AS SELECT *, {first_other} AS __first, "
+                    f"{first_other} AS __first_other FROM {flagged}")
+        dup_is_sql = False
+
+    counts = con.execute(f"SELECT __first, count(*) FROM {checked} GROUP BY __first").fetchall()
+    rows_read = sum(n for _, n in counts)
+    rows_accepted = sum(n for first, n in counts if first is None)
+    rejected_by_reason: dict[str, int] = {}
+    for first, n in counts:
+        if first is not None:
+            check = checks[first]
+            label = f"{check.column}: {check.reason}"
+            rejected_by_reason[label] = rejected_by_reason.get(label, 0) + n
+    if rows_read == 0:
+        notes.append(f"{path.name}: header only, no data rows")
+
+    rejects_frame, rejects_file = _collect_rejects(con, checked, checks, path, table, rejects_dir,
+                                                   rows_read - rows_accepted, dup_is_sql)
+
+    frame = None
+    if materialise:
+        frame = _accepted_frame(con, checked, schema, declared, extras, salt)
+    codes = None
+    if table == "regions":
+        codes = [r[0] for r in con.execute(
+            f"SELECT region_code FROM {checked} WHERE __first IS NULL").fetchall()]
+    for view in (checked, flagged, parsed_view, quote_ident(source.view)):
+        con.execute(f"DROP VIEW IF EXISTS {view}")
+    report = TableReport(table=table, file=path.name, rows_read=rows_read, rows_accepted=rows_accepted,
+                         rejected_by_reason=rejected_by_reason, notes=tuple(notes),
+                         rejects=rejects_frame, rejects_file=rejects_file)
+    return _TableResult(report, frame, codes, extracted_used if table == "service_requests" else None)
+
+
+def _parse_column(col: Column, schema: TableSchema, raw: str, clean: str, duck_type: str,
+                  decimal_comma: bool, region_lookup: str | None, joins: list[str]):
+    """SQL of the parsed value of ``col`` and extra select columns its checks need."""
+    typed = _is_typed(duck_type)
+    extra: dict = {}
+    upper = duck_type.upper()
+    if col.kind == "text":
+        text = clean
+        return (f"lower({text})" if col.lowercase else text), extra
+    if col.kind in ("int", "float"):
+        if typed and upper != "BOOLEAN" and not upper.startswith(("TIMESTAMP", "DATE")):
+            return f"TRY_CAST({raw} AS DOUBLE)", extra
+        return readers.number_sql(clean, decimal_comma), extra
+    if col.kind == "bool":
+        if upper == "BOOLEAN":
+            return raw, extra
+        return readers.bool_sql(clean), extra
+    if col.kind in ("date", "timestamp"):
+        if upper.startswith(("TIMESTAMP", "DATE")):
+            value = f"CAST({raw} AS TIMESTAMP)"
+        else:
+            value = readers.timestamp_sql(clean)
+        if col.kind == "date":
+            value = f"CAST(CAST({value} AS DATE) AS TIMESTAMP)"
+        return value, extra
+    if col.kind == "period":
+        if upper.startswith(("TIMESTAMP", "DATE")):
+            return f"strftime({raw}, '%Y-%m')", extra
+        return readers.period_sql(clean), extra
+    if col.kind == "region_code":
+        if region_lookup is None:
+            return readers.own_region_code_sql(clean), extra
+        alias = quote_ident(f"__rl_{col.name}")
+        joins.append(f"LEFT JOIN {quote_ident(region_lookup)} AS {alias} "
+                     f"ON {alias}.variant = {readers.region_text_sql(clean)}")
+        extra["select"] = [(f"__ambiguous__{col.name}", f"coalesce({alias}.ambiguous, FALSE)"),
+                           (f"__candidates__{col.name}", f"{alias}.canonical")]
+        return f"CASE WHEN NOT {alias}.ambiguous THEN {alias}.canonical END", extra
+    raise AssertionError(col.kind)
+
+
+def _column_checks(col: Column, raw: str, parsed: str, value_sql: str, extra: dict) -> list[_Check]:
+    """The checks of one column, in the order they are reported."""
+    checks = []
+    name = col.name
+
+    def add(reason, expected, predicate):
+        checks.append(_Check(name, reason, expected, predicate, value_sql))
+
+    if not col.nullable:
+        add("missing_value", "a value (column may not be empty)", f"{raw} IS NULL")
+    if col.kind in _UNPARSEABLE_REASON:
+        reason, expected = _UNPARSEABLE_REASON[col.kind]
+        add(reason, expected, f"{raw} IS NOT NULL AND {parsed} IS NULL")
+    if col.kind == "region_code":
+        if "select" in extra:
+            add("ambiguous_region_code",
+                f"'an unambiguous code: could be ' || {quote_ident('__candidates__' + name)}",
+                f"{raw} IS NOT NULL AND {quote_ident('__ambiguous__' + name)}")
+            add("unknown_region_code", "a region_code present in regions (NN or NN.NN)",
+                f"{raw} IS NOT NULL AND {parsed} IS NULL AND NOT {quote_ident('__ambiguous__' + name)}")
+        else:
+            add("bad_region_code", "NN (province) or NN.NN (kabupaten/kota), e.g. 17 or 33.72",
+                f"{raw} IS NOT NULL AND {parsed} IS NULL")
+    if col.kind == "int":
+        add("not_an_integer", "a whole number", f"{parsed} IS NOT NULL AND {parsed} <> round({parsed})")
+    if col.allowed is not None:
+        allowed = ", ".join(sql_literal(v) for v in col.allowed)
+        add("not_allowed_value", "one of: " + ", ".join(col.allowed),
+            f"{parsed} IS NOT NULL AND {parsed} NOT IN ({allowed})")
+    if col.pattern is not None:
+        add("bad_format", col.pattern_hint or col.pattern,
+            f"{parsed} IS NOT NULL AND NOT regexp_full_match({parsed}, {sql_literal(col.pattern)})")
+    if col.minimum is not None:
+        op, words = ("<=", "greater than") if col.minimum_exclusive else ("<", "at least")
+        add("below_minimum", f"{words} {col.minimum:g}", f"{parsed} {op} {col.minimum!r}")
+    if col.maximum is not None:
+        add("above_maximum", f"at most {col.maximum:g}", f"{parsed} > {col.maximum!r}")
+    return [_Check(c.column, c.reason, c.expected if c.expected.startswith("'") else sql_literal(c.expected),
+                   c.predicate, c.value_sql) for c in checks]
+
+
+def _collect_rejects(con, checked: str, checks: list[_Check], path: Path, table: str,
+                     rejects_dir: Path | None, n_rejected: int, dup_in_sql: bool):
+    target = None
+    if rejects_dir is not None:
+        rejects_dir.mkdir(parents=True, exist_ok=True)
+        target = rejects_dir / f"{table}.rejects.csv"
+        target.unlink(missing_ok=True)  # a stale file from an earlier run would mislead
+    empty = pd.DataFrame(columns=list(REJECT_COLUMNS))
+    if n_rejected == 0:
+        return empty, None
+    rejected = quote_ident(f"__rejected_{table}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {rejected} AS SELECT * FROM {checked} WHERE __first IS NOT NULL")
+    parts = []
+    for i, check in enumerate(checks):
+        flag = f"__c{i}" if i < len(checks) - (1 if dup_in_sql else 0) else f"({check.predicate})"
+        expected = check.expected if check.expected.startswith("'") else sql_literal(check.expected)
+        parts.append(
+            f"SELECT __row AS row_number, {i} AS __check, {sql_literal(check.column)} AS \"column\", "
+            f"CAST({check.value_sql} AS VARCHAR) AS value, {sql_literal(check.reason)} AS reason, "
+            f"CAST({expected} AS VARCHAR) AS expected FROM {rejected} WHERE {flag}")
+    query = (f"SELECT {sql_literal(path.name)} AS file, row_number, \"column\", value, reason, expected "
+             f"FROM ({' UNION ALL '.join(parts)}) ORDER BY row_number, __check")
+    try:
+        if target is not None:
+            con.execute(f"COPY ({query}) TO {sql_literal(str(target))} (HEADER, DELIMITER ',')")
+        sample = con.execute(f"{query} LIMIT {REJECTS_SAMPLE_ROWS}").df()
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {rejected}")
+    return sample, (str(target) if target is not None else None)
+
+
+def _accepted_frame(con, checked: str, schema: TableSchema, declared: list[Column], extras: list[str],
+                    salt: str) -> pd.DataFrame:
+    select = []
+    for col in declared:
+        ident = quote_ident(col.name)
+        if col.personal:
+            select.append(f"{privacy.hash_sql(ident, salt)} AS {ident}")
+        elif col.kind == "int":
+            select.append(f"CAST({ident} AS BIGINT) AS {ident}")
+        else:
+            select.append(ident)
+    for name in extras:
+        ident = quote_ident(name)
+        if schema.hash_extra_personal_columns and _is_personal_extra(schema.name, name):
+            select.append(f"{privacy.hash_sql(ident, salt)} AS {ident}")
+        else:
+            select.append(ident)
+    frame = con.execute(f"SELECT {', '.join(select)} FROM {checked} WHERE __first IS NULL "
+                        f"ORDER BY __row").df()
+    return frame
+
+
+def _is_personal_extra(table: str, column: str) -> bool:
+    from analysis.schemas import is_personal_column
+
+    return is_personal_column(table, column)
