@@ -9,6 +9,7 @@ report is recorded (exception, failing cell) and never stops the others.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import traceback
@@ -92,9 +93,23 @@ def stabilise_notebook(path: Path, provenance: dict[str, Any]) -> None:
     nbformat.write(nb, path)
 
 
+def kernel_environment() -> None:
+    """Make kernels import the same ``analysis`` package as the build (absolute ``PYTHONPATH``:
+    a relative one would resolve against the report's output directory)."""
+    import analysis
+
+    package_root = str(Path(analysis.__file__).resolve().parents[1])
+    entries = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    if package_root not in entries:
+        entries.insert(0, package_root)
+    os.environ["PYTHONPATH"] = os.pathsep.join(entries)
+
+
 def execute_report(job: ReportJob) -> ReportOutcome:
     """Run one report end to end in this process; never raises for a notebook failure."""
     import papermill
+
+    kernel_environment()
 
     out = Path(job.output_dir)
     if out.exists():
