@@ -117,7 +117,9 @@ def make_project(root: Path, *, with_failures: bool = True) -> dict[str, Path]:
         nik = NIK if i == 0 else f"33720157089{i:05d}"
         rows.append(f"r{i},33.72,{'perizinan' if i < 25 else 'bansos'},{nik}")
     (data / "service_requests.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    (data / "policies.csv").write_text("region_code,start_date\n33.72,2026-01-14\n", encoding="utf-8")
+    (data / "policies.csv").write_text(
+        "region_code,start_date,end_date,wfa_days_per_week,wfa_weekdays,is_trial,instrument,source\n"
+        "33.72,2026-01-14,,1,rabu,true,SE Sekda 1/2026,test\n", encoding="utf-8")
     (data / "dataset.json").write_text('{"extracted_at": "2026-10-31", "source": "test"}', encoding="utf-8")
     return {"config": config, "data": data, "notebooks": notebooks}
 

@@ -153,7 +153,7 @@ def build_reports(
     out_dir = Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
 
-    specs = load_reports(Path(config_path), adopters=load_adopters(data_dir))
+    specs = load_reports(Path(config_path), adopters=lambda: load_adopters(data_dir))
     selected = select_reports(specs, only=only, lang=lang)
 
     cache_path = out_dir / HASH_CACHE

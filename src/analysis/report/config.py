@@ -27,7 +27,7 @@ import itertools
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import yaml
 
@@ -81,8 +81,12 @@ def _combinations(matrix: dict[str, list[Any]]) -> list[dict[str, Any]]:
     return [dict(zip(names, combo)) for combo in itertools.product(*(matrix[n] for n in names))]
 
 
-def expand_entry(entry: dict[str, Any], notebooks_dir: Path, adopters: Iterable[str] = ()) -> list[ReportSpec]:
-    """Fan one ``reports.yaml`` entry out into report instances (not yet validated)."""
+def expand_entry(
+    entry: dict[str, Any], notebooks_dir: Path, adopters: Iterable[str] | Callable[[], Iterable[str]] = ()
+) -> list[ReportSpec]:
+    """Fan one ``reports.yaml`` entry out into report instances (not yet validated).
+
+    ``adopters`` may be a callable, called only when the entry uses ``foreach_adopter``."""
     if not isinstance(entry, dict) or "notebook" not in entry:
         raise UsageError(f"reports.yaml: every report needs a 'notebook' (got {entry!r})")
     unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on"}
@@ -93,7 +97,8 @@ def expand_entry(entry: dict[str, Any], notebooks_dir: Path, adopters: Iterable[
     matrix = dict(entry.get("matrix") or {})
     adopter_key = entry.get("foreach_adopter")
     if adopter_key:
-        matrix[str(adopter_key)] = sorted(adopters) or ["none"]
+        codes = adopters() if callable(adopters) else adopters
+        matrix[str(adopter_key)] = sorted(codes) or ["none"]
     fixed = dict(entry.get("parameters") or {})
     depends = entry.get("depends_on") or []
     if isinstance(depends, str):
@@ -126,7 +131,7 @@ def load_reports(
     config_path: Path,
     *,
     notebooks_dir: Path | None = None,
-    adopters: Iterable[str] = (),
+    adopters: Iterable[str] | Callable[[], Iterable[str]] = (),
 ) -> list[ReportSpec]:
     """Read, fan out and validate ``reports.yaml``; raise on the first file-level problem and
     collect every parameter problem into one :class:`ParameterError`.
@@ -143,11 +148,25 @@ def load_reports(
     if notebooks_dir is None:
         configured = loaded.get("notebooks_dir", "notebooks")
         notebooks_dir = (config_path.parent / configured).resolve()
-    adopters = list(adopters)
+    if callable(adopters):
+        adopters = _once(adopters)
+    else:
+        adopters = list(adopters)
     specs: list[ReportSpec] = []
     for entry in entries:
         specs.extend(expand_entry(entry, notebooks_dir, adopters))
     return validate_reports(specs)
+
+
+def _once(function: Callable[[], Iterable[str]]) -> Callable[[], list[str]]:
+    cache: list[list[str]] = []
+
+    def call() -> list[str]:
+        if not cache:
+            cache.append(list(function()))
+        return cache[0]
+
+    return call
 
 
 def validate_reports(specs: list[ReportSpec]) -> list[ReportSpec]:
