@@ -475,7 +475,7 @@ __all__ = [
     "CONTROLS", "Projection", "Savings", "SpendingEffect", "estimate_spending_effect",
     "event_att_draws", "multiplier_weights", "overall_att_draws", "project_annual_savings",
     "savings_in_rupiah", "time_to_period", "truth_over_cells", "BudgetAnalysis", "run_budget_analysis",
-    "savings_by_pemda", "conclusion_text", "result_entries",
+    "savings_by_pemda", "conclusion_text", "result_entries", "other_estimator_event_studies",
 ]
 
 
@@ -500,6 +500,7 @@ class BudgetAnalysis:
     units: pd.DataFrame
     excluded: pd.DataFrame
     regions: pd.DataFrame
+    covariates: pd.DataFrame
     effects: dict
     unadjusted: dict
     comparison: pd.DataFrame
@@ -569,15 +570,26 @@ def run_budget_analysis(
         "projection_days_per_week": projection_days_per_week, "control": control,
         "n_draws": n_draws, "seed": seed,
     }
-    return BudgetAnalysis(parameters, panel, units, excluded, regions, effects, unadjusted,
+    return BudgetAnalysis(parameters, panel, units, excluded, regions, covariates, effects, unadjusted,
                           pd.DataFrame(rows), savings, projection, truth)
 
 
-def savings_by_pemda(analysis: BudgetAnalysis) -> pd.DataFrame:
+def registry_region_codes() -> set[str]:
+    """Region codes of the real adopters in the bundled policy registry
+    (``data/reference/policies.csv``)."""
+    from analysis.paths import POLICIES_CSV
+
+    return set(pd.read_csv(POLICIES_CSV, dtype={"region_code": str})["region_code"])
+
+
+def savings_by_pemda(analysis: BudgetAnalysis, *, registry_only: bool = False) -> pd.DataFrame:
     """Per adopter: ``region_code, name, cohort, wfa_days_per_week, n_periods, savings_idr,
     ci_low, ci_high, savings_per_capita_idr`` and ``savings_per_asn_idr`` (only if the regions
-    table has ``asn_count``)."""
+    table has ``asn_count``; otherwise skipped). ``registry_only``: only the Pemda of the bundled
+    policy registry (the real 2025-2026 adopters)."""
     table = analysis.savings.summarise(["region_code"])
+    if registry_only:
+        table = table[table["region_code"].isin(registry_region_codes())]
     info = analysis.units[["region_code", "cohort", "wfa_days_per_week"]]
     regions = analysis.regions.assign(region_code=analysis.regions["region_code"].astype(str))
     keep = ["region_code", "name", "population"] + (["asn_count"] if "asn_count" in regions.columns else [])
@@ -665,3 +677,42 @@ def result_entries(analysis: BudgetAnalysis) -> list:
         entries.append(ResultEntry(f"att_log_{category}", e.att, e.se, e.ci_low, e.ci_high, "log points",
                                    f"CS ATT on log {category} spending"))
     return entries
+
+
+def other_estimator_event_studies(
+    panel: pd.DataFrame, units: pd.DataFrame, covariates: pd.DataFrame | None, *, category: str,
+    adjust_for_tkd: bool = True, cut_start: str = "2026-01",
+) -> dict[str, pd.DataFrame]:
+    """Event studies of the same outcome by Sun-Abraham and the BJS imputation estimator
+    (``analysis.did``), for the overlay figure: name -> ``event, att, se, ci_low, ci_high``.
+
+    With ``adjust_for_tkd`` both get the regressor ``tkd_cut_share x [period >= cut_start]`` (the
+    cut's exposure: time-invariant covariates alone would be absorbed by the Pemda effects).
+    An estimator that fails on these data is left out (its error is in the ``errors`` key of the
+    returned mapping as a one-row DataFrame ``estimator, error``)."""
+    from analysis import did
+    from analysis.budget import month_to_period, period_to_time
+
+    data = panel.loc[panel["category"] == category].merge(units[["region_code", "cohort_time"]], on="region_code")
+    complete = data.groupby("region_code")["log_realized_real"].transform(lambda s: s.notna().all())
+    data = data[complete].copy()
+    extra: list[str] = []
+    if adjust_for_tkd and covariates is not None:
+        data = data.merge(covariates[["region_code", "tkd_cut_share"]], on="region_code")
+        frequency = "quarter" if "Q" in str(data["period"].iloc[0]) else "month"
+        start = int(period_to_time(month_to_period(pd.Series([cut_start]), frequency), frequency).iloc[0])
+        data["cut_exposure"] = data["tkd_cut_share"] * (data["time"] >= start)
+        extra = ["cut_exposure"]
+    out, errors = {}, []
+    for name, estimator in (("Sun-Abraham", did.sun_abraham), ("Imputation (BJS)", did.imputation)):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                result = estimator(data, outcome="log_realized_real", unit="region_code", time="time",
+                                   cohort="cohort_time", covariates=extra or None)
+            out[name] = result.event_study()
+        except Exception as exc:  # noqa: BLE001 - shown in the notebook, not hidden
+            errors.append((name, f"{type(exc).__name__}: {exc}"))
+    if errors:
+        out["errors"] = pd.DataFrame(errors, columns=["estimator", "error"])
+    return out

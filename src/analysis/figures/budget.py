@@ -26,6 +26,37 @@ LABELS = {
     "placebo": {"id": "plasebo", "en": "placebo"},
 }
 
+#: Captions and alt texts of the notebook's exhibits (``caption(key, lang)``).
+CAPTIONS = {
+    "trends": {"id": "Tren log belanja riil: Pemda penerap WFA dan pembanding",
+               "en": "Trends in log real spending: WFA adopters and comparison Pemda"},
+    "trends_alt": {"id": "Garis rata-rata log belanja per periode untuk dua kelompok Pemda",
+                   "en": "Lines of mean log spending per period for the two groups of Pemda"},
+    "event_study": {"id": "Studi peristiwa: efek WFA pada log belanja menurut estimator",
+                    "en": "Event study: effect of WFA on log spending by estimator"},
+    "event_study_alt": {"id": "Titik estimasi dengan IK 95% per periode sejak penerapan, beberapa estimator",
+                        "en": "Point estimates with 95% CIs per period since adoption, several estimators"},
+    "comparison": {"id": "Efek WFA per kategori, dengan dan tanpa penyesuaian pemotongan TKD",
+                   "en": "Effect of WFA by category, with and without adjusting for the TKD cut"},
+    "comparison_alt": {"id": "Dua estimasi per kategori belanja dengan IK 95%",
+                       "en": "Two estimates per spending category with 95% CIs"},
+    "comparison_table": {"id": "Estimasi CS per kategori (log poin)", "en": "CS estimates by category (log points)"},
+    "savings": {"id": "Penghematan per kategori selama periode pengamatan (Rupiah riil)",
+                "en": "Savings by category over the observed period (real Rupiah)"},
+    "savings_alt": {"id": "Batang horizontal penghematan per kategori dengan IK 95%",
+                    "en": "Horizontal bars of savings per category with 95% CIs"},
+    "savings_table": {"id": "Penghematan per kategori (Rupiah riil)", "en": "Savings by category (real Rupiah)"},
+    "pemda_table": {"id": "Penghematan per Pemda penerap dalam registri", "en": "Savings per registry adopter"},
+    "projection_table": {"id": "Proyeksi penghematan per tahun per kategori", "en": "Projected savings per year by category"},
+    "placebo_table": {"id": "Uji plasebo: kategori yang tidak terpengaruh WFA", "en": "Placebo: categories WFA should not affect"},
+    "sample_table": {"id": "Sampel estimasi: Pemda penerap per kohort", "en": "Estimation sample: adopters by cohort"},
+}
+
+
+def caption(key: str, lang: str) -> str:
+    check_lang(lang)
+    return CAPTIONS[key][lang]
+
 CATEGORY_LABELS = {
     "listrik": {"id": "Listrik", "en": "Electricity"},
     "air": {"id": "Air", "en": "Water"},
@@ -75,13 +106,19 @@ def spending_trends(panel: pd.DataFrame, units: pd.DataFrame, *, category: str, 
     return fig
 
 
-def event_study_overlay(studies: dict[str, pd.DataFrame], *, lang: str = "id", truth: float | None = None):
+def event_study_overlay(
+    studies: dict[str, pd.DataFrame], *, lang: str = "id", truth: float | None = None,
+    window: tuple[int, int] | None = (-8, 6),
+):
     """Event studies (``event, att, ci_low, ci_high``) of several estimators side by side, with
-    pointwise 95% CIs; ``truth`` (synthetic data) as a horizontal line."""
+    pointwise 95% CIs; ``truth`` (synthetic data, mean over all post cells) as a horizontal line.
+    ``window``: the event times shown (far events rest on one or two early adopters)."""
     check_lang(lang)
     fig, ax = plt.subplots(figsize=(8, 4.2))
     width = 0.8 / max(1, len(studies))
     for k, (name, study) in enumerate(studies.items()):
+        if window is not None:
+            study = study[(study["event"] >= window[0]) & (study["event"] <= window[1])]
         x = study["event"].to_numpy() + (k - (len(studies) - 1) / 2) * width
         ax.errorbar(x, study["att"], yerr=[study["att"] - study["ci_low"], study["ci_high"] - study["att"]],
                     fmt="o", ms=3, capsize=2, label=name)
@@ -138,3 +175,20 @@ def savings_by_category(summary: pd.DataFrame, *, lang: str = "id"):
     ax.set_xlabel(f"{label('savings', lang)} ({unit})")
     fig.tight_layout()
     return fig
+
+
+def money_table(table: pd.DataFrame, *, lang: str, money_columns=(), log_columns=(), rename=None) -> pd.DataFrame:
+    """A copy of ``table`` for display: Rupiah columns through
+    :func:`analysis.formatting.format_idr`, log-point columns as signed numbers with 3 decimals,
+    category codes as labels; ``rename`` maps column names to headers."""
+    from analysis.formatting import format_idr, format_number
+
+    check_lang(lang)
+    out = table.copy()
+    for column in money_columns:
+        out[column] = [format_idr(v, lang) for v in out[column]]
+    for column in log_columns:
+        out[column] = [format_number(v, lang, 3) for v in out[column]]
+    if "category" in out.columns:
+        out["category"] = [category_label(c, lang) for c in out["category"]]
+    return out.rename(columns=rename or {})
