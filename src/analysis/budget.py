@@ -89,7 +89,8 @@ def spending_panel(
     mean over its months), ``realized_idr`` (nominal Rupiah spent in the period),
     ``realized_real_idr`` (Rupiah of ``price_base_year``, deflated month by month before
     aggregating), ``log_realized_real`` (natural log; NaN where nothing was spent), ``n_months``
-    (months with data in the period: quarters with fewer than 3 are incomplete).
+    (months with data in the period). Quarters with fewer than 3 months of data are dropped (the
+    last quarter at extraction is usually incomplete).
     Missing months are not filled: a Pemda x month with no row is absent from the panel.
     ``first_month`` (``YYYY-MM``): drop earlier months (a shorter window makes the DiD faster and
     leans less on parallel trends far from adoption).
@@ -129,6 +130,9 @@ def spending_panel(
             realized_real_idr=("realized_real_idr", "sum"),
             n_months=("n_months", "sum"),
         )
+        # an incomplete quarter (e.g. only October at extraction) is not comparable with full ones
+        full = monthly.groupby("period")["n_months"].transform("max") == 3
+        monthly = monthly[full & (monthly["n_months"] == 3)]
     monthly["time"] = period_to_time(monthly["period"], frequency)
     monthly["year"] = monthly["period"].str.slice(0, 4).astype(int)
     positive = monthly["realized_real_idr"] > 0
