@@ -1,0 +1,37 @@
+"""Staggered difference-in-differences estimators (docs/interfaces.md section 4).
+
+Public estimators: :func:`callaway_santanna`, :func:`twfe`, :func:`sun_abraham`,
+:func:`imputation`, :func:`bacon_decomposition`; sensitivity: :func:`honest_sensitivity`;
+result types in :mod:`analysis.did.results`; input checks in :mod:`analysis.did._panel`.
+Estimators are imported lazily so ``import analysis.did`` stays cheap.
+"""
+
+from importlib import import_module
+
+from analysis.did.results import CallawaySantAnnaResult, EventStudyResult, PretrendTest
+
+_LAZY = {
+    "callaway_santanna": "analysis.did.cs",
+    "twfe": "analysis.did.twfe",
+    "pretrend_test": "analysis.did.pretrend",
+    "honest_sensitivity": "analysis.did.honest",
+    "HonestResult": "analysis.did.honest",
+    "TWFEResult": "analysis.did.twfe",
+    "sun_abraham": "analysis.did.sun_abraham",
+    "imputation": "analysis.did.imputation",
+    "bacon_decomposition": "analysis.did.bacon",
+}
+
+__all__ = ["CallawaySantAnnaResult", "EventStudyResult", "PretrendTest", *_LAZY]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        value = getattr(import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'analysis.did' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(__all__)

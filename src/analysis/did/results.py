@@ -1,0 +1,183 @@
+"""Result types shared by every staggered-DiD estimator in :mod:`analysis.did`.
+
+Every estimator returns an :class:`EventStudyResult` (or a subclass of it). The interface the
+notebooks code against (docs/interfaces.md section 4):
+
+- ``.estimator``: short name (``"cs"``, ``"sun_abraham"``, ``"imputation"``, ``"twfe"``);
+- ``.event_study()``: DataFrame ``event, att, se, ci_low, ci_high`` (``event`` = periods since
+  adoption, in the panel's time unit: years for yearly data, months for monthly data);
+- ``.overall()``: dict ``att, se, ci_low, ci_high``;
+- ``.pretrend``: a :class:`PretrendTest` (joint Wald test of the pre-period estimates) or ``None``
+  when the estimator has no pre-period estimates;
+- ``n_units``, ``n_treated_units``, ``cohorts`` (first treated periods, in the input's time
+  labels) and ``time_mapping`` (see :class:`analysis.did._panel.TimeMapping`).
+
+Estimates are in the unit of the outcome; standard errors are the estimator's own (documented
+in each estimator's module). Confidence intervals are two-sided at level ``1 - alpha``.
+
+Writing a new estimator (did-2): build ``EventStudyResult(estimator=..., event_table=...,
+overall_estimate=..., pretrend=..., n_units=..., n_treated_units=..., cohorts=...,
+time_mapping=..., alpha=..., event_vcov=..., details={...})``. ``event_table`` must have the
+columns :data:`EVENT_STUDY_COLUMNS`; :func:`pretrend_wald_test` computes ``pretrend`` from the
+event-study estimates and their covariance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from analysis.did._panel import TimeMapping
+
+EVENT_STUDY_COLUMNS = ("event", "att", "se", "ci_low", "ci_high")
+OVERALL_KEYS = ("att", "se", "ci_low", "ci_high")
+
+
+@dataclass(frozen=True, kw_only=True)
+class PretrendTest:
+    """Joint Wald test that all pre-period event-time estimates are zero.
+
+    ``stat`` is the chi-squared statistic ``b' V^-1 b`` over the pre-period estimates ``b``
+    (events listed in ``events``), ``df`` their number, ``pvalue`` the chi-squared(df) tail
+    probability. ``note`` says which estimates were used and how (e.g. ATT(g,t) cells vs
+    event-time coefficients).
+    """
+
+    stat: float
+    df: int
+    pvalue: float
+    events: tuple[int, ...] = ()
+    note: str = ""
+
+    def as_dict(self) -> dict[str, float]:
+        return {"stat": self.stat, "df": self.df, "pvalue": self.pvalue}
+
+
+def pretrend_wald_test(
+    estimates: np.ndarray, vcov: np.ndarray, *, events: tuple[int, ...] = (), note: str = ""
+) -> PretrendTest | None:
+    """Wald test of ``estimates == 0`` with covariance ``vcov``; ``None`` if nothing to test.
+
+    A singular ``vcov`` is inverted with the Moore-Penrose pseudo-inverse and ``df`` is then its
+    rank (as R did does for its pre-test).
+    """
+    b = np.asarray(estimates, dtype=float).ravel()
+    if b.size == 0:
+        return None
+    v = np.atleast_2d(np.asarray(vcov, dtype=float))
+    keep = np.isfinite(b) & np.isfinite(np.diag(v))
+    if not keep.any():
+        return None
+    b, v = b[keep], v[np.ix_(keep, keep)]
+    rank = int(np.linalg.matrix_rank(v))
+    if rank == 0:
+        return None
+    stat = float(b @ np.linalg.pinv(v) @ b)
+    return PretrendTest(
+        stat=stat,
+        df=rank,
+        pvalue=float(stats.chi2.sf(stat, rank)),
+        events=tuple(int(e) for e, k in zip(events, keep) if k) if events else (),
+        note=note,
+    )
+
+
+def normal_ci(att: np.ndarray, se: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise normal confidence interval ``att -/+ z_{1-alpha/2} se``."""
+    z = stats.norm.ppf(1.0 - alpha / 2.0)
+    att = np.asarray(att, dtype=float)
+    se = np.asarray(se, dtype=float)
+    return att - z * se, att + z * se
+
+
+@dataclass(frozen=True, kw_only=True)
+class EventStudyResult:
+    """Result of one staggered-DiD estimator (see the module docstring for the interface).
+
+    ``event_table``: DataFrame with columns ``event, att, se, ci_low, ci_high`` sorted by
+    ``event``; ``event`` = periods since adoption (0 = first treated period).
+    ``overall_estimate``: dict ``att, se, ci_low, ci_high`` of the estimator's headline effect.
+    ``event_vcov``: covariance of ``event_table.att`` (same order), or ``None``; used by
+    :func:`analysis.did.honest_sensitivity` and the pre-trend test.
+    ``details``: estimator-specific extras (the underlying library objects, options used).
+    """
+
+    estimator: str
+    event_table: pd.DataFrame | None
+    overall_estimate: Mapping[str, float] | None
+    pretrend: PretrendTest | None
+    n_units: int
+    n_treated_units: int
+    cohorts: tuple[Any, ...]
+    time_mapping: TimeMapping
+    alpha: float = 0.05
+    event_vcov: np.ndarray | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def event_study(self) -> pd.DataFrame:
+        """Event-time estimates: ``event, att, se, ci_low, ci_high`` (a copy)."""
+        return self.event_table.loc[:, list(EVENT_STUDY_COLUMNS)].copy()
+
+    def overall(self) -> dict[str, float]:
+        """Headline estimate as ``{"att", "se", "ci_low", "ci_high"}`` (a copy)."""
+        return {k: float(self.overall_estimate[k]) for k in OVERALL_KEYS}
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallawaySantAnnaResult(EventStudyResult):
+    """Callaway-Sant'Anna result: ATT(g,t) cells plus the four aggregations.
+
+    ``att_gt``: DataFrame ``cohort, time, att, se, ci_low, ci_high`` in the input's time labels;
+    the CI is the uniform (simultaneous) band when bootstrapped, else pointwise.
+    Aggregations are computed on first request by ``aggregator(kind) -> (table, native)`` and
+    cached in ``aggregations``; ``native`` holds the moderndid objects (``"att_gt"`` and one
+    ``aggte`` result per kind once computed) with their influence functions.
+    ``event_table`` / ``overall_estimate`` are unused (``None``): :meth:`event_study` is the
+    ``event`` aggregation and :meth:`overall` the ``simple`` one.
+    """
+
+    att_gt: pd.DataFrame
+    aggregator: Callable[[str], tuple[pd.DataFrame, Any]] = field(repr=False, compare=False)
+    aggregations: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+    native: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    KINDS = ("simple", "event", "group", "calendar")
+
+    def _table(self, kind: str) -> pd.DataFrame:
+        if kind not in self.KINDS:
+            raise ValueError(f"aggregate(kind={kind!r}): kind must be one of {self.KINDS}")
+        if kind not in self.aggregations:
+            table, native = self.aggregator(kind)
+            self.aggregations[kind] = table
+            self.native[kind] = native
+        return self.aggregations[kind]
+
+    def aggregate(self, kind: str) -> pd.DataFrame:
+        """Aggregated ATT: ``kind`` in ``simple`` (one row), ``event`` (column ``event``),
+        ``group`` (column ``cohort``) or ``calendar`` (column ``time``); then ``att, se,
+        ci_low, ci_high``. Bands are uniform over the rows when the fit was bootstrapped."""
+        return self._table(kind).copy()
+
+    def native_aggregate(self, kind: str) -> Any:
+        """The moderndid ``AGGTEResult`` of ``kind`` (influence functions, vcov)."""
+        self._table(kind)
+        return self.native[kind]
+
+    def event_study(self) -> pd.DataFrame:
+        return self.aggregate("event")
+
+    def overall(self, kind: str = "simple") -> dict[str, float]:
+        """Overall ATT: the ``simple`` aggregation by default; ``kind="event"|"group"|
+        "calendar"`` gives that aggregation's overall average (as R ``aggte`` prints it), with a
+        pointwise normal CI."""
+        if kind == "simple":
+            row = self._table("simple").iloc[0]
+            return {k: float(row[k]) for k in OVERALL_KEYS}
+        agg = self.native_aggregate(kind)
+        att, se = float(agg.overall_att), float(agg.overall_se)
+        low, high = normal_ci(att, se, self.alpha)
+        return {"att": att, "se": se, "ci_low": float(low), "ci_high": float(high)}

@@ -1,0 +1,155 @@
+"""Treatment timing and dose from the WFA policy registry (``policies`` table).
+
+Used by every staggered analysis (service times, budget). Rules, applied in this order:
+
+1. **Partial months.** A policy spell is *in force in a month* when it covers at least half of the
+   month's working days (Monday–Friday; national holidays are not modelled). A Pemda adopting on
+   12 or 15 January is treated from January; one adopting on the 20th is treated from the next
+   month. (Anticipation in the adoption month, if any, shows up as event time −1 in the event study.)
+2. **Short gaps are bridged.** Two spells of the same Pemda separated by at most
+   ``max_gap_months`` months without a spell in force are joined. This is the Jawa Barat case:
+   a Thursday-WFH trial in November 2025, a 50/50 split trial in December 2025 that the registry
+   does not encode, and the policy from January 2026. With the default (1 month) Jawa Barat's
+   cohort is **2025-11** and it counts as treated in December: WFA-like arrangements never stopped.
+3. **Switched off.** A Pemda whose last spell ended before the end of the study window (Surakarta:
+   Wednesdays 14–28 January 2026 only) violates the staggered estimators' assumption that
+   treatment, once on, stays on. ``trial_handling="exclude"`` (default) marks it ``switched_off``
+   and leaves it out of the staggered estimators (neither treated nor control); report it
+   separately. ``trial_handling="absorbing"`` keeps it as an adopter from its first month
+   (an intention-to-treat reading).
+4. **Already treated.** A Pemda whose cohort is on or before the first period of the window has
+   no pre-period: ``already_treated``, left out of the staggered estimators.
+
+Dose: ``wfa_days_per_week`` of the spell in force in the Pemda's last treated month.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+TRIAL_HANDLING = ("exclude", "absorbing")
+
+#: Values of the ``status`` column.
+STATUSES = ("never", "adopter", "switched_off", "already_treated")
+
+
+def _month_working_days(period: str) -> pd.DatetimeIndex:
+    start = pd.Period(period, freq="M").start_time
+    days = pd.date_range(start, start + pd.offsets.MonthEnd(0), freq="D")
+    return days[days.day_of_week < 5]
+
+
+def treatment_by_period(
+    policies: pd.DataFrame, regions: pd.DataFrame, *, periods: Sequence[str], max_gap_months: int = 1
+) -> pd.DataFrame:
+    """WFA in force per Pemda and month, after the partial-month and gap rules (1 and 2 above).
+
+    Returns DataFrame ``region_code, period, wfa_in_force`` (bool), ``wfa_days_per_week``
+    (0 when not in force), ``share_working_days`` (share of the month's working days covered by a
+    spell, before gap bridging), ``bridged`` (True for a month filled in by rule 2).
+    """
+    periods = sorted(set(periods))
+    if not periods:
+        raise ValueError("periods is empty")
+    codes = pd.Index(regions["region_code"].astype(str).unique())
+    pol = policies.copy()
+    pol["region_code"] = pol["region_code"].astype(str)
+    pol["start_date"] = pd.to_datetime(pol["start_date"])
+    pol["end_date"] = pd.to_datetime(pol["end_date"])
+    if pol["start_date"].isna().any():
+        raise ValueError("policies: start_date missing in some row")
+    workdays_by_period = {period: _month_working_days(period) for period in periods}
+    with_policy = set(pol["region_code"])
+    rows = []
+    for code in codes:
+        if code not in with_policy:
+            rows.extend((code, period, False, 0, 0.0) for period in periods)
+            continue
+        spells = pol[pol["region_code"] == code]
+        for period in periods:
+            workdays = workdays_by_period[period]
+            covered = np.zeros(len(workdays), bool)
+            dose = 0
+            for spell in spells.itertuples():
+                end = spell.end_date if pd.notna(spell.end_date) else pd.Timestamp.max
+                inside = (workdays >= spell.start_date) & (workdays <= end)
+                if inside.any():
+                    covered |= inside
+                    dose = max(dose, int(spell.wfa_days_per_week))
+            share = covered.mean() if len(workdays) else 0.0
+            rows.append((code, period, share >= 0.5, dose if share >= 0.5 else 0, float(share)))
+    out = pd.DataFrame(rows, columns=["region_code", "period", "wfa_in_force", "wfa_days_per_week", "share_working_days"])
+    out["bridged"] = False
+    if max_gap_months > 0:
+        for code in with_policy & set(codes):
+            idx = out.index[out["region_code"] == code]
+            on = out.loc[idx, "wfa_in_force"].to_numpy()
+            pos = np.flatnonzero(on)
+            for a, b in zip(pos[:-1], pos[1:]):
+                if 1 < b - a <= max_gap_months + 1:
+                    fill = idx[a + 1 : b]
+                    out.loc[fill, "wfa_in_force"] = True
+                    out.loc[fill, "bridged"] = True
+                    out.loc[fill, "wfa_days_per_week"] = out.loc[idx[a], "wfa_days_per_week"]
+    return out
+
+
+def assign_treatment(
+    policies: pd.DataFrame,
+    regions: pd.DataFrame,
+    *,
+    periods: Sequence[str],
+    trial_handling: str = "exclude",
+    max_gap_months: int = 1,
+) -> pd.DataFrame:
+    """One row per Pemda: cohort, dose and how the staggered estimators should use it.
+
+    Parameters
+    ----------
+    policies, regions : the ``policies`` and ``regions`` tables (``analysis.io``).
+    periods : the study window, ``YYYY-MM`` strings (e.g. the months of the service panel).
+    trial_handling : ``"exclude"`` or ``"absorbing"`` for Pemda whose WFA switched off (module doc).
+    max_gap_months : longest gap between spells that is bridged (rule 2).
+
+    Returns
+    -------
+    DataFrame with ``region_code``, ``cohort`` (``YYYY-MM`` first month in force, None if never),
+    ``wfa_days_per_week`` (dose, 0 if never), ``treated_months`` (months in the window with WFA in
+    force), ``last_treated`` (``YYYY-MM`` or None), ``status`` (``never``, ``adopter``,
+    ``switched_off``, ``already_treated``), ``in_staggered_sample`` (bool: used by the staggered
+    estimators, as treated or as control), ``note`` (why, in English).
+    """
+    if trial_handling not in TRIAL_HANDLING:
+        raise ValueError(f"trial_handling must be one of {TRIAL_HANDLING}, got {trial_handling!r}")
+    periods = sorted(set(periods))
+    by_period = treatment_by_period(policies, regions, periods=periods, max_gap_months=max_gap_months)
+    rows = []
+    for code, grp in by_period.groupby("region_code", sort=False):
+        on = grp[grp["wfa_in_force"]]
+        if on.empty:
+            rows.append((code, None, 0, 0, None, "never", True, ""))
+            continue
+        cohort, last = on["period"].iloc[0], on["period"].iloc[-1]
+        dose = int(on["wfa_days_per_week"].iloc[-1])
+        note = []
+        if on["bridged"].any():
+            note.append(f"gap {', '.join(on.loc[on['bridged'], 'period'])} bridged (rule 2)")
+        if cohort <= periods[0]:
+            status, included = "already_treated", False
+            note.append("no pre-period in the window")
+        elif last < periods[-1] and trial_handling == "exclude":
+            status, included = "switched_off", False
+            note.append(f"WFA ended after {last}; excluded from staggered estimators")
+        else:
+            status, included = "adopter", True
+            if last < periods[-1]:
+                note.append(f"WFA ended after {last}; kept as treated (absorbing)")
+        rows.append((code, cohort, dose, len(on), last, status, included, "; ".join(note)))
+    return pd.DataFrame(
+        rows,
+        columns=["region_code", "cohort", "wfa_days_per_week", "treated_months", "last_treated", "status",
+                 "in_staggered_sample", "note"],
+    )

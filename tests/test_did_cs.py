@@ -1,0 +1,226 @@
+"""Callaway-Sant'Anna adapter against published mpdta references (tests/data/README.md).
+
+Every value in ``mpdta_reference_values.json`` is checked: each (source, spec, quantity, key,
+statistic) is one parametrised case. Tolerances: half a unit of the last printed digit for
+printed sources (4 dp R docs, 7 dp Stata), 1e-6 for the full-precision R output.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.did import callaway_santanna
+
+DATA = Path(__file__).parent / "data"
+REFERENCE = json.loads((DATA / "mpdta_reference_values.json").read_text())
+COLUMNS = dict(outcome="lemp", unit="countyreal", time="year", cohort="first.treat")
+
+#: How each specification in the JSON maps onto callaway_santanna options.
+SPEC_OPTIONS = {
+    "S1_nev_nocov_dr": dict(control="never", method="dr"),
+    "S2_nev_lpop_dr": dict(control="never", method="dr", covariates=["lpop"]),
+    "S3_nyt_nocov_dr": dict(control="not_yet", method="dr"),
+    "S4_nev_lpop_reg": dict(control="never", method="reg", covariates=["lpop"]),
+    "S5_nev_nocov_ipw": dict(control="never", method="ipw"),
+    "S6_nyt_lpop_dr": dict(control="not_yet", method="dr", covariates=["lpop"]),
+}
+#: Tolerance per source: half a unit in the last printed decimal, or 1e-6 at full precision.
+SOURCE_TOLERANCE = {
+    "R_did_docs_4dp": 0.5e-4,
+    "R_did_2.5.0_analytic_full_precision": 1e-6,
+    "Stata_csdid_dripw_lpop_analytic": 0.5e-7,
+}
+#: JSON quantity -> CS aggregation kind.
+AGGREGATION = {"group": "group", "dynamic": "event", "calendar": "calendar"}
+KEY_COLUMN = {"group": "cohort", "event": "event", "calendar": "time"}
+CELLS = [(g, t) for g in (2004, 2006, 2007) for t in (2004, 2005, 2006, 2007)]
+
+
+@cache
+def mpdta() -> pd.DataFrame:
+    return pd.read_csv(DATA / "mpdta.csv")
+
+
+@cache
+def fit(spec: str):
+    return callaway_santanna(mpdta(), **COLUMNS, **SPEC_OPTIONS[spec])
+
+
+def _pairs(value):
+    """A JSON value -> [(statistic, reference)]: scalars are estimates, lists are [est, se]."""
+    if isinstance(value, list):
+        return list(zip(("att", "se"), value))
+    return [("att", value)]
+
+
+def reference_cases():
+    cases = []
+    for source, block in REFERENCE["sources"].items():
+        for spec, quantities in block["values"].items():
+            for quantity, value in quantities.items():
+                if quantity in ("attgt_att", "attgt_se"):
+                    stat = "att" if quantity == "attgt_att" else "se"
+                    for (g, t), ref in zip(CELLS, value, strict=True):
+                        cases.append((source, spec, "att_gt", f"{g},{t}", stat, ref))
+                elif isinstance(value, dict):
+                    for key, item in value.items():
+                        for stat, ref in _pairs(item):
+                            cases.append((source, spec, quantity, key, stat, ref))
+                else:
+                    for stat, ref in _pairs(value):
+                        cases.append((source, spec, quantity, "", stat, ref))
+    return cases
+
+
+CASES = reference_cases()
+
+
+def estimate(spec: str, quantity: str, key: str, stat: str) -> float:
+    result = fit(spec)
+    if quantity == "att_gt":
+        g, t = (int(x) for x in key.split(","))
+        row = result.att_gt.query("cohort == @g and time == @t")
+        assert len(row) == 1, f"no ATT({g},{t})"
+        return float(row[stat].iloc[0])
+    if quantity == "simple":
+        return result.overall()[stat]
+    if quantity.endswith("_overall"):
+        kind = AGGREGATION[quantity.removesuffix("_overall")]
+        return result.overall(kind)[stat]
+    if quantity in AGGREGATION:
+        kind = AGGREGATION[quantity]
+        table = result.aggregate(kind)
+        row = table[table[KEY_COLUMN[kind]] == int(key)]
+        assert len(row) == 1, f"no {kind} row {key}"
+        return float(row[stat].iloc[0])
+    raise AssertionError(f"no test mapping for quantity {quantity!r}")
+
+
+def test_every_spec_and_source_has_a_mapping():
+    listed = set(REFERENCE["specs"]) | {
+        spec for block in REFERENCE["sources"].values() for spec in block["values"]
+    }
+    assert listed <= set(SPEC_OPTIONS), f"specs without a test mapping: {listed - set(SPEC_OPTIONS)}"
+    assert set(REFERENCE["sources"]) <= set(SOURCE_TOLERANCE)
+    assert set(REFERENCE["pretest_p_values_R_docs"]) <= set(SPEC_OPTIONS)
+    # 12 cells x (att, se) x 4 full-precision specs alone; guard against a silently empty list.
+    assert len(CASES) > 200
+
+
+@pytest.mark.parametrize(
+    "source, spec, quantity, key, stat, reference",
+    CASES,
+    ids=[f"{c[0]}-{c[1]}-{c[2]}-{c[3]}-{c[4]}" for c in CASES],
+)
+def test_reference_value(source, spec, quantity, key, stat, reference):
+    got = estimate(spec, quantity, key, stat)
+    tolerance = SOURCE_TOLERANCE[source] + 1e-12
+    assert abs(got - reference) <= tolerance, (got, reference)
+
+
+@pytest.mark.parametrize("spec, p_published", sorted(REFERENCE["pretest_p_values_R_docs"].items()))
+def test_pretrend_matches_r_did_pretest(spec, p_published):
+    pretrend = fit(spec).pretrend
+    assert pretrend.df == 5
+    assert abs(pretrend.pvalue - p_published) <= 0.5e-5  # printed to 5 dp
+
+
+def test_pretrend_matches_stata_estat_pretrend():
+    stata = REFERENCE["sources"]["Stata_csdid_dripw_lpop_analytic"]
+    pretrend = fit("S2_nev_lpop_dr").pretrend
+    assert pretrend.df == 5
+    assert pretrend.stat == pytest.approx(stata["pretrend_chi2_5"], abs=1e-8)
+    assert pretrend.pvalue == pytest.approx(stata["pretrend_p"], abs=1e-8)
+    # Pre-period cells: (2006, 2004), (2006, 2005), (2007, 2004..2006).
+    assert sorted(pretrend.events) == [-3, -2, -2, -1, -1]
+
+
+def test_interface():
+    result = fit("S1_nev_nocov_dr")
+    assert result.estimator == "cs"
+    assert list(result.att_gt.columns) == ["cohort", "time", "att", "se", "ci_low", "ci_high"]
+    events = result.event_study()
+    assert list(events.columns) == ["event", "att", "se", "ci_low", "ci_high"]
+    assert events["event"].tolist() == [-3, -2, -1, 0, 1, 2, 3]
+    assert set(result.overall()) == {"att", "se", "ci_low", "ci_high"}
+    assert len(result.aggregate("simple")) == 1
+    assert (result.n_units, result.n_treated_units) == (500, 191)
+    assert result.cohorts == (2004, 2006, 2007)
+    with pytest.raises(ValueError, match="kind must be one of"):
+        result.aggregate("dynamic")
+    # Pointwise 95% CI without bootstrap.
+    row = events.iloc[0]
+    assert row.ci_high - row.att == pytest.approx(1.959963984540054 * row.se, rel=1e-12)
+
+
+def _monthly(data: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """Recode years 2003..2007 as consecutive months 2023-11 .. 2024-03 in form ``kind``."""
+    origin = pd.Period("2023-11", freq="M")
+    out = data.copy()
+    month = pd.PeriodIndex([origin + (y - 2003) for y in data["year"]])
+    first = [origin + (g - 2003) if g else pd.NaT for g in data["first.treat"]]
+    out["month"] = month
+    out["first_month"] = pd.array(first, dtype="period[M]")
+    if kind == "timestamp":
+        out["month"] = out["month"].dt.to_timestamp()
+        out["first_month"] = out["first_month"].dt.to_timestamp()
+    elif kind == "string":
+        out["month"] = out["month"].dt.strftime("%Y-%m")
+        out["first_month"] = [p.strftime("%Y-%m") if p is not pd.NaT else 0 for p in first]
+    return out
+
+
+@pytest.mark.parametrize("kind", ["period", "timestamp", "string"])
+def test_monthly_time_labels_map_back(kind):
+    data = _monthly(mpdta(), kind)
+    result = callaway_santanna(
+        data, outcome="lemp", unit="countyreal", time="month", cohort="first_month"
+    )
+    yearly = fit("S1_nev_nocov_dr")
+    np.testing.assert_allclose(result.att_gt["att"], yearly.att_gt["att"], atol=1e-12)
+    np.testing.assert_allclose(result.event_study()["att"], yearly.event_study()["att"], atol=1e-12)
+    first = result.att_gt.iloc[0]
+    expected = {
+        "period": pd.Period("2023-12", freq="M"),
+        "timestamp": pd.Timestamp("2023-12-01"),
+        "string": "2023-12",
+    }[kind]
+    assert first["cohort"] == expected and first["time"] == expected
+    assert result.cohorts[0] == expected
+    assert result.aggregate("group")["cohort"].iloc[0] == expected
+    assert result.event_study()["event"].tolist() == [-3, -2, -1, 0, 1, 2, 3]
+
+
+def test_never_treated_coded_missing_equals_zero():
+    data = mpdta().copy()
+    data["first.treat"] = data["first.treat"].replace(0, np.nan)
+    result = callaway_santanna(data, **COLUMNS)
+    np.testing.assert_allclose(result.att_gt["att"], fit("S1_nev_nocov_dr").att_gt["att"])
+
+
+def test_bootstrap_reproducible_bands_wider_and_se_close():
+    kwargs = dict(bootstrap=True, n_boot=999, seed=20240601)
+    first = callaway_santanna(mpdta(), **COLUMNS, **kwargs)
+    again = callaway_santanna(mpdta(), **COLUMNS, **kwargs)
+    pd.testing.assert_frame_equal(first.att_gt, again.att_gt)
+    pd.testing.assert_frame_equal(first.event_study(), again.event_study())
+
+    analytic = fit("S1_nev_nocov_dr")
+    for boot_table, analytic_table in (
+        (first.att_gt, analytic.att_gt),
+        (first.event_study(), analytic.event_study()),
+    ):
+        boot_width = (boot_table["ci_high"] - boot_table["ci_low"]).to_numpy()
+        pointwise_width = 2 * 1.959963984540054 * boot_table["se"].to_numpy()
+        assert np.all(boot_width > pointwise_width)  # uniform band beats pointwise
+        ratio = boot_table["se"].to_numpy() / analytic_table["se"].to_numpy()
+        assert np.all(np.abs(ratio - 1) < 0.25), ratio
+    other_seed = callaway_santanna(mpdta(), **COLUMNS, bootstrap=True, n_boot=999, seed=7)
+    assert not math.isclose(other_seed.att_gt["se"].iloc[0], first.att_gt["se"].iloc[0])
