@@ -25,8 +25,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", default="", help="dataset directory (default: bundled synthetic data)")
     parser.add_argument("--only", default="", help="restrict to matching reports")
+    parser.add_argument("--config", default="", help="report configuration (default: reports.yaml)")
     args = parser.parse_args()
-    extra = (["--data", args.data] if args.data else []) + (["--only", args.only] if args.only else [])
+    extra = (["--data", args.data] if args.data else []) + (["--only", args.only] if args.only else []) + (
+        ["--config", args.config] if args.config else [])
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for jobs in (1, 2):
