@@ -105,6 +105,20 @@ def kernel_environment() -> None:
     os.environ["PYTHONPATH"] = os.pathsep.join(entries)
 
 
+#: A kernel can die before its first reply when several start at once on a busy machine (its
+#: TCP ports are picked at random and may collide); such a start is retried, a failing cell never.
+KERNEL_START_ATTEMPTS = 3
+
+
+def _is_kernel_start_failure(exc: BaseException) -> bool:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return False
+    text = f"{type(exc).__name__}: {exc}"
+    return any(marker in text for marker in ("Kernel died", "ZMQError", "Address already in use", "kernel_info"))
+
+
 def execute_report(job: ReportJob) -> ReportOutcome:
     """Run one report end to end in this process; never raises for a notebook failure."""
     import papermill
@@ -119,19 +133,25 @@ def execute_report(job: ReportJob) -> ReportOutcome:
     clock = time.perf_counter()
     error = None
     executed = out / EXECUTED_NOTEBOOK
-    try:
-        papermill.execute_notebook(
-            job.notebook_path,
-            str(executed),
-            parameters=job.parameters,
-            kernel_name=job.kernel_name,
-            cwd=str(out),
-            progress_bar=False,
-            log_output=False,
-            execution_timeout=job.execution_timeout,
-        )
-    except Exception as exc:  # noqa: BLE001 - isolation: every failure becomes a record
-        error = _error_from_exception(exc)
+    for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+        try:
+            papermill.execute_notebook(
+                job.notebook_path,
+                str(executed),
+                parameters=job.parameters,
+                kernel_name=job.kernel_name,
+                cwd=str(out),
+                progress_bar=False,
+                log_output=False,
+                execution_timeout=job.execution_timeout,
+            )
+            error = None
+            break
+        except Exception as exc:  # noqa: BLE001 - isolation: every failure becomes a record
+            error = _error_from_exception(exc)
+            if not _is_kernel_start_failure(exc) or attempt == KERNEL_START_ATTEMPTS:
+                break
+            time.sleep(attempt)  # a kernel that died on start-up (port race under load): try again
     duration = round(time.perf_counter() - clock, 3)
     provenance = {**job.provenance, "started_at": started, "duration_s": duration}
     (out / PROVENANCE_JSON).write_text(json.dumps(provenance, indent=2, sort_keys=True, default=str), encoding="utf-8")
