@@ -57,13 +57,17 @@ class PretrendTest:
         return {"stat": self.stat, "df": self.df, "pvalue": self.pvalue}
 
 
+#: Eigenvalues of a covariance below this fraction of the largest are treated as zero.
+SINGULAR_TOLERANCE = 1e-10
+
+
 def pretrend_wald_test(
     estimates: np.ndarray, vcov: np.ndarray, *, events: tuple[int, ...] = (), note: str = ""
 ) -> PretrendTest | None:
     """Wald test of ``estimates == 0`` with covariance ``vcov``; ``None`` if nothing to test.
 
-    A singular ``vcov`` is inverted with the Moore-Penrose pseudo-inverse and ``df`` is then its
-    rank (as R did does for its pre-test).
+    A singular ``vcov`` is inverted on its informative eigen-directions only (a pseudo-inverse
+    with a relative tolerance of ``SINGULAR_TOLERANCE``) and ``df`` is then its rank.
     """
     b = np.asarray(estimates, dtype=float).ravel()
     if b.size == 0:
@@ -73,10 +77,17 @@ def pretrend_wald_test(
     if not keep.any():
         return None
     b, v = b[keep], v[np.ix_(keep, keep)]
-    rank = int(np.linalg.matrix_rank(v))
-    if rank == 0:
+    # Eigen-decomposition of the (symmetric) covariance: directions whose variance is zero up to
+    # rounding (relative to the largest) carry no information and are dropped, so that a
+    # numerically singular matrix cannot blow the statistic up; df is the number kept.
+    eigenvalues, eigenvectors = np.linalg.eigh((v + v.T) / 2.0)
+    largest = float(eigenvalues.max(initial=0.0))
+    if largest <= 0:
         return None
-    stat = float(b @ np.linalg.pinv(v) @ b)
+    informative = eigenvalues > SINGULAR_TOLERANCE * largest
+    rank = int(informative.sum())
+    projected = eigenvectors[:, informative].T @ b
+    stat = float(np.sum(projected**2 / eigenvalues[informative]))
     return PretrendTest(
         stat=stat,
         df=rank,
