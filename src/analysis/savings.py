@@ -475,7 +475,7 @@ __all__ = [
     "CONTROLS", "Projection", "Savings", "SpendingEffect", "estimate_spending_effect",
     "event_att_draws", "multiplier_weights", "overall_att_draws", "project_annual_savings",
     "savings_in_rupiah", "time_to_period", "truth_over_cells", "BudgetAnalysis", "run_budget_analysis",
-    "savings_by_pemda", "conclusion_text", "result_entries", "other_estimator_event_studies",
+    "savings_by_pemda", "conclusion_text", "result_entries", "other_estimator_event_studies", "result_extra",
 ]
 
 
@@ -716,3 +716,23 @@ def other_estimator_event_studies(
     if errors:
         out["errors"] = pd.DataFrame(errors, columns=["estimator", "error"])
     return out
+
+
+def result_extra(analysis: BudgetAnalysis) -> dict:
+    """Machine-readable detail for ``results.json`` ``extra``: the comparison table (every
+    category, adjusted and unadjusted, with the truth over the estimator's own cells on synthetic
+    data), savings by category (their sum is ``savings_idr_total``), the sample exclusions and the
+    projection's assumptions."""
+    by_category = analysis.savings.summarise(["category"])
+    return {
+        "comparison": analysis.comparison.to_dict(orient="records"),
+        "savings_by_category": by_category[["category", "savings_idr", "ci_low", "ci_high"]].to_dict(orient="records"),
+        "excluded_pemda": analysis.excluded.to_dict(orient="records"),
+        "savings_ci_method": analysis.savings.method,
+        "projection": {
+            "n_pemda": analysis.projection.n_pemda, "days_per_week": analysis.projection.days_per_week,
+            "observed_doses": list(analysis.projection.observed_doses),
+            "extrapolated": analysis.projection.extrapolated, "assumptions": list(analysis.projection.assumptions),
+        },
+        "truth_json_budget": analysis.truth,
+    }
