@@ -55,8 +55,10 @@ def test_sql_km_matches_python_km_to_1e10():
     assert n_checked == 18
 
 
-def test_panel_quantiles_match_python_and_naive_is_completed_only():
-    df = make_requests(open_share=0.3)
+@pytest.mark.parametrize("open_share", [0.3, 0.0])
+def test_panel_quantiles_match_python_and_naive_is_completed_only(open_share):
+    # open_share=0: most cells have no open request and take the list (empirical quantile) path
+    df = make_requests(open_share=open_share)
     panel = build_service_panel(df, extracted_at=EXTRACTED)
     df = df.assign(month=df["submitted_at"].dt.strftime("%Y-%m"), days=python_durations(df))
     for row in panel.itertuples():
@@ -76,7 +78,10 @@ def test_panel_quantiles_match_python_and_naive_is_completed_only():
         assert abs(row.sla_share - within.sum() / known.sum()) < 1e-12
     # censoring makes the completed-only median too short on average (never longer cell by cell
     # would be too strong; on average it must be)
-    assert (panel["naive_median_days"] - panel["median_days"]).mean() < 0
+    if open_share > 0:
+        assert (panel["naive_median_days"] - panel["median_days"]).mean() < 0
+    else:
+        assert (panel["n_open"] == 0).sum() >= 5
 
 
 def test_unidentified_quantile_is_nan_and_counted():

@@ -367,3 +367,36 @@ def test_refuses_to_overwrite_a_foreign_directory(tmp_path):
         simulate_dataset(tmp_path / "x", scenario="nope")
     assert cli_main(["simulate", "--out", str(tmp_path), "--size", "small"]) == 2
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_incomplete_dataset_is_not_current(registry_dir, tmp_path):
+    from analysis.simulate.dataset import dataset_metadata, is_current
+
+    copy = tmp_path / "partial"
+    copy.mkdir()
+    for name in DATASET_FILES:
+        (copy / name).write_bytes((registry_dir / name).read_bytes())
+    wanted = dataset_metadata(seed=SEED, scenario="registry_only", size="small",
+                              extracted_at=pd.Timestamp("2026-10-31").date())
+    assert is_current(copy, wanted)
+    assert not is_current(copy, {**wanted, "size": "default"})
+    (copy / "truth.json").unlink()
+    assert not is_current(copy, wanted)
+
+
+def test_failed_run_leaves_the_old_dataset_and_no_temporary_files(registry_dir, tmp_path, monkeypatch):
+    import analysis.simulate.dataset as dataset_module
+
+    target = tmp_path / "kept"
+    target.mkdir()
+    for name in DATASET_FILES:
+        (target / name).write_bytes((registry_dir / name).read_bytes())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(dataset_module, "read_registry", broken)
+    with pytest.raises(RuntimeError, match="disk full"):
+        simulate_dataset(target, seed=SEED + 2, size="small")
+    assert json.loads((target / "dataset.json").read_text())["seed"] == SEED
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]

@@ -51,6 +51,7 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None) -> d
     con = duckdb.connect(":memory:")
     con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='panel_duckdb_')}'")
     con.execute("SET preserve_insertion_order = false")
+    con.execute("SET enable_progress_bar = false")
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:
@@ -100,13 +101,13 @@ def _requests_cte(extraction: pd.Timestamp) -> str:
     )"""
 
 
-def _curve_ctes(keys: str) -> str:
+def _curve_ctes(keys: str, source: str = "req") -> str:
     """CTEs ``tally`` → ``curve``: KM survival after each distinct duration within each cell,
     both censoring-aware (``s``) and completed-only (``s_naive``)."""
     return f"""
     tally AS (
         SELECT {keys}, days, sum(CAST(done AS BIGINT)) AS d, count(*) AS n_here
-        FROM req GROUP BY {keys}, days
+        FROM {source} GROUP BY {keys}, days
     ),
     risk AS (
         SELECT *,
@@ -194,16 +195,42 @@ def build_service_panel(
         join_on = " AND ".join(f"c.{k} = q.{k}" for k in key_list)
         join_flow = " AND ".join(f"c.{k} = b.{k}" for k in key_list)
         tol = QUANTILE_TOLERANCE
+        cell_match = " AND ".join(f"r.{k} = o.{k}" for k in key_list)
+        # Cells without open requests: the KM curve is the empirical distribution, and the
+        # p-quantile is the ceil(n*p)-th smallest duration (a list aggregate, no window).
+        # Cells with open requests (few, mostly recent months): KM via window functions.
         sql = f"""
         WITH {_requests_cte(extraction_moment(extracted_at))},
-        {_curve_ctes(keys)},
-        quantiles AS (
+        sorted_days AS (
+            SELECT {keys}, count(*) AS n, sum(CAST(done AS BIGINT)) AS n_done,
+                list_sort(list(days)) AS all_days,
+                list_sort(list(days) FILTER (WHERE done)) AS done_days
+            FROM req GROUP BY {keys}
+        ),
+        empirical AS (
+            SELECT {keys},
+                CASE WHEN n_done = n THEN all_days[CAST(ceil(n * 0.5 - {tol}) AS BIGINT)] END AS median_days,
+                CASE WHEN n_done = n THEN all_days[CAST(ceil(n * 0.9 - {tol}) AS BIGINT)] END AS p90_days,
+                CASE WHEN n_done > 0 THEN done_days[CAST(ceil(n_done * 0.5 - {tol}) AS BIGINT)] END AS naive_median_days,
+                CASE WHEN n_done > 0 THEN done_days[CAST(ceil(n_done * 0.9 - {tol}) AS BIGINT)] END AS naive_p90_days,
+                n_done < n AS has_open
+            FROM sorted_days
+        ),
+        open_cells AS (SELECT {keys} FROM empirical WHERE has_open),
+        req_open AS (SELECT r.* FROM req r SEMI JOIN open_cells o ON {cell_match}),
+        {_curve_ctes(keys, source="req_open")},
+        km AS (
             SELECT {keys},
                 min(days) FILTER (WHERE s <= 0.5 + {tol}) AS median_days,
-                min(days) FILTER (WHERE s <= 0.1 + {tol}) AS p90_days,
-                min(days) FILTER (WHERE s_naive <= 0.5 + {tol}) AS naive_median_days,
-                min(days) FILTER (WHERE s_naive <= 0.1 + {tol}) AS naive_p90_days
+                min(days) FILTER (WHERE s <= 0.1 + {tol}) AS p90_days
             FROM curve GROUP BY {keys}
+        ),
+        quantiles AS (
+            SELECT {", ".join(f"e.{k}" for k in key_list)},
+                CASE WHEN e.has_open THEN k.median_days ELSE e.median_days END AS median_days,
+                CASE WHEN e.has_open THEN k.p90_days ELSE e.p90_days END AS p90_days,
+                e.naive_median_days, e.naive_p90_days
+            FROM empirical e LEFT JOIN km k ON {" AND ".join(f"e.{k} = k.{k}" for k in key_list)}
         ),
         counts AS (
             SELECT {keys},

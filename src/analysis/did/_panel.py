@@ -111,6 +111,11 @@ class PreparedPanel:
 # --------------------------------------------------------------------------- checks
 
 
+def _scalar(value: Any) -> Any:
+    """numpy scalar -> Python scalar, so messages read 8001 rather than np.int64(8001)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def check_columns(data: pd.DataFrame, columns: dict[str, str | None]) -> None:
     """Every named column exists. ``columns`` maps role (e.g. 'outcome') to column name."""
     if not isinstance(data, pd.DataFrame):
@@ -141,7 +146,7 @@ def check_duplicates(data: pd.DataFrame, unit: str, time: str) -> None:
         first = data.loc[dup, [unit, time]].iloc[0]
         raise ValueError(
             f"duplicate rows for (unit {unit!r}, time {time!r}): {int(dup.sum())} rows share a "
-            f"unit-time pair, e.g. {unit}={first[unit]!r}, {time}={first[time]!r}; "
+            f"unit-time pair, e.g. {unit}={_scalar(first[unit])!r}, {time}={_scalar(first[time])!r}; "
             "expected one row per unit and period (aggregate first)"
         )
 
@@ -169,7 +174,7 @@ def check_cohort_constant(data: pd.DataFrame, unit: str, cohort: str) -> None:
     if len(bad):
         raise ValueError(
             f"cohort column {cohort!r} changes over time within {len(bad)} unit(s) "
-            f"(e.g. {unit}={bad.index[0]!r}); expected one first-treatment period per unit, "
+            f"(e.g. {unit}={_scalar(bad.index[0])!r}); expected one first-treatment period per unit, "
             "constant across its rows (staggered adoption: once treated, always treated)"
         )
 

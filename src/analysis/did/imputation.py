@@ -178,7 +178,9 @@ def imputation(
     if covariates:
         x0_tilde = x0 - np.column_stack([fe.fit(x0[:, j]) for j in range(x0.shape[1])])
         xtx = x0_tilde.T @ (x0_tilde * w0[:, None])
-        if np.linalg.matrix_rank(xtx) < x0.shape[1]:
+        scale = max(float(np.sqrt((w0[:, None] * x0**2).sum(axis=0)).max()), 1e-300)
+        tol = 1e-8 * scale
+        if np.linalg.matrix_rank(x0_tilde * np.sqrt(w0)[:, None], tol=tol) < x0.shape[1]:
             raise ValueError(f"covariates {covariates} are collinear with the fixed effects "
                              "on the untreated observations")
         xtx_inv = np.linalg.inv(xtx)

@@ -17,7 +17,7 @@ import pandas as pd
 
 from analysis import paths
 from analysis.simulate.calibration import AdoptionCalibration
-from analysis.simulate.timeline import add_months, month_of, month_start
+from analysis.simulate.timeline import month_of
 
 POLICY_COLUMNS = (
     "region_code", "name", "start_date", "end_date", "wfa_days_per_week", "wfa_weekdays",
@@ -129,5 +129,5 @@ def adopters_summary(schedule: Schedule, simulated_codes: set[str]) -> list[dict
     return out
 
 
-__all__ = ["POLICY_COLUMNS", "Schedule", "add_months", "adopters_summary", "build_schedule",
-           "month_start", "read_registry", "simulate_adopters"]
+__all__ = ["POLICY_COLUMNS", "Schedule", "adopters_summary", "build_schedule", "read_registry",
+           "simulate_adopters"]

@@ -24,6 +24,7 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from analysis import __version__
@@ -50,6 +51,7 @@ from analysis.simulate.services import (
     TRUTH_SERVICE_COLUMNS,
     build_context,
     simulate_month,
+    truth_cells,
 )
 from analysis.simulate.timeline import months as month_list
 from analysis.simulate.transfers import simulate_cut_shares, simulate_tkd_2025, transfers_table
@@ -208,7 +210,7 @@ def _write_dataset(out: Path, *, seed: int, scenario: str, size: str, extracted_
     policies.to_csv(out / "policies.csv", index=False, lineterminator="\n")
     rows["policies"] = len(policies)
     transfers = transfers_table(regions, tkd_2025, cut_share, months, cal.transfers)
-    transfers.to_csv(out / "transfers.csv", index=False, lineterminator="\n")
+    _write_csv(transfers, out / "transfers.csv")
     rows["transfers"] = len(transfers)
 
     context = build_context(regions, schedule, extracted_at, seed, size,
@@ -220,8 +222,8 @@ def _write_dataset(out: Path, *, seed: int, scenario: str, size: str, extracted_
         buffer: list[pa.Table] = []
         buffered = 0
         for m in range(len(months)):
-            table, cells = simulate_month(context, m)
-            service_cells.append(cells)
+            table, potential = simulate_month(context, m)
+            service_cells.append(potential)
             n_requests += table.num_rows
             n_open += table.column("completed_at").null_count
             buffer.append(table)
@@ -232,11 +234,12 @@ def _write_dataset(out: Path, *, seed: int, scenario: str, size: str, extracted_
             if progress is not None:
                 progress(m + 1, len(months))
     rows["service_requests"] = n_requests
-    service_cells = pd.concat(service_cells, ignore_index=True)[list(TRUTH_SERVICE_COLUMNS)]
+    service_cells = truth_cells(context, pd.concat(service_cells, ignore_index=True))
+    service_cells = service_cells[list(TRUTH_SERVICE_COLUMNS)]
     _write_parquet(service_cells, out / "truth_service_cells.parquet")
 
     budget, budget_cells = simulate_budget(regions, cut_share, schedule, seed, cal.budget)
-    budget.to_csv(out / "budget.csv", index=False, lineterminator="\n")
+    _write_csv(budget, out / "budget.csv")
     rows["budget"] = len(budget)
     _write_parquet(budget_cells, out / "truth_budget_cells.parquet")
 
@@ -266,6 +269,15 @@ def _write_regions_csv(regions: pd.DataFrame, path: Path) -> int:
     out["ekinerja_daily"] = out["ekinerja_daily"].map({True: "true", False: "false"})
     out.to_csv(path, index=False, lineterminator="\n")
     return len(out)
+
+
+def _write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Fast CSV for tables of codes and integers that never need quoting (no quotes at all)."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    with open(path, "wb") as handle:
+        handle.write((",".join(frame.columns) + "\n").encode("utf-8"))
+        pacsv.write_csv(table, handle, write_options=pacsv.WriteOptions(
+            include_header=False, quoting_style="none"))
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:

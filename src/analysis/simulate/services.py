@@ -120,8 +120,8 @@ def expected_counts(ctx: ServiceContext, month: str) -> np.ndarray:
 
 
 def simulate_month(ctx: ServiceContext, month_index: int) -> tuple[pa.Table, pd.DataFrame]:
-    """Requests submitted in one month (sorted by submission time) and the truth cells of the
-    treated Pemda in that month."""
+    """Requests submitted in one month (sorted by submission time) and the potential outcomes of
+    its treated requests (columns ``m, r, s, cross, y0, y1``; see :func:`truth_cells`)."""
     cal, month = ctx.cal, ctx.schedule.months[month_index]
     rng = np.random.default_rng([ctx.seed, STREAM_SERVICES, month_index])
     counts = rng.poisson(expected_counts(ctx, month))
@@ -173,9 +173,11 @@ def simulate_month(ctx: ServiceContext, month_index: int) -> tuple[pa.Table, pd.
     order = np.argsort(submitted_s, kind="stable")
     table = _requests_table(ctx, month, order, region, service, submitted_s, completed_s, is_open,
                             units, online, sla, u_nik, nik_missing)
-    truth = _truth_cells(ctx, month, region[wfa_days > 0], service[wfa_days > 0],
-                         cross[wfa_days > 0], y0[wfa_days > 0], y1[wfa_days > 0])
-    return table, truth
+    treated = wfa_days > 0
+    potential = pd.DataFrame({"m": np.full(treated.sum(), month_index), "r": region[treated],
+                              "s": service[treated], "cross": cross[treated], "y0": y0[treated],
+                              "y1": y1[treated]})
+    return table, potential
 
 
 def _service_median_and_sla(service, month, u_kind, u_sla, cal: ServiceCalibration):
@@ -240,23 +242,24 @@ def _decode(indices: np.ndarray, labels: np.ndarray) -> pa.Array:
     ).dictionary_decode()
 
 
-def _truth_cells(ctx, month, region, service, cross, y0, y1) -> pd.DataFrame:
-    """Per treated Pemda x service x units group (single/cross/all): number of requests and
-    log(median Y1) - log(median Y0) over all requests (censoring ignored)."""
-    if len(region) == 0:
+def truth_cells(ctx: ServiceContext, potential: pd.DataFrame) -> pd.DataFrame:
+    """Per treated Pemda x month x service x units group (single/cross/all): number of requests
+    and log(median Y1) - log(median Y0) over all its requests (censoring ignored), from the
+    concatenated ``potential`` outcomes of :func:`simulate_month`. Sorted by month, region
+    (reference order), service, units."""
+    if len(potential) == 0:
         return pd.DataFrame({c: [] for c in TRUTH_SERVICE_COLUMNS})
-    frame = pd.DataFrame({"r": region, "s": service, "units": np.where(cross, "cross", "single"),
-                          "y0": y0, "y1": y1})
-    by_units = frame.groupby(["r", "s", "units"], sort=True).agg(
+    frame = potential.assign(units=np.where(potential["cross"], "cross", "single"))
+    by_units = frame.groupby(["m", "r", "s", "units"], sort=True).agg(
         n_requests=("y0", "size"), m0=("y0", "median"), m1=("y1", "median")).reset_index()
-    all_units = frame.groupby(["r", "s"], sort=True).agg(
+    all_units = frame.groupby(["m", "r", "s"], sort=True).agg(
         n_requests=("y0", "size"), m0=("y0", "median"), m1=("y1", "median")).reset_index()
     all_units["units"] = "all"
     cells = pd.concat([by_units, all_units], ignore_index=True)
-    cells = cells.sort_values(["r", "s", "units"], kind="stable").reset_index(drop=True)
+    cells = cells.sort_values(["m", "r", "s", "units"], kind="stable").reset_index(drop=True)
     return pd.DataFrame({
         "region_code": ctx.region_codes[cells["r"].to_numpy()],
-        "month": month,
+        "month": np.array(ctx.schedule.months, dtype=object)[cells["m"].to_numpy()],
         "service_type": np.array(SERVICE_TYPES)[cells["s"].to_numpy()],
         "units": cells["units"].to_numpy(dtype=object),
         "n_requests": cells["n_requests"].to_numpy(dtype="int64"),
