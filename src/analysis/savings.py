@@ -53,6 +53,8 @@ class SpendingEffect:
     ``post_events`` / ``post_influence``: event times ``e >= 0`` and the influence functions of
     their ATTs (``n_units x len(post_events)``), rows in the order of ``unit_ids``.
     ``overall_influence``: influence function of ``att``.
+    ``adopters_not_estimated``: adopters in the sample whose cohort CS could not estimate (e.g. a
+    one-Pemda cohort with covariates): not in ``n_treated``, ``treated_cells`` or the savings.
     ``treated_cells``: the treated post-adoption cells the estimate averages over:
     ``region_code, period, time, event, realized_idr`` (nominal), ``realized_real_idr``,
     ``wfa_days_per_week``.
@@ -76,6 +78,7 @@ class SpendingEffect:
     n_treated: int
     n_dropped_unbalanced: int
     covariates: tuple[str, ...]
+    adopters_not_estimated: tuple[str, ...] = ()
     by_cohort: pd.DataFrame | None = None
     pretrend_pvalue: float | None = None
 
@@ -85,6 +88,7 @@ class SpendingEffect:
             "att": self.att, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
             "pct_change": float(np.expm1(self.att)), "n_units": self.n_units,
             "n_treated": self.n_treated, "n_treated_cells": len(self.treated_cells),
+            "adopters_not_estimated": ";".join(self.adopters_not_estimated),
         }
 
 
@@ -134,7 +138,13 @@ def estimate_spending_effect(
     result = _fit_cs(data, used_covariates, control=control, alpha=alpha)
     z = stats.norm.ppf(1 - alpha / 2)
 
-    cells = data.loc[(data["cohort_time"] > 0) & (data["time"] >= data["cohort_time"])].copy()
+    # cohorts CS could not estimate (e.g. a single adopter whose propensity score cannot be
+    # fitted with covariates) are not part of the estimate: keep them out of its cells
+    estimated = set(result["by_cohort"]["cohort_time"].astype(int))
+    treated_units = data.loc[data["cohort_time"] > 0].drop_duplicates("region_code")
+    dropped = treated_units.loc[~treated_units["cohort_time"].isin(estimated), "region_code"]
+    cells = data.loc[(data["cohort_time"] > 0) & (data["time"] >= data["cohort_time"])
+                     & data["cohort_time"].isin(estimated)].copy()
     cells["event"] = cells["time"] - cells["cohort_time"]
     cells = cells[["region_code", "period", "time", "event", "realized_idr", "realized_real_idr", "wfa_days_per_week"]]
     frequency = "quarter" if "Q" in str(data["period"].iloc[0]) else "month"
@@ -154,9 +164,10 @@ def estimate_spending_effect(
         unit_ids=unit_ids,
         treated_cells=cells.reset_index(drop=True),
         n_units=len(unit_ids),
-        n_treated=int(data.loc[data["cohort_time"] > 0, "region_code"].nunique()),
+        n_treated=int(cells["region_code"].nunique()),
         n_dropped_unbalanced=n_dropped,
         covariates=used_covariates,
+        adopters_not_estimated=tuple(sorted(dropped)),
         by_cohort=result["by_cohort"].assign(
             cohort=lambda d: time_to_period(d["cohort_time"], frequency).to_numpy()
         ),
