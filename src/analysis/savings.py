@@ -255,7 +255,7 @@ class Savings:
 
     ``cells``: one row per adopter x post-adoption period x category: ``region_code, period,
     category, event, actual_idr, counterfactual_idr, savings_idr`` (savings = counterfactual -
-    actual; positive = saved). ``draws``: bootstrap draws of the savings summed per
+    actual; positive = saved), ``real_per_nominal`` (deflator factor of the cell). ``draws``: bootstrap draws of the savings summed per
     ``region_code`` x ``category`` (rows in ``draw_index`` order). ``months_per_period``: 1 or 3.
     """
 
@@ -339,9 +339,11 @@ def savings_in_rupiah(
         part = effect.treated_cells[effect.treated_cells["event"].isin(att_e.index)].copy()
         part["category"] = category
         part["actual_idr"] = part["realized_real_idr"]
+        part["real_per_nominal"] = part["realized_real_idr"] / part["realized_idr"]
         part["counterfactual_idr"] = part["actual_idr"] * np.exp(-part["event"].map(att_e))
         part["savings_idr"] = part["counterfactual_idr"] - part["actual_idr"]
-        cells.append(part[["region_code", "period", "category", "event", "actual_idr", "counterfactual_idr", "savings_idr"]])
+        cells.append(part[["region_code", "period", "category", "event", "actual_idr", "counterfactual_idr",
+                           "savings_idr", "real_per_nominal"]])
         factor = np.expm1(-event_att_draws(effect, weights))  # events x draws
         event_pos = {int(e): i for i, e in enumerate(effect.post_events)}
         spend = (
@@ -482,11 +484,30 @@ def truth_over_cells(truth_cells: pd.DataFrame, effect: SpendingEffect) -> float
     return float(np.mean(np.log(realized / (realized - change))))
 
 
+def truth_savings_over_cells(truth_cells: pd.DataFrame, savings: Savings) -> float:
+    """True savings (Rupiah, the same real prices as ``savings``) over exactly the adopter x
+    period x category cells of ``savings``: the sum over those cells of ``counterfactual -
+    realized`` from ``truth_budget_cells.parquet`` (nominal, converted with each cell's
+    deflator factor). Months of a cell without WFA in force contribute nothing."""
+    from analysis.budget import month_to_period
+
+    frequency = "quarter" if savings.months_per_period == 3 else "month"
+    data = truth_cells.assign(
+        region_code=truth_cells["region_code"].astype(str),
+        period=month_to_period(truth_cells["period"], frequency),
+        saved=truth_cells["counterfactual_idr"].astype(float) - truth_cells["realized_idr"].astype(float),
+    )
+    saved = data.groupby(["region_code", "period", "category"])["saved"].sum()
+    keys = pd.MultiIndex.from_frame(savings.cells[["region_code", "period", "category"]])
+    return float((saved.reindex(keys).fillna(0.0).to_numpy() * savings.cells["real_per_nominal"].to_numpy()).sum())
+
+
 __all__ = [
     "CONTROLS", "Projection", "Savings", "SpendingEffect", "estimate_spending_effect",
     "event_att_draws", "multiplier_weights", "overall_att_draws", "project_annual_savings",
     "savings_in_rupiah", "time_to_period", "truth_over_cells", "BudgetAnalysis", "run_budget_analysis",
     "savings_by_pemda", "conclusion_text", "result_entries", "other_estimator_event_studies", "result_extra",
+    "truth_savings_over_cells",
 ]
 
 
@@ -503,7 +524,8 @@ class BudgetAnalysis:
     placebo category and ``routine_total``; ``unadjusted``: the same without covariates (only
     when ``adjust_for_tkd``; else equal to ``effects``); ``comparison``: one row per category x
     adjusted with the ATTs (and ``truth`` on synthetic data); ``savings``: from the routine
-    categories; ``projection``; ``truth``: truth.json's ``budget`` block or None.
+    categories; ``projection``; ``truth``: truth.json's ``budget`` block (plus
+    ``savings_idr_over_estimated_cells``, the true savings over the cells of ``savings``) or None.
     """
 
     parameters: dict
@@ -572,6 +594,8 @@ def run_budget_analysis(
             rows.append(row)
     routine = {c: effects[c] for c in ROUTINE_CATEGORIES}
     savings = savings_in_rupiah(routine, n_draws=n_draws, seed=seed)
+    if truth_cells is not None:
+        truth = {**truth, "savings_idr_over_estimated_cells": truth_savings_over_cells(truth_cells, savings)}
     projection = project_annual_savings(
         routine, panel, days_per_week=projection_days_per_week, base_year=price_base_year,
         n_draws=n_draws, seed=seed,
