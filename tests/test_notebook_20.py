@@ -26,6 +26,14 @@ def test_notebook_is_committed_without_outputs_and_declares_parameters():
     assert not any("def " in cell.source for cell in code), "no function definitions in the notebook"
 
 
+def test_papermill_sees_every_declared_parameter():
+    import papermill
+    import yaml
+
+    declared = yaml.safe_load((NOTEBOOKS_DIR / "20_budget_savings.params.yaml").read_text(encoding="utf-8"))["parameters"]
+    assert set(papermill.inspect_notebook(str(NOTEBOOK))) == set(declared)
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     import papermill
