@@ -43,11 +43,12 @@ def executed(tmp_path_factory):
     data_dir = ensure_dataset(tmp_path_factory.mktemp("data") / "small", size="small")
     out_dir = tmp_path_factory.mktemp("out20")
     src = str(Path(__file__).resolve().parents[1] / "src")
-    os.environ["PYTHONPATH"] = src + os.pathsep + os.environ.get("PYTHONPATH", "")
-    papermill.execute_notebook(
-        str(NOTEBOOK), str(out_dir / "20.ipynb"), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
-        parameters={"data_dir": str(data_dir), "output_dir": str(out_dir), "n_draws": 199, "lang": "id"},
-    )
+    with pytest.MonkeyPatch.context() as patch:  # the kernel imports this worktree's package
+        patch.setenv("PYTHONPATH", src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        papermill.execute_notebook(
+            str(NOTEBOOK), str(out_dir / "20.ipynb"), cwd=str(NOTEBOOKS_DIR), progress_bar=False,
+            parameters={"data_dir": str(data_dir), "output_dir": str(out_dir), "n_draws": 199, "lang": "id"},
+        )
     results = json.loads((out_dir / "results.json").read_text(encoding="utf-8"))
     return {"results": results, "out_dir": out_dir, "notebook": nbformat.read(out_dir / "20.ipynb", as_version=4)}
 
@@ -125,3 +126,4 @@ def test_money_is_formatted_indonesian_style(executed):
     assert "IDR" not in text
     for name in ("trends", "event_study", "adjusted_vs_unadjusted", "savings_by_category"):
         assert (executed["out_dir"] / "figures" / f"{name}.png").exists()
+
