@@ -32,8 +32,9 @@ import pandas as pd
 
 from analysis.did.simulation import StaggeredDesign, simulate_staggered_panel
 
+# Fixed cohort sizes (the DGP's former default), so the recorded panel and numbers are unchanged.
 DESIGN = StaggeredDesign(n_units=3000, n_periods=40, cohorts=tuple(range(8, 37, 4)),
-                         never_treated_share=0.3, ar1=0.5)
+                         never_treated_share=0.3, ar1=0.5, random_cohorts=False)
 MAX_OVERHEAD = 1.10
 
 _PRELUDE = """

@@ -24,6 +24,7 @@ the column.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import warnings
 from dataclasses import dataclass, field
@@ -229,6 +230,7 @@ class _DatasetRun:
         self.errors: dict[str, str] = {}
         self.metadata: dict = {}
         self.extracted_at: pd.Timestamp | None = None
+        self.region_codes_digest = ""
 
     def execute(self) -> None:
         if not self.data_dir.is_dir():
@@ -236,10 +238,11 @@ class _DatasetRun:
         files = find_table_files(self.data_dir)
         self.metadata = read_metadata(self.data_dir)
         self.extracted_at = _parse_extracted_at(self.metadata)
-        con = duckdb.connect()
+        con = _connect()
         try:
             salt = privacy.get_salt()
             regions_codes = self._regions(con, files, salt)
+            self.region_codes_digest = hashlib.sha256("\n".join(sorted(regions_codes)).encode()).hexdigest()
             con.register("__region_lookup", readers.region_code_variants(regions_codes))
             for table in TABLES[1:]:
                 if self.only is not None and table != self.only:
@@ -262,8 +265,11 @@ class _DatasetRun:
             if validated is not None:
                 return validated
             # the dataset's regions could not be read: check the other tables against the bundled list
+        report_bundled = report_it and path is None
+        if not report_bundled:
+            return _bundled_region_codes()
         validated = self._run_table(con, "regions", paths.REGIONS_CSV, salt, region_lookup=None,
-                                    keep_codes=True, report=report_it and path is None)
+                                    keep_codes=True, report=True)
         if validated is None:
             raise DataContractError(f"{paths.REGIONS_CSV.name}: the bundled regions table does not validate")
         return validated
@@ -271,10 +277,21 @@ class _DatasetRun:
     def _run_table(self, con, table, path, salt, *, region_lookup, keep_codes=False, report=True):
         materialise = self.materialise and report and (self.only in (None, table))
         rejects_dir = self.rejects_dir if report else None
+        bundled = path in (paths.REGIONS_CSV, paths.POLICIES_CSV) and rejects_dir is None
+        cache_key = None
+        if bundled:
+            stat = path.stat()
+            cache_key = (table, str(path), stat.st_mtime_ns, stat.st_size, materialise,
+                         hashlib.sha256(salt.encode()).hexdigest(), self.region_codes_digest)
         try:
-            result = _validate_table(
-                con, SCHEMAS[table], path, salt=salt, region_lookup=region_lookup,
-                extracted_at=self.extracted_at, rejects_dir=rejects_dir, materialise=materialise)
+            if cache_key is not None and cache_key in _BUNDLED_RESULTS_CACHE:
+                result = _BUNDLED_RESULTS_CACHE[cache_key].copy()
+            else:
+                result = _validate_table(
+                    con, SCHEMAS[table], path, salt=salt, region_lookup=region_lookup,
+                    extracted_at=self.extracted_at, rejects_dir=rejects_dir, materialise=materialise)
+                if cache_key is not None:
+                    _BUNDLED_RESULTS_CACHE[cache_key] = result.copy()
         except DataContractError as exc:
             if self.raise_errors:
                 raise
@@ -289,6 +306,34 @@ class _DatasetRun:
         if keep_codes:
             return result.codes
         return True
+
+
+_BUNDLED_CODES_CACHE: dict[tuple, list[str]] = {}
+
+
+def _bundled_region_codes() -> list[str]:
+    """Accepted codes of the bundled regions table (validated once per process and file version)."""
+    stat = paths.REGIONS_CSV.stat()
+    key = (str(paths.REGIONS_CSV), stat.st_mtime_ns, stat.st_size)
+    if key not in _BUNDLED_CODES_CACHE:
+        con = _connect()
+        try:
+            result = _validate_table(con, SCHEMAS["regions"], paths.REGIONS_CSV, salt="",
+                                     region_lookup=None, extracted_at=None, rejects_dir=None,
+                                     materialise=False)
+        finally:
+            con.close()
+        if result.report.rows_rejected:
+            raise DataContractError(f"{paths.REGIONS_CSV.name}: the bundled regions table has "
+                                    f"{result.report.rows_rejected} invalid rows")
+        _BUNDLED_CODES_CACHE[key] = result.codes
+    return list(_BUNDLED_CODES_CACHE[key])
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    return con
 
 
 def _parse_extracted_at(metadata: dict) -> pd.Timestamp | None:
@@ -318,6 +363,15 @@ class _TableResult:
     codes: list[str] | None
     extracted_at: pd.Timestamp | None
 
+    def copy(self) -> "_TableResult":
+        return _TableResult(self.report, None if self.frame is None else self.frame.copy(),
+                            None if self.codes is None else list(self.codes), self.extracted_at)
+
+
+#: Validated bundled reference tables (regions, policies), per process: they are read by every
+#: notebook and never change during a run. Keyed on file version, salt and the region codes.
+_BUNDLED_RESULTS_CACHE: dict[tuple, _TableResult] = {}
+
 
 @dataclass(frozen=True)
 class _Check:
@@ -336,6 +390,10 @@ def _validate_table(con, schema: TableSchema, path: Path, **options) -> _TableRe
     source = readers.open_source(con, path, f"__src_{schema.name}", schema.required_columns)
     try:
         return _validate_source(con, schema, source, **options)
+    except duckdb.InvalidInputException as exc:
+        if source.format == "csv":
+            raise DataContractError(readers.csv_error_message(path, source, exc)) from exc
+        raise DataContractError(f"{path.name}: cannot read the file: {str(exc).splitlines()[0]}") from exc
     finally:
         for temp in source.temp_files:
             temp.unlink(missing_ok=True)
@@ -374,30 +432,39 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
                              "clue to the notation; read '.' as a decimal point. If '.' separates "
                              "thousands, write the numbers without separators or with a ',' decimal.")
 
-    select = ["__row"]
+    # Two layers: the first cleans each text value once (and looks region codes up), the second
+    # parses the cleaned column; keeping them apart keeps every SQL expression small.
+    clean_select = ["s.__row AS __row"]
+    parsed_select = ["*"]
     joins = []
     checks: list[_Check] = []
     for col in declared:
-        raw = quote_ident(col.name)
+        raw = f"s.{quote_ident(col.name)}"
         duck_type = source.column_types[col.name]
-        clean = readers.clean_text_sql(raw)
         raw_alias = quote_ident("__raw__" + col.name)
-        select.append(f"{clean} AS {raw_alias}")
-        parsed_sql, extra_checks = _parse_column(col, schema, raw, clean, duck_type,
+        clean_select.append(f"{readers.clean_text_sql(raw)} AS {raw_alias}")
+        typed_alias = raw_alias
+        if _is_typed(duck_type):
+            typed_alias = quote_ident("__typed__" + col.name)
+            clean_select.append(f"{raw} AS {typed_alias}")
+        parsed_sql, extra_checks = _parse_column(col, schema, typed_alias, raw_alias, duck_type,
                                                  decimal_comma.get(col.name, False), region_lookup, joins)
-        select.append(f"{parsed_sql} AS {quote_ident(col.name)}")
         for name, sql in extra_checks.get("select", []):
-            select.append(f"{sql} AS {quote_ident(name)}")
+            clean_select.append(f"{sql} AS {quote_ident(name)}")
+        parsed_select.append(f"{parsed_sql} AS {quote_ident(col.name)}")
         value_sql = raw_alias
         if col.personal:
             value_sql = f"'<redacted: ' || length({raw_alias}) || ' characters>'"
         checks.extend(_column_checks(col, raw_alias, quote_ident(col.name), value_sql, extra_checks))
     for name in extras:
-        select.append(f"{readers.clean_text_sql(quote_ident(name))} AS {quote_ident(name)}")
+        clean_select.append(f"{readers.clean_text_sql('s.' + quote_ident(name))} AS {quote_ident(name)}")
 
+    clean_view = quote_ident(f"__clean_{table}")
     parsed_view = quote_ident(f"__parsed_{table}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {parsed_view} AS SELECT {', '.join(select)} "
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {clean_view} AS SELECT {', '.join(clean_select)} "
                 f"FROM {quote_ident(source.view)} AS s {' '.join(joins)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {parsed_view} AS SELECT {', '.join(parsed_select)} "
+                f"FROM {clean_view}")
 
     extracted_used = extracted_at
     if table == "service_requests" and extracted_at is None:
@@ -474,7 +541,7 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
     if table == "regions":
         codes = [r[0] for r in con.execute(
             f"SELECT region_code FROM {checked} WHERE __first IS NULL").fetchall()]
-    for view in (checked, flagged, parsed_view, quote_ident(source.view)):
+    for view in (checked, flagged, parsed_view, clean_view, quote_ident(source.view)):
         con.execute(f"DROP VIEW IF EXISTS {view}")
     report = TableReport(table=table, file=path.name, rows_read=rows_read, rows_accepted=rows_accepted,
                          rejected_by_reason=rejected_by_reason, notes=tuple(notes),
@@ -515,11 +582,14 @@ def _parse_column(col: Column, schema: TableSchema, raw: str, clean: str, duck_t
         if region_lookup is None:
             return readers.own_region_code_sql(clean), extra
         alias = quote_ident(f"__rl_{col.name}")
+        source_text = readers.clean_text_sql(f"s.{quote_ident(col.name)}")
         joins.append(f"LEFT JOIN {quote_ident(region_lookup)} AS {alias} "
-                     f"ON {alias}.variant = {readers.region_text_sql(clean)}")
+                     f"ON {alias}.variant = {readers.region_text_sql(source_text)}")
+        ambiguous = quote_ident(f"__ambiguous__{col.name}")
+        candidates = quote_ident(f"__candidates__{col.name}")
         extra["select"] = [(f"__ambiguous__{col.name}", f"coalesce({alias}.ambiguous, FALSE)"),
                            (f"__candidates__{col.name}", f"{alias}.canonical")]
-        return f"CASE WHEN NOT {alias}.ambiguous THEN {alias}.canonical END", extra
+        return f"CASE WHEN NOT {ambiguous} THEN {candidates} END", extra
     raise AssertionError(col.kind)
 
 

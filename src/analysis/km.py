@@ -38,17 +38,15 @@ def kaplan_meier(durations, completed) -> pd.DataFrame:
         raise ValueError("durations and completed must have the same length")
     if np.isnan(t).any():
         raise ValueError("durations contain NaN")
-    order = np.argsort(t, kind="stable")
-    t, e = t[order], e[order]
-    times = np.unique(t[e])
-    rows = []
-    survival = 1.0
-    for time in times:
-        n_at_risk = int(np.sum(t >= time))
-        n_events = int(np.sum((t == time) & e))
-        survival *= 1.0 - n_events / n_at_risk
-        rows.append((time, n_at_risk, n_events, survival))
-    return pd.DataFrame(rows, columns=["days", "n_at_risk", "n_completed", "survival"])
+    times, inverse = np.unique(t, return_inverse=True)
+    n_here = np.bincount(inverse, minlength=len(times))
+    d_here = np.bincount(inverse, weights=e.astype(float), minlength=len(times)).astype(int)
+    # at risk at a duration: everyone whose duration is that long or longer
+    n_at_risk = n_here[::-1].cumsum()[::-1]
+    keep = d_here > 0
+    survival = np.cumprod(1.0 - d_here[keep] / n_at_risk[keep])
+    return pd.DataFrame({"days": times[keep], "n_at_risk": n_at_risk[keep], "n_completed": d_here[keep],
+                         "survival": survival})
 
 
 def km_quantile(curve: pd.DataFrame, p: float) -> float:

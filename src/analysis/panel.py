@@ -51,7 +51,10 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None) -> d
     con = duckdb.connect(":memory:")
     con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='panel_duckdb_')}'")
     con.execute("SET preserve_insertion_order = false")
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:  # inside Jupyter without ipywidgets DuckDB refuses to touch the setting
+        pass
     if threads:
         con.execute(f"SET threads = {int(threads)}")
     if memory_limit:

@@ -91,6 +91,16 @@ def normalise_column_name(name) -> str:
 # Opening files
 # --------------------------------------------------------------------------------------------
 
+def csv_error_message(path: Path, source: "Source", exc: Exception) -> str:
+    """Message for a structural CSV error (ragged row, bad quote) met while scanning the file."""
+    message = str(exc)
+    line = re.search(r"[Ll]ine:?\s*(\d+)", message)
+    where = f" at line {line.group(1)}" if line else ""
+    first = message.strip().splitlines()[0]
+    return (f"{path.name}: cannot parse the CSV{where} with delimiter {source.delimiter!r} "
+            f"({len(source.column_types)} columns in the header): {first}")
+
+
 def open_source(con: duckdb.DuckDBPyConnection, path: Path, view: str,
                 required: tuple[str, ...] = ()) -> Source:
     """Expose ``path`` as view ``view``. Raises DataContractError if the file cannot be read."""
@@ -179,20 +189,6 @@ def _open_csv(con, path: Path, view: str) -> Source:
     select = ", ".join(quote_ident(n) for n in normalised)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
                 f"SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS __row, {select} FROM {reader}")
-    # Parse the whole file once now, so that a structural error (ragged row, bad quote) is
-    # reported as unreadable input rather than half-way through validation.
-    try:
-        con.execute(f"SELECT count(*) FROM {quote_ident(view)}").fetchone()
-    except duckdb.Error as exc:
-        for temp in temp_files:
-            temp.unlink(missing_ok=True)
-        message = str(exc)
-        line = re.search(r"[Ll]ine:?\s*(\d+)", message)
-        where = f" at line {line.group(1)}" if line else ""
-        first = message.strip().splitlines()[0]
-        raise DataContractError(
-            f"{path.name}: cannot parse the CSV{where} with delimiter {delimiter!r} "
-            f"({len(names)} columns in the header): {first}") from exc
     source = Source(path, view, {n: "VARCHAR" for n in normalised}, "csv", delimiter, encoding,
                     temp_files=temp_files)
     if note:
@@ -284,39 +280,47 @@ def _check_duplicate_columns(path: Path, names: list[str]) -> None:
 def clean_text_sql(expr: str) -> str:
     """Trimmed text, NULL for the empty tokens of real exports (``-``, ``N/A``, ``0000-00-00`` …)."""
     tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
-    trimmed = f"trim(CAST({expr} AS VARCHAR), ' \t\r\n\u00a0')"
+    trimmed = f"trim(CAST({expr} AS VARCHAR))"
     return f"CASE WHEN lower({trimmed}) IN ({tokens}) THEN NULL ELSE {trimmed} END"
 
 
 def _number_text_sql(clean: str) -> str:
     # drop currency prefix and inner blanks: "Rp. 1.234.567,00" -> "1.234.567,00"
-    return (f"regexp_replace(regexp_replace(lower({clean}), '^(rp\\.?|idr)\\s*', ''), "
-            f"'[\\s\u00a0]', '', 'g')")
+    return (f"replace(CASE WHEN lower(left({clean}, 1)) IN ('r', 'i') "
+            f"THEN regexp_replace(lower({clean}), '^(rp\\.?|idr)\\s*', '') ELSE {clean} END, ' ', '')")
 
 
 def number_evidence_sql(clean: str, alias: str) -> str:
     """Aggregates deciding the number notation of one column (see module docstring)."""
     text = _number_text_sql(clean)
-    return (f"bool_or(contains({text}, ',') OR regexp_matches(lower({clean}), '^(rp|idr)') "
-            f"OR regexp_matches({text}, '\\d\\.\\d{{3}}\\.\\d')) AS {quote_ident(alias + '__comma')}, "
-            f"bool_or(regexp_full_match({text}, '[+-]?\\d{{1,3}}\\.\\d{{3}}')) AS {quote_ident(alias + '__ambiguous')}, "
-            f"bool_or(regexp_full_match({text}, '[+-]?(\\d*\\.(\\d{{1,2}}|\\d{{4,}})|\\d{{4,}}\\.\\d+)')) "
+    dotted = f"contains({clean}, '.')"
+    return (f"bool_or(contains({clean}, ',') OR lower(left({clean}, 1)) IN ('r', 'i') "
+            f"OR length({clean}) - length(replace({clean}, '.', '')) >= 2) AS {quote_ident(alias + '__comma')}, "
+            f"bool_or({dotted} AND regexp_full_match({text}, '[+-]?\\d{{1,3}}\\.\\d{{3}}')) "
+            f"AS {quote_ident(alias + '__ambiguous')}, "
+            f"bool_or({dotted} AND regexp_full_match({text}, '[+-]?(\\d*\\.(\\d{{1,2}}|\\d{{4,}})|\\d{{4,}}\\.\\d+)')) "
             f"AS {quote_ident(alias + '__dotdecimal')}")
 
 
 def number_sql(clean: str, decimal_comma: bool) -> str:
     """DOUBLE from cleaned text; NULL if it is not a number in the given notation."""
     text = _number_text_sql(clean)
+    # fast path: digits only (no separator, no currency) -> a plain cast
+    plain = (f"WHEN NOT contains({clean}, '.') AND NOT contains({clean}, ',') "
+             f"AND lower(left({clean}, 1)) NOT IN ('r', 'i') AND isfinite(TRY_CAST({clean} AS DOUBLE)) "
+             f"THEN TRY_CAST({clean} AS DOUBLE) ")
     if decimal_comma:
-        return (f"CASE WHEN regexp_full_match({text}, '[+-]?(\\d{{1,3}}(\\.\\d{{3}})+|\\d+)(,\\d+)?') "
+        return (f"CASE {plain}WHEN regexp_full_match({text}, '[+-]?(\\d{{1,3}}(\\.\\d{{3}})+|\\d+)(,\\d+)?') "
                 f"THEN TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END")
-    return (f"CASE WHEN regexp_full_match({text}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)(e[+-]?\\d+)?') "
+    return (f"CASE {plain}WHEN regexp_full_match({text}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)(e[+-]?\\d+)?') "
             f"THEN TRY_CAST({text} AS DOUBLE) END")
 
 
-def _month_case_sql(name_expr: str) -> str:
-    whens = " ".join(f"WHEN {sql_literal(k)} THEN {v}" for k, v in MONTHS.items())
-    return f"(CASE rtrim({name_expr}, '.') {whens} END)"
+def _month_number_sql(name_expr: str) -> str:
+    """Month number (1-12) of an Indonesian or English month name or abbreviation; NULL if unknown."""
+    names = ", ".join(sql_literal(k) for k in MONTHS)
+    numbers = ", ".join(str(v) for v in MONTHS.values())
+    return f"([{numbers}][list_position([{names}], rtrim({name_expr}, '.'))])"
 
 
 def timestamp_sql(clean: str) -> str:
@@ -327,17 +331,21 @@ def timestamp_sql(clean: str) -> str:
     time. Time-zone offsets are not accepted (store local time)."""
     s = f"lower({clean})"
     time = "([ t]\\d{1,2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?"
-    named = (f"regexp_extract({s}, '^(\\d{{1,2}})\\s+([a-z]+\\.?)\\s+(\\d{{4}})(\\s+.*)?$', "
-             f"['d', 'm', 'y', 'rest'])")
+    month = _month_number_sql(f"regexp_extract({s}, '^\\d{{1,2}}\\s+([a-z]+\\.?)', 1)")
+    named = (f"replace(regexp_replace({s}, '^(\\d{{1,2}})\\s+[a-z]+\\.?\\s+(\\d{{4}})', '\\2-@-\\1'), "
+             f"'@', CAST({month} AS VARCHAR))")
     return (
         f"CASE WHEN {clean} IS NULL THEN NULL "
+        # fast path: ISO date or date-time (the common case in database exports)
+        f"WHEN length({clean}) IN (10, 16, 19) AND substr({clean}, 5, 1) = '-' "
+        f"AND substr({clean}, 8, 1) = '-' AND (length({clean}) = 10 OR substr({clean}, 11, 1) IN (' ', 'T')) "
+        f"THEN try_strptime(replace({clean}, 'T', ' '), ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S']) "
         f"WHEN regexp_full_match({s}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}{time}') "
         f"THEN TRY_CAST(replace({s}, 't', ' ') AS TIMESTAMP) "
         f"WHEN regexp_full_match({s}, '\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}}( \\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
         f"THEN TRY_CAST(regexp_replace({s}, '^(\\d{{1,2}})[-/.](\\d{{1,2}})[-/.](\\d{{4}})', '\\3-\\2-\\1') AS TIMESTAMP) "
         f"WHEN regexp_full_match({s}, '\\d{{1,2}}\\s+[a-z]+\\.?\\s+\\d{{4}}(\\s+\\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
-        f"THEN TRY_CAST({named}.y || '-' || CAST({_month_case_sql(named + '.m')} AS VARCHAR) || '-' "
-        f"|| {named}.d || coalesce({named}.rest, '') AS TIMESTAMP) "
+        f"THEN TRY_CAST({named} AS TIMESTAMP) "
         f"END"
     )
 
@@ -352,15 +360,17 @@ def period_sql(clean: str) -> str:
     def month(y: str, m: str) -> str:
         return f"strftime(TRY_CAST({y} || '-' || {m} || '-01' AS DATE), '%Y-%m')"
 
-    named = f"regexp_extract({s}, '^([a-z]+\\.?)\\s+(\\d{{4}})$', ['m', 'y'])"
+    named_month = _month_number_sql(f"regexp_extract({s}, '^([a-z]+\\.?)', 1)")
     return (
         f"CASE WHEN {clean} IS NULL THEN NULL "
+        f"WHEN length({clean}) = 7 AND substr({clean}, 5, 1) = '-' "
+        f"THEN CASE WHEN TRY_CAST({clean} || '-01' AS DATE) IS NOT NULL THEN {clean} END "
         f"WHEN regexp_full_match({s}, '\\d{{4}}[-/]\\d{{1,2}}') "
         f"THEN {month(f'left({s}, 4)', f'substr({s}, 6)')} "
         f"WHEN regexp_full_match({s}, '\\d{{1,2}}[-/]\\d{{4}}') "
         f"THEN {month(f'right({s}, 4)', f'split_part(replace({s}, chr(47), chr(45)), chr(45), 1)')} "
         f"WHEN regexp_full_match({s}, '[a-z]+\\.?\\s+\\d{{4}}') "
-        f"THEN {month(f'{named}.y', f'CAST({_month_case_sql(named + '.m')} AS VARCHAR)')} "
+        f"THEN {month(f'right({s}, 4)', f'CAST({named_month} AS VARCHAR)')} "
         f"ELSE strftime({timestamp_sql(clean)}, '%Y-%m') END"
     )
 
@@ -373,7 +383,7 @@ def bool_sql(clean: str) -> str:
 
 def region_text_sql(clean: str) -> str:
     """Region code text with inner blanks removed (``33. 72`` -> ``33.72``)."""
-    return f"regexp_replace({clean}, '\\s', '', 'g')"
+    return f"replace({clean}, ' ', '')"
 
 
 def region_code_variants(codes) -> pd.DataFrame:

@@ -111,7 +111,9 @@ class RowRule:
     """A rule across columns of one row, declared as a SQL predicate that is TRUE for a bad row.
 
     The predicate sees the parsed (typed) columns by name and ``:extracted_end`` (the first
-    instant after the extraction date, a TIMESTAMP). A NULL predicate means the rule does not apply.
+    instant after the extraction date, a TIMESTAMP). A NULL predicate means the rule does not apply;
+    a rule must not fire on values that already fail their own column's checks (so that every
+    problem is reported once, where it is).
     """
 
     reason: str
@@ -195,9 +197,10 @@ REGIONS = TableSchema(
     key=("region_code",),
     rules=(
         RowRule("province_code_mismatch", "province_code",
-                "province_code IS DISTINCT FROM left(region_code, 2)",
+                "regexp_full_match(province_code, '\\d{2}') AND province_code <> left(region_code, 2)",
                 "`province_code` must be the first two digits of `region_code`"),
         RowRule("level_mismatch", "level",
+                "level IN ('provinsi', 'kabupaten', 'kota') AND region_code IS NOT NULL AND "
                 "NOT ((length(region_code) = 2 AND level = 'provinsi') OR "
                 "(length(region_code) = 5 AND level = 'kabupaten' AND "
                 "  TRY_CAST(right(region_code, 2) AS INTEGER) BETWEEN 1 AND 69) OR "
@@ -229,8 +232,10 @@ POLICIES = TableSchema(
                description="cap on the share of a unit's staff away on a WFA day (0-1)"),
         Column("scope_exclusions", "text", required=False, nullable=True,
                description="units or staff excluded from WFA"),
-        Column("confidence", "text", required=False, nullable=True, allowed=("high", "medium", "low"),
-               lowercase=True, description="high, medium or low"),
+        Column("confidence", "text", required=False, nullable=True,
+               allowed=("high", "medium", "low", "simulated"), lowercase=True,
+               description="high, medium or low for reported adoptions; simulated for the "
+               "adopters that analysis.simulate adds"),
         Column("notes", "text", required=False, nullable=True, description="free text"),
     ),
     key=("region_code", "start_date"),

@@ -1,0 +1,53 @@
+"""Notebook 10 runs under papermill on the small synthetic dataset and writes its results."""
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from analysis.simulate import ensure_dataset
+
+NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "10_service_time.ipynb"
+
+
+@pytest.fixture(scope="session")
+def small_dataset(tmp_path_factory):
+    return ensure_dataset(tmp_path_factory.mktemp("synthetic") / "small", size="small")
+
+
+@pytest.mark.slow
+def test_notebook_runs_and_writes_results(small_dataset, tmp_path):
+    import papermill as pm
+
+    out = tmp_path / "out"
+    env_path = str(Path(__file__).resolve().parents[1] / "src")
+    os.environ["PYTHONPATH"] = env_path + os.pathsep + os.environ.get("PYTHONPATH", "")
+    pm.execute_notebook(str(NOTEBOOK), str(tmp_path / "run.ipynb"), cwd=str(tmp_path), progress_bar=False,
+                        parameters={"data_dir": str(small_dataset), "output_dir": str(out), "lang": "en"})
+    doc = json.loads((out / "results.json").read_text())
+    names = {r["name"] for r in doc["results"]}
+    assert {"att_log_median_days", "att_pct_median_days", "att_sla_share"} <= names
+    assert any(n.startswith("att_log_median_days__units__") for n in names)
+    pct = next(r for r in doc["results"] if r["name"] == "att_pct_median_days")
+    log = next(r for r in doc["results"] if r["name"] == "att_log_median_days")
+    assert abs(pct["estimate"] - 100 * (2.718281828459045 ** log["estimate"] - 1)) < 1e-9
+    assert doc["parameters"]["lang"] == "en"
+    rendered = (tmp_path / "run.ipynb").read_text()
+    assert "applicant_nik" not in rendered
+    assert (out / "figures" / "fig-event-study.png").exists()
+
+
+def test_notebook_is_committed_without_outputs():
+    nb = json.loads(NOTEBOOK.read_text())
+    assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+    assert "parameters" in nb["cells"][1]["metadata"].get("tags", [])
+
+
+def test_bad_parameter_is_rejected():
+    from analysis.errors import ParameterError
+    from analysis.params import validate_notebook_parameters
+
+    with pytest.raises(ParameterError, match="outcome"):
+        validate_notebook_parameters("10_service_time", {"data_dir": "", "output_dir": "x", "service_type": "all",
+                                                         "outcome": "mean_days", "control": "never", "lang": "id"})
