@@ -90,6 +90,7 @@ class SpendingEffect:
             "pct_change": float(np.expm1(self.att)), "n_units": self.n_units,
             "n_treated": self.n_treated, "n_treated_cells": len(self.treated_cells),
             "adopters_not_estimated": ";".join(self.adopters_not_estimated),
+            "pretrend_pvalue": self.pretrend_pvalue,
         }
 
 
@@ -550,13 +551,15 @@ def run_budget_analysis(
     adjust_for_tkd: bool = True,
     price_base_year: int = 2025,
     projection_days_per_week: float = 1.0,
+    projection_province: str = "",
     control: str = "notyettreated",
     n_draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
 ) -> BudgetAnalysis:
     """Load ``regions``, ``policies``, ``budget``, ``transfers`` of ``data_dir``, build the panel,
     estimate every category with and without the TKD adjustment, the savings and the projection
-    (to ``base_year = price_base_year``, every Pemda in the data)."""
+    (``base_year = price_base_year``; every Pemda in the data, or with ``projection_province``
+    (a province code such as ``"32"``) the province government and its kabupaten/kota)."""
     import json
     from pathlib import Path
 
@@ -598,13 +601,21 @@ def run_budget_analysis(
     savings = savings_in_rupiah(routine, n_draws=n_draws, seed=seed)
     if truth_cells is not None:
         truth = {**truth, "savings_idr_over_estimated_cells": truth_savings_over_cells(truth_cells, savings)}
+    region_codes, scope = None, "all Pemda in the data"
+    if projection_province:
+        in_province = regions["province_code"].astype(str) == str(projection_province)
+        region_codes = list(regions.loc[in_province, "region_code"].astype(str))
+        if not region_codes:
+            raise ValueError(f"projection_province {projection_province!r}: no Pemda with that province_code")
+        scope = f"province {projection_province}"
     projection = project_annual_savings(
         routine, panel, days_per_week=projection_days_per_week, base_year=price_base_year,
-        n_draws=n_draws, seed=seed,
+        region_codes=region_codes, scope=scope, n_draws=n_draws, seed=seed,
     )
     parameters = {
         "frequency": frequency, "adjust_for_tkd": adjust_for_tkd, "price_base_year": price_base_year,
-        "projection_days_per_week": projection_days_per_week, "control": control,
+        "projection_days_per_week": projection_days_per_week, "projection_province": projection_province,
+        "control": control,
         "n_draws": n_draws, "seed": seed,
     }
     return BudgetAnalysis(parameters, panel, units, excluded, regions, covariates, effects, unadjusted,
@@ -794,7 +805,8 @@ def result_extra(analysis: BudgetAnalysis) -> dict:
         "excluded_pemda": analysis.excluded.to_dict(orient="records"),
         "savings_ci_method": analysis.savings.method,
         "projection": {
-            "n_pemda": analysis.projection.n_pemda, "days_per_week": analysis.projection.days_per_week,
+            "n_pemda": analysis.projection.n_pemda, "scope": analysis.projection.scope,
+            "days_per_week": analysis.projection.days_per_week,
             "observed_doses": list(analysis.projection.observed_doses),
             "extrapolated": analysis.projection.extrapolated, "assumptions": list(analysis.projection.assumptions),
         },
