@@ -127,3 +127,11 @@ def test_money_is_formatted_indonesian_style(executed):
     for name in ("trends", "event_study", "adjusted_vs_unadjusted", "savings_by_category"):
         assert (executed["out_dir"] / "figures" / f"{name}.png").exists()
 
+
+
+def test_pretrend_test_flags_the_cut_only_without_adjustment(executed):
+    """Later cohorts' pre-periods span January 2026: unadjusted, the cut shows up as a pre-trend."""
+    adjusted = _comparison(executed["results"], "routine_total", True)
+    unadjusted = _comparison(executed["results"], "routine_total", False)
+    assert adjusted["pretrend_pvalue"] > 0.05
+    assert unadjusted["pretrend_pvalue"] < 0.01

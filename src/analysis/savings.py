@@ -51,6 +51,8 @@ class SpendingEffect:
     ``att``/``se``/``ci_low``/``ci_high``: the simple aggregation (mean over treated
     post-adoption Pemda x periods), log points (``exp(att) - 1`` = proportional change).
     ``event_study``: ``event, att, se, ci_low, ci_high`` (pointwise normal CIs).
+    ``pretrend_pvalue``: Wald test that the event-study ATTs of the 8 periods before adoption are
+    all zero (joint covariance from the influence functions).
     ``post_events`` / ``post_influence``: event times ``e >= 0`` and the influence functions of
     their ATTs (``n_units x len(post_events)``), rows in the order of ``unit_ids``.
     ``overall_influence``: influence function of ``att``.
@@ -210,7 +212,7 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
     )
     post = events >= 0
     influence = np.asarray(dynamic.influence_func, dtype=float)
-    pretrend = getattr(gt, "wald_pvalue", None)
+    pretrend = _pretrend_wald_pvalue(events, att_e, influence)
     g_att = np.asarray(group.att_by_event, dtype=float)
     g_se = np.asarray(group.se_by_event, dtype=float)
     by_cohort = pd.DataFrame({
@@ -227,6 +229,22 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
         "by_cohort": by_cohort,
         "pretrend_pvalue": None if pretrend is None or pd.isna(pretrend) else float(pretrend),
     }
+
+
+def _pretrend_wald_pvalue(events: np.ndarray, att: np.ndarray, influence: np.ndarray, window: int = 8) -> float | None:
+    """Wald test that the event-study ATTs of the ``window`` periods before adoption are all zero,
+    with their joint covariance from the influence functions (``V = psi' psi / n^2``); None if
+    the covariance is singular or no pre-period exists."""
+    pre = (events < 0) & (events >= -window) & np.isfinite(att)
+    if not pre.any():
+        return None
+    n = influence.shape[0]
+    cov = influence[:, pre].T @ influence[:, pre] / n**2
+    try:
+        stat = float(att[pre] @ np.linalg.solve(cov, att[pre]))
+    except np.linalg.LinAlgError:
+        return None
+    return float(stats.chi2.sf(stat, int(pre.sum())))
 
 
 def multiplier_weights(unit_ids: list[str], n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> pd.DataFrame:
