@@ -29,7 +29,7 @@ def run_duckdb(path: str, extracted_at: str) -> tuple[int, float]:
 
     from analysis.panel import build_service_panel
 
-    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchone()[0]
+    n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
     t0 = time.perf_counter()
     build_service_panel(path, extracted_at=extracted_at, memory_limit="4GB")
     return n, time.perf_counter() - t0

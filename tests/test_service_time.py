@@ -17,9 +17,9 @@ from analysis.treatment import assign_treatment
 def synthetic(tmp_path_factory):
     """The `default` size (the `small` one has ~2 requests per cell: too few for cell medians)."""
     data_dir = ensure_dataset(tmp_path_factory.mktemp("data") / "default", size="default")
-    policies, _ = S._policies(data_dir)
     from analysis.io import load_table
 
+    policies = load_table(data_dir, "policies")
     regions = load_table(data_dir, "regions")
     panel = build_service_panel(data_dir / "service_requests.parquet",
                                 extracted_at=json.loads((data_dir / "dataset.json").read_text())["extracted_at"])

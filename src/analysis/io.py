@@ -332,7 +332,10 @@ def _bundled_region_codes() -> list[str]:
 
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET enable_progress_bar = false")
+    except duckdb.Error:
+        pass  # inside a Jupyter kernel the setting is locked (and already off)
     return con
 
 

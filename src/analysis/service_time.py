@@ -80,32 +80,8 @@ def _extracted_at(data_dir: Path, requests_source) -> tuple[pd.Timestamp, str]:
     else:
         latest = duckdb.sql(
             f"SELECT greatest(max(submitted_at), max(completed_at)) FROM read_parquet('{requests_source}')"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     return pd.Timestamp(latest), "dataset.json has no extracted_at: the latest timestamp in the data is used"
-
-
-def _policies(data_dir: Path) -> tuple[pd.DataFrame, str]:
-    """The policy registry through ``analysis.io``. Work-around: when io rejects rows of a CSV
-    registry (the synthetic registry marks simulated adopters ``confidence=simulated``, which the
-    io schema does not allow), the columns treatment needs are read from the file directly."""
-    from analysis.io import load_table
-
-    accepted = load_table(data_dir, "policies")
-    path = data_dir / "policies.csv"
-    if not path.exists():
-        return accepted, ""
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if len(raw) <= len(accepted):
-        return accepted, ""
-    out = pd.DataFrame({
-        "region_code": raw["region_code"].str.strip(),
-        "start_date": pd.to_datetime(raw["start_date"], format="%Y-%m-%d"),
-        "end_date": pd.to_datetime(raw["end_date"].replace("", None), format="%Y-%m-%d"),
-        "wfa_days_per_week": raw["wfa_days_per_week"].astype(int),
-        "is_trial": raw["is_trial"].str.lower().eq("true"),
-    })
-    return out, (f"analysis.io accepted {len(accepted)} of {len(raw)} policy rows; the dates and doses of all "
-                 "rows were read from policies.csv directly (rejected only for metadata columns)")
 
 
 def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
@@ -128,9 +104,7 @@ def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
     if note:
         notes.append(note)
     regions = load_table(data_dir, "regions")
-    policies, note = _policies(data_dir)
-    if note:
-        notes.append(note)
+    policies = load_table(data_dir, "policies")
     panel = build_service_panel(source, extracted_at=extracted_at)
     panel_units = build_service_panel(source, extracted_at=extracted_at, by_units=True)
     periods = sorted(panel["month"].unique())

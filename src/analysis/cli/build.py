@@ -1,0 +1,62 @@
+"""Build every report configured in ``reports.yaml``: execute the notebooks with papermill (in
+parallel, skipping unchanged ones), render reviewer and full HTML, check them for personal data,
+and write ``OUT/manifest.json`` and ``OUT/index.html``.
+
+Exit codes: 0 every report ok, 1 a report failed (the others still ran), 2 invalid configuration
+or parameters (nothing ran).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from analysis.cli import EXIT_USAGE
+from analysis.paths import REPORTS_DIR, resolve_data_dir
+
+HELP = "run every configured report (papermill) and write OUT/index.html"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--only", metavar="PATTERN", help="build only reports whose slug or notebook matches "
+                        "(glob or substring; comma-separated), plus what they depend on")
+    parser.add_argument("--jobs", "-j", type=int, default=max(1, min(4, (os.cpu_count() or 2))),
+                        help="reports run in parallel (default: CPU count, at most 4)")
+    parser.add_argument("--data", metavar="DIR", default="",
+                        help="dataset directory in the data contract (default: bundled synthetic data, "
+                             "generated on first use)")
+    parser.add_argument("--out", metavar="DIR", default=str(REPORTS_DIR), help="output directory (default: reports/)")
+    parser.add_argument("--lang", choices=("id", "en"), help="only reports in this language")
+    parser.add_argument("--force", action="store_true", help="rerun reports even if nothing changed")
+    parser.add_argument("--config", metavar="FILE", help="report configuration (default: reports.yaml)")
+    parser.add_argument("--min-count", type=int, default=10,
+                        help="smallest count a rendered table may show (default 10)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from analysis.errors import ParameterError, UsageError
+    from analysis.report.build import DEFAULT_CONFIG, build_reports
+
+    if args.jobs < 1:
+        raise UsageError("--jobs must be at least 1")
+    data_dir = resolve_data_dir(args.data)
+    if not Path(data_dir).is_dir():
+        raise UsageError(f"data directory {args.data} not found")
+    try:
+        summary = build_reports(
+            config_path=Path(args.config) if args.config else DEFAULT_CONFIG,
+            data_dir=Path(data_dir),
+            out_dir=Path(args.out),
+            only=args.only,
+            lang=args.lang,
+            jobs=args.jobs,
+            force=args.force,
+            min_count=args.min_count,
+        )
+    except ParameterError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"index: {summary.index_path}")
+    return summary.exit_code

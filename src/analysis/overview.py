@@ -1,0 +1,133 @@
+"""The data as it is: computations behind notebook ``00_data_overview``.
+
+Every function takes loaded tables (``analysis.io.Dataset`` members) and returns a DataFrame
+with documented columns; nothing here plots or prints.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from analysis.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
+
+
+def adoption_timeline(policies: pd.DataFrame, regions: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per adoption, by start date: ``region_code, name, start_date, end_date,
+    wfa_days_per_week, is_trial, instrument``. Names come from ``policies.name`` or ``regions``."""
+    frame = policies.copy()
+    if regions is not None and "name" in regions:
+        names = regions.set_index("region_code")["name"]
+        fallback = frame["region_code"].map(names)
+        frame["name"] = frame["name"].fillna(fallback) if "name" in frame else fallback
+    elif "name" not in frame:
+        frame["name"] = frame["region_code"]
+    columns = ["region_code", "name", "start_date", "end_date", "wfa_days_per_week", "is_trial", "instrument"]
+    frame = frame[[c for c in columns if c in frame]]
+    return frame.sort_values(["start_date", "region_code"], kind="stable").reset_index(drop=True)
+
+
+def adopter_codes(policies: pd.DataFrame) -> list[str]:
+    """Region codes with at least one adoption (sorted, unique)."""
+    return sorted(set(policies["region_code"].dropna().astype(str)))
+
+
+def validation_summary(validation) -> pd.DataFrame:
+    """Rows read / accepted / rejected per table: ``table, file, rows_read, rows_accepted,
+    rows_rejected, share_rejected`` (plus tables that could not be read, with zero rows)."""
+    frame = validation.to_frame()
+    for table, message in getattr(validation, "errors", {}).items():
+        frame.loc[len(frame)] = [table, message, 0, 0, 0]
+    frame["share_rejected"] = (frame["rows_rejected"] / frame["rows_read"].where(frame["rows_read"] > 0)).fillna(0.0)
+    return frame.reset_index(drop=True)
+
+
+def rejection_reasons(validation) -> pd.DataFrame:
+    """Why rows were rejected: ``table, reason, rows`` (largest first; empty if nothing was)."""
+    rows = [
+        (table, reason, count)
+        for table, report in validation.tables.items()
+        for reason, count in report.rejected_by_reason.items()
+    ]
+    frame = pd.DataFrame(rows, columns=["table", "reason", "rows"])
+    return frame.sort_values(["rows", "table", "reason"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+
+
+def coverage(dataset) -> pd.DataFrame:
+    """What each table covers: ``table, rows, pemda, first_period, last_period``."""
+    specs = {
+        "regions": (None,),
+        "policies": ("start_date",),
+        "service_requests": ("submitted_at",),
+        "budget": ("period",),
+        "transfers": ("period",),
+    }
+    rows = []
+    for table, (time_column,) in specs.items():
+        frame = getattr(dataset, table, None)
+        if frame is None:
+            rows.append((table, 0, 0, None, None))
+            continue
+        first = last = None
+        if time_column and time_column in frame and len(frame):
+            values = frame[time_column].dropna()
+            if len(values):
+                as_period = values.astype(str).str.slice(0, 7)
+                first, last = as_period.min(), as_period.max()
+        rows.append((table, len(frame), frame["region_code"].nunique(), first, last))
+    return pd.DataFrame(rows, columns=["table", "rows", "pemda", "first_period", "last_period"])
+
+
+def service_volumes(service_requests: pd.DataFrame) -> pd.DataFrame:
+    """Requests per service type and year: ``service_type, year, n_requests, share_online,
+    share_open, median_days`` (median over completed requests)."""
+    frame = service_requests
+    days = (frame["completed_at"] - frame["submitted_at"]).dt.total_seconds() / 86400
+    grouped = pd.DataFrame(
+        {
+            "service_type": frame["service_type"].astype(str),
+            "year": frame["submitted_at"].dt.year.astype(int),
+            "online": (frame["channel"] == "online").astype(float),
+            "open": frame["completed_at"].isna().astype(float),
+            "days": days,
+        }
+    ).groupby(["service_type", "year"], sort=True)
+    result = grouped.agg(
+        n_requests=("online", "size"),
+        share_online=("online", "mean"),
+        share_open=("open", "mean"),
+        median_days=("days", "median"),
+    ).reset_index()
+    return result
+
+
+def budget_composition(budget: pd.DataFrame) -> pd.DataFrame:
+    """Realised spending by category: ``category, group`` (routine / placebo / other),
+    ``realized_idr, share`` (of all realised spending in the table), largest first."""
+    totals = budget.groupby("category", sort=True)["realized_idr"].sum().rename("realized_idr").reset_index()
+    totals["group"] = totals["category"].map(
+        lambda c: "routine" if c in ROUTINE_CATEGORIES else "placebo" if c in PLACEBO_CATEGORIES else "other"
+    )
+    grand_total = totals["realized_idr"].sum()
+    totals["share"] = totals["realized_idr"] / grand_total if grand_total else 0.0
+    totals = totals.sort_values(["realized_idr", "category"], ascending=[False, True], kind="stable")
+    return totals[["category", "group", "realized_idr", "share"]].reset_index(drop=True)
+
+
+def overview_results(dataset) -> list:
+    """Headline counts for ``results.json`` (``analysis.results.ResultEntry`` list)."""
+    from analysis.results import ResultEntry
+
+    entries = []
+    if dataset.policies is not None:
+        entries.append(ResultEntry("n_adopters", float(len(adopter_codes(dataset.policies))), unit="Pemda",
+                                   label="Pemda with a WFA adoption"))
+    if dataset.service_requests is not None:
+        entries.append(ResultEntry("n_service_requests", float(len(dataset.service_requests)), unit="requests",
+                                   label="Service requests accepted"))
+    if dataset.budget is not None:
+        entries.append(ResultEntry("realized_idr_total", float(dataset.budget["realized_idr"].sum()), unit="IDR",
+                                   label="Realised spending in the budget table"))
+    summary = validation_summary(dataset.validation)
+    entries.append(ResultEntry("rows_rejected", float(summary["rows_rejected"].sum()), unit="rows",
+                               label="Rows rejected by validation"))
+    return entries

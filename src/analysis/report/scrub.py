@@ -1,0 +1,169 @@
+"""Personal-data and small-count checks on rendered pages.
+
+- NIK: every 16-digit run of digits in a rendered page is compared with the ``applicant_nik``
+  values of the input ``service_requests`` table (read raw, before the loader hashes them). A page
+  holding one fails the build.
+- Small counts: ``analysis.exhibits.show_table`` suppresses counts below the threshold at source
+  but does not mark which columns are counts in its HTML, so this re-check goes by column header
+  (:data:`COUNT_HEADER`: ``n``, ``n_*``, ``jumlah*``, ``*request*``, ``permohonan`` ...) in every
+  rendered table and every saved ``tables/*.csv``: a value in ``1 .. min_count-1`` is a problem.
+"""
+
+from __future__ import annotations
+
+import csv
+import html as html_lib
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pandas as pd
+
+NIK_PATTERN = re.compile(r"(?<!\d)\d{16}(?!\d)")
+NIK_COLUMN = "applicant_nik"
+DEFAULT_MIN_COUNT = 10
+
+
+def _service_requests_file(data_dir: Path) -> Path | None:
+    for suffix in (".csv", ".parquet", ".xlsx"):
+        path = Path(data_dir) / f"service_requests{suffix}"
+        if path.exists():
+            return path
+    return None
+
+
+def input_niks(data_dir: Path) -> frozenset[str]:
+    """The 16-digit ``applicant_nik`` values of the raw input (empty if the column is absent)."""
+    path = _service_requests_file(data_dir)
+    if path is None:
+        return frozenset()
+    if path.suffix == ".csv":
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header_line = handle.readline()
+        sep = ";" if header_line.count(";") > header_line.count(",") else ","
+        header = next(csv.reader([header_line], delimiter=sep))
+        if NIK_COLUMN not in [h.strip() for h in header]:
+            return frozenset()
+        values = pd.read_csv(path, sep=sep, usecols=lambda c: c.strip() == NIK_COLUMN, dtype=str)
+    elif path.suffix == ".parquet":
+        import pyarrow.parquet as pq
+
+        if NIK_COLUMN not in pq.read_schema(path).names:
+            return frozenset()
+        values = pd.read_parquet(path, columns=[NIK_COLUMN])
+    else:
+        values = pd.read_excel(path, dtype=str)
+        if NIK_COLUMN not in values.columns:
+            return frozenset()
+    column = values.iloc[:, 0].dropna().astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
+    return frozenset(v for v in column if len(v) == 16 and v.isdigit())
+
+
+def find_niks(text: str, niks: frozenset[str]) -> list[str]:
+    """Input NIK values that appear in ``text`` (masked to their first 4 digits for reporting)."""
+    if not niks:
+        return []
+    found = {m.group(0) for m in NIK_PATTERN.finditer(text) if m.group(0) in niks}
+    return sorted(f"{n[:4]}************" for n in found)
+
+
+#: headers of columns that count requests (people): checked for small counts
+COUNT_HEADER = re.compile(
+    r"(^n$|^n_|_n$|^jumlah|count|permohonan|pengajuan|request|applications|pemohon)", re.IGNORECASE
+)
+
+
+class _TableParser(HTMLParser):
+    """Collect header and body cells of every ``<table>`` on a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tables: list[list[list[str]]] = []
+        self._rows: list[list[str]] | None = None
+        self._row: list[str] | None = None
+        self._cell: list[str] | None = None
+
+    def handle_starttag(self, tag, attrs):
+        if tag == "table":
+            self._rows = []
+        elif self._rows is not None and tag == "tr":
+            self._row = []
+        elif self._row is not None and tag in ("td", "th"):
+            self._cell = []
+
+    def handle_data(self, data):
+        if self._cell is not None:
+            self._cell.append(data)
+
+    def handle_endtag(self, tag):
+        if self._cell is not None and tag in ("td", "th"):
+            self._row.append("".join(self._cell).strip())
+            self._cell = None
+        elif self._row is not None and tag == "tr":
+            self._rows.append(self._row)
+            self._row = None
+        elif self._rows is not None and tag == "table":
+            self.tables.append(self._rows)
+            self._rows = None
+
+
+def _as_count(text: str) -> float | None:
+    cleaned = str(text).replace("\u00a0", "").replace(" ", "")
+    if not re.fullmatch(r"\d{1,3}([.,]\d{3})*|\d+", cleaned):
+        return None
+    return float(re.sub(r"[.,]", "", cleaned))
+
+
+def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COUNT, where: str = "table") -> list[str]:
+    """Cells of count columns (by header, :data:`COUNT_HEADER`) holding 1 .. ``min_count``-1."""
+    if len(rows) < 2:
+        return []
+    header = rows[0]
+    positions = [i for i, name in enumerate(header) if COUNT_HEADER.search(name or "")]
+    problems = []
+    for row in rows[1:]:
+        offset = len(header) - len(row)  # pandas index cells: align from the right
+        for position in positions:
+            index = position - offset
+            if 0 <= index < len(row):
+                value = _as_count(row[index])
+                if value is not None and 0 < value < min_count:
+                    problems.append(f"{where}: {header[position]} = {row[index]}")
+    return problems
+
+
+def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+    """Small counts in the HTML tables of a page."""
+    parser = _TableParser()
+    parser.feed(text)
+    problems = []
+    for number, rows in enumerate(parser.tables, start=1):
+        problems += small_counts_in_rows(rows, min_count, where=f"table {number}")
+    return problems
+
+
+def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+    """Small counts in a saved exhibit table (``tables/<key>.csv``)."""
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = [row for row in csv.reader(handle)]
+    return small_counts_in_rows(rows, min_count, where=Path(path).name)
+
+
+def check_page(path: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+    """Privacy problems of one rendered page (empty list: clean)."""
+    text = Path(path).read_text(encoding="utf-8")
+    problems = [f"{Path(path).name}: contains input NIK {n}" for n in find_niks(text, niks)]
+    problems += [f"{Path(path).name}: count below {min_count} not suppressed ({p})" for p in small_counts(text, min_count)]
+    return problems
+
+
+def check_report_dir(report_dir: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+    """Privacy problems of a report's rendered pages and saved tables."""
+    report_dir = Path(report_dir)
+    problems = []
+    for page in sorted(report_dir.glob("*.html")):
+        problems += check_page(page, niks, min_count)
+    for table in sorted(report_dir.glob("tables/*.csv")):
+        problems += [f"tables/{p}" for p in small_counts_in_csv(table, min_count)]
+        problems += [f"{table.name}: contains input NIK {n}" for n in find_niks(table.read_text(encoding="utf-8"), niks)]
+    return problems

@@ -1,0 +1,130 @@
+"""Fast unit tests of the build's pieces: configuration fan-out and selection, privacy scrub,
+index formatting, and the policy brief's handling of its inputs."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis import brief
+from analysis.errors import ParameterError
+from analysis.report import config, scrub
+from analysis.report.index import format_entry
+
+
+@pytest.fixture
+def notebooks(tmp_path):
+    spec = {"parameters": {
+        "lang": {"type": "str", "default": "id", "choices": ["id", "en"]},
+        "region": {"type": "str", "default": ""},
+        "upstream": {"type": "str", "default": ""},
+        "data_dir": {"type": "str", "default": ""},
+    }}
+    for name in ("a", "b", "case"):
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+        (tmp_path / f"{name}.params.yaml").write_text(yaml.safe_dump(spec))
+    return tmp_path
+
+
+def _write(tmp_path, reports):
+    path = tmp_path / "reports.yaml"
+    path.write_text(yaml.safe_dump({"notebooks_dir": ".", "reports": reports}))
+    return path
+
+
+def test_fan_out_placeholders_and_dependencies(notebooks):
+    path = _write(notebooks, [
+        {"notebook": "a", "slug": "a-{lang}", "matrix": {"lang": ["id", "en"]}},
+        {"notebook": "case", "foreach_adopter": "region"},
+        {"notebook": "b", "slug": "b-{lang}", "matrix": {"lang": ["id", "en"]},
+         "parameters": {"upstream": "a-{lang}"}, "depends_on": ["a-{lang}"]},
+    ])
+    specs = config.load_reports(path, adopters=lambda: ["33.72", "17"])
+    by_slug = {s.slug: s for s in specs}
+    assert set(by_slug) == {"a-id", "a-en", "case-17", "case-33.72", "b-id", "b-en"}
+    assert by_slug["b-en"].parameters == {"lang": "en", "upstream": "a-en"}
+    assert config.resolve_dependencies(by_slug["b-en"], specs) == ["a-en"]
+    chosen = [s.slug for s in config.select_reports(specs, only="b-*", lang="en")]
+    assert chosen == ["a-en", "b-en"]
+
+
+def test_configuration_errors_name_report_and_parameter(notebooks):
+    path = _write(notebooks, [{"notebook": "a", "parameters": {"lang": "de"}},
+                              {"notebook": "b", "parameters": {"data_dir": "x"}},
+                              {"notebook": "missing"}])
+    with pytest.raises(ParameterError) as info:
+        config.load_reports(path)
+    message = str(info.value)
+    assert "report 'a'" in message and "'lang'" in message
+    assert "'data_dir' is set by the build" in message
+    assert "missing.ipynb not found" in message
+
+
+def test_dependency_cycles_and_unknown_dependencies_are_rejected(notebooks):
+    with pytest.raises(ParameterError, match="cycle"):
+        config.load_reports(_write(notebooks, [{"notebook": "a", "depends_on": "b"}, {"notebook": "b", "depends_on": "a"}]))
+    with pytest.raises(ParameterError, match="matches no report"):
+        config.load_reports(_write(notebooks, [{"notebook": "a", "depends_on": "zzz"}]))
+
+
+def test_nik_scan_uses_input_values_only(tmp_path):
+    (tmp_path / "service_requests.csv").write_text("request_id;applicant_nik\nr1;3372015708900001\nr2;\n")
+    niks = scrub.input_niks(tmp_path)
+    assert niks == {"3372015708900001"}
+    assert scrub.find_niks("x 3372015708900001 y", niks) == ["3372************"]
+    assert scrub.find_niks("x 1234567890123456 y 33720157089000011", niks) == []
+
+
+def test_small_count_check_reads_count_columns():
+    page = ("<table><tr><th>service_type</th><th>n_requests</th><th>median_days</th></tr>"
+            "<tr><td>bansos</td><td>3</td><td>2.0</td></tr><tr><td>adminduk</td><td>&lt;10</td><td>1</td></tr>"
+            "<tr><td>perizinan</td><td>1.234</td><td>4</td></tr></table>")
+    assert scrub.small_counts(page) == ["table 1: n_requests = 3"]
+
+
+def test_entry_formatting_follows_language_and_unit():
+    entry = {"name": "s", "estimate": 1.5e9, "ci_low": 1e9, "ci_high": 2e9, "unit": "IDR", "label": "Savings"}
+    assert format_entry(entry, "id").startswith("Savings: Rp 1,5 miliar")
+    assert format_entry(entry, "en").startswith("Savings: IDR 1.5 billion")
+
+
+def _results(directory, entries, status="ok"):
+    directory.mkdir(parents=True)
+    (directory / "results.json").write_text(json.dumps({"report": "x", "parameters": {}, "results": entries}))
+    (directory / "build-status.json").write_text(json.dumps({"status": status}))
+
+
+def test_brief_reports_missing_and_failed_inputs(tmp_path):
+    _results(tmp_path / "svc", [], status="failed")
+    service = brief.load_report_input(tmp_path, "svc")
+    budget = brief.load_report_input(tmp_path, "nothing-here")
+    assert (service.problem, budget.problem) == ("failed", "missing")
+    sentences = brief.missing_inputs_text([service, budget], "en")
+    assert "svc" in sentences[0] and "failed" in sentences[0] and "not run" in sentences[1]
+    risks = brief.assess_risks(service)
+    assert set(risks["verdict"]) == {"no_evidence"}
+    assert brief.headline_table(service, budget, "id").empty
+    text = brief.brief_paragraphs(service, budget, risks, {"n_adopters": 3, "n_trials": 2, "first_adoption": "2026-01-01"}, "id")
+    assert "3 Pemda" in text["caveats"]
+
+
+def test_brief_risk_verdicts_come_from_group_entries(tmp_path):
+    def entry(name, est, low, high):
+        return {"name": name, "estimate": est, "se": 0.01, "ci_low": low, "ci_high": high, "unit": "log points", "label": name}
+
+    prefix = "att_log_median_days"
+    _results(tmp_path / "svc", [
+        entry(prefix, 0.05, 0.01, 0.09),
+        entry(f"{prefix}__spbe_band__Kurang", 0.20, 0.10, 0.30),
+        entry(f"{prefix}__spbe_band__Baik", 0.01, -0.05, 0.07),
+        entry(f"{prefix}__ekinerja__false", 0.02, -0.04, 0.08),
+        entry(f"{prefix}__ekinerja__true", 0.03, -0.02, 0.08),
+    ])
+    risks = brief.assess_risks(brief.load_report_input(tmp_path, "svc")).set_index("risk")["verdict"]
+    assert risks.to_dict() == {"digital_readiness": "supported", "performance_management": "not_supported",
+                               "coordination": "no_evidence"}
+    table = brief.headline_table(brief.load_report_input(tmp_path, "svc"), brief.ReportInput("b", problem="missing"), "en")
+    assert table.iloc[0]["Estimate"] == "+5.1%"
