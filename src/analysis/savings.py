@@ -24,7 +24,6 @@ the real spending of a base year of the target Pemda: ``savings = spending * (1 
 from __future__ import annotations
 
 import warnings
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -587,11 +586,10 @@ def run_budget_analysis(
     from analysis.io import load_table
 
     data_dir = Path(data_dir)
-    with _duckdb_progress_bar_tolerated():
-        regions = load_table(data_dir, "regions")
-        policies = load_table(data_dir, "policies")
-        budget = load_table(data_dir, "budget")
-        transfers = load_table(data_dir, "transfers")
+    regions = load_table(data_dir, "regions")
+    policies = load_table(data_dir, "policies")
+    budget = load_table(data_dir, "budget")
+    transfers = load_table(data_dir, "transfers")
     panel = spending_panel(budget, frequency=frequency, price_base_year=price_base_year)
     adoption = adoption_table(policies, regions, periods=budget["period"])
     units, excluded = cohorts_for_estimation(adoption, panel, frequency=frequency)
@@ -646,33 +644,6 @@ def registry_region_codes() -> set[str]:
     from analysis.paths import POLICIES_CSV
 
     return set(pd.read_csv(POLICIES_CSV, dtype={"region_code": str})["region_code"])
-
-
-@contextmanager
-def _duckdb_progress_bar_tolerated():
-    """Workaround for ``analysis.io`` (io branch): its DuckDB connection runs
-    ``SET enable_progress_bar = false``, which DuckDB refuses inside a Jupyter kernel without
-    ipywidgets, so no table loads in a notebook. While active, that one refusal is ignored
-    (as ``analysis.panel`` does). Remove once io tolerates it itself."""
-    import duckdb
-
-    from analysis import io
-
-    original = io._connect
-
-    def tolerant_connect():
-        try:
-            return original()
-        except duckdb.InvalidInputException as exc:
-            if "progress bar" not in str(exc):
-                raise
-            return duckdb.connect()
-
-    io._connect = tolerant_connect
-    try:
-        yield
-    finally:
-        io._connect = original
 
 
 def savings_by_pemda(analysis: BudgetAnalysis, *, registry_only: bool = False) -> pd.DataFrame:
