@@ -138,3 +138,97 @@ def test_projection_scales_with_days(world, routine_effects):
     assert not one.extrapolated and two.extrapolated
     assert one.ci_low < one.savings_idr < one.ci_high
     assert one.by_category["savings_idr"].sum() == pytest.approx(one.savings_idr)
+
+
+@pytest.fixture(scope="module")
+def small_analysis():
+    """A BudgetAnalysis on the hand-built world, quarterly (fast)."""
+    from analysis.budget import PLACEBO_CATEGORIES
+    from analysis.savings import BudgetAnalysis
+
+    budget, transfers, regions, adoption, truth = make_world(n_units=120, seed=11)
+    panel = spending_panel(budget, frequency="quarter", price_base_year=2025)
+    units, excluded = cohorts_for_estimation(adoption, panel, frequency="quarter")
+    covariates = tkd_covariates(transfers, regions)
+    categories = [ROUTINE_TOTAL, *ROUTINE_CATEGORIES, *PLACEBO_CATEGORIES]
+    effects = {c: estimate_spending_effect(panel, units, covariates, category=c) for c in categories}
+    unadjusted = dict(effects)
+    unadjusted[ROUTINE_TOTAL] = estimate_spending_effect(panel, units, covariates, category=ROUTINE_TOTAL, adjust_for_tkd=False)
+    routine = {c: effects[c] for c in ROUTINE_CATEGORIES}
+    savings = savings_in_rupiah(routine, n_draws=99)
+    projection = project_annual_savings(routine, panel, days_per_week=1, base_year=2025, n_draws=99)
+    comparison = pd.DataFrame([e.as_row() for e in effects.values()])
+    return BudgetAnalysis({"price_base_year": 2025}, panel, units, excluded, regions, covariates, effects,
+                          unadjusted, comparison, savings, projection, None)
+
+
+def test_conclusion_formats_money_with_format_idr_in_both_languages(small_analysis, monkeypatch):
+    from analysis import formatting
+    from analysis.savings import conclusion_text
+
+    total = small_analysis.savings.total()["savings_idr"]
+    indonesian = conclusion_text(small_analysis, "id")
+    english = conclusion_text(small_analysis, "en")
+    assert formatting.format_idr(total, "id") in indonesian and "Rp " in indonesian and "IDR" not in indonesian
+    assert formatting.format_idr(total, "en") in english and "IDR " in english and "Rp " not in english
+    assert formatting.format_idr(small_analysis.projection.savings_idr, "id") in indonesian
+    # every Rupiah amount goes through format_idr
+    monkeypatch.setattr(formatting, "format_idr", lambda value, lang, **kw: "<IDR>")
+    patched = conclusion_text(small_analysis, "id")
+    assert patched.count("<IDR>") == 7  # total, its CI (2), per adopter-year, projection, its CI (2)
+    assert "Rp" not in patched
+
+
+def test_result_entries_name_every_required_number(small_analysis):
+    from analysis.savings import result_entries
+
+    entries = {e.name: e for e in result_entries(small_analysis)}
+    required = {"att_log_routine_spending", "att_log_routine_spending_unadjusted", "savings_idr_total",
+                "savings_idr_per_adopter_year", "projection_idr_per_year"}
+    required |= {f"att_log_{c}" for c in [*ROUTINE_CATEGORIES, "penerangan_jalan", "pemeliharaan"]}
+    assert required <= set(entries)
+    total = small_analysis.savings.total()
+    per_year = entries["savings_idr_per_adopter_year"].estimate
+    assert per_year == pytest.approx(total["savings_idr"] / (total["adopter_months"] / 12))
+    assert entries["savings_idr_total"].unit == "IDR"
+
+
+def test_unknown_category_and_control_are_rejected(world):
+    with pytest.raises(ValueError, match="unknown category"):
+        estimate_spending_effect(world["panel"], world["units"], world["covariates"], category="gaji")
+    with pytest.raises(ValueError, match="control"):
+        estimate_spending_effect(world["panel"], world["units"], world["covariates"], control="last")
+    with pytest.raises(ValueError, match="covariates"):
+        estimate_spending_effect(world["panel"], world["units"], None, category="listrik")
+
+
+def test_our_cs_adapter_equals_analysis_did(world):
+    """The adapter calls moderndid directly (it needs the influence functions); its estimate must
+    equal the project's CS estimator on the same data."""
+    from analysis.did import callaway_santanna
+
+    effect = estimate_spending_effect(world["panel"], world["units"], world["covariates"], category="listrik")
+    data = (
+        world["panel"][world["panel"]["category"] == "listrik"]
+        .merge(world["units"], on="region_code")
+        .merge(world["covariates"], on="region_code")
+    )
+    # analysis.did passes the unit column to moderndid as is, which wants numbers
+    data["unit_id"] = data["region_code"].rank(method="dense").astype(int)
+    result = callaway_santanna(data, outcome="log_realized_real", unit="unit_id", time="time",
+                               cohort="cohort_time", covariates=["tkd_cut_share", "log_tkd_per_capita", "log_population"],
+                               control="not_yet")
+    overall = result.overall()
+    assert effect.att == pytest.approx(overall["att"], abs=1e-10)
+    assert effect.se == pytest.approx(overall["se"], rel=1e-6)
+
+
+def test_projection_for_a_subset_of_pemda_is_smaller(world, routine_effects):
+    codes = sorted(world["panel"]["region_code"].unique())
+    everyone = project_annual_savings(routine_effects, world["panel"], days_per_week=1, base_year=2025, n_draws=99)
+    province = project_annual_savings(routine_effects, world["panel"], days_per_week=1, base_year=2025, n_draws=99,
+                                      region_codes=[c for c in codes if c.startswith("11.")], scope="province 11")
+    assert province.n_pemda == 20 and everyone.n_pemda == len(codes)
+    assert 0 < province.savings_idr < everyone.savings_idr
+    with pytest.raises(ValueError, match="no spending"):
+        project_annual_savings(routine_effects, world["panel"], days_per_week=1, base_year=2019, n_draws=99)

@@ -248,29 +248,3 @@ def cohorts_for_estimation(
         pd.DataFrame(excluded, columns=["region_code", "reason"]),
     )
 
-
-def readmit_simulated_policies(policies: pd.DataFrame, data_dir) -> pd.DataFrame:
-    """Workaround: ``analysis.io`` rejects policy rows whose optional ``confidence`` is
-    ``simulated`` (the value ``analysis.simulate`` writes for its synthetic adopters), which would
-    silently drop every simulated adopter. Re-adds those rows from ``policies.csv`` (only rows with
-    ``confidence == "simulated"`` whose region has no accepted policy). Remove once io and
-    simulate agree on the allowed values."""
-    from pathlib import Path
-
-    path = Path(data_dir) / "policies.csv"
-    if not path.exists():
-        return policies
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False)
-    if "confidence" not in raw.columns:
-        return policies
-    extra = raw[(raw["confidence"] == "simulated") & ~raw["region_code"].isin(set(policies["region_code"].astype(str)))]
-    if extra.empty:
-        return policies
-    extra = extra.assign(
-        start_date=pd.to_datetime(extra["start_date"]),
-        end_date=pd.to_datetime(extra["end_date"].replace("", None)),
-        wfa_days_per_week=extra["wfa_days_per_week"].astype(int),
-        is_trial=extra["is_trial"].str.lower().eq("true"),
-    )
-    columns = [c for c in policies.columns if c in extra.columns]
-    return pd.concat([policies, extra[columns]], ignore_index=True)

@@ -50,9 +50,13 @@ class SpendingEffect:
     ``att``/``se``/``ci_low``/``ci_high``: the simple aggregation (mean over treated
     post-adoption Pemda x periods), log points (``exp(att) - 1`` = proportional change).
     ``event_study``: ``event, att, se, ci_low, ci_high`` (pointwise normal CIs).
+    ``pretrend_pvalue``: Wald test that the event-study ATTs of the 8 periods before adoption are
+    all zero (joint covariance from the influence functions).
     ``post_events`` / ``post_influence``: event times ``e >= 0`` and the influence functions of
     their ATTs (``n_units x len(post_events)``), rows in the order of ``unit_ids``.
     ``overall_influence``: influence function of ``att``.
+    ``adopters_not_estimated``: adopters in the sample whose cohort CS could not estimate (e.g. a
+    one-Pemda cohort with covariates): not in ``n_treated``, ``treated_cells`` or the savings.
     ``treated_cells``: the treated post-adoption cells the estimate averages over:
     ``region_code, period, time, event, realized_idr`` (nominal), ``realized_real_idr``,
     ``wfa_days_per_week``.
@@ -76,6 +80,7 @@ class SpendingEffect:
     n_treated: int
     n_dropped_unbalanced: int
     covariates: tuple[str, ...]
+    adopters_not_estimated: tuple[str, ...] = ()
     by_cohort: pd.DataFrame | None = None
     pretrend_pvalue: float | None = None
 
@@ -85,6 +90,8 @@ class SpendingEffect:
             "att": self.att, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
             "pct_change": float(np.expm1(self.att)), "n_units": self.n_units,
             "n_treated": self.n_treated, "n_treated_cells": len(self.treated_cells),
+            "adopters_not_estimated": ";".join(self.adopters_not_estimated),
+            "pretrend_pvalue": self.pretrend_pvalue,
         }
 
 
@@ -134,7 +141,13 @@ def estimate_spending_effect(
     result = _fit_cs(data, used_covariates, control=control, alpha=alpha)
     z = stats.norm.ppf(1 - alpha / 2)
 
-    cells = data.loc[(data["cohort_time"] > 0) & (data["time"] >= data["cohort_time"])].copy()
+    # cohorts CS could not estimate (e.g. a single adopter whose propensity score cannot be
+    # fitted with covariates) are not part of the estimate: keep them out of its cells
+    estimated = set(result["by_cohort"]["cohort_time"].astype(int))
+    treated_units = data.loc[data["cohort_time"] > 0].drop_duplicates("region_code")
+    dropped = treated_units.loc[~treated_units["cohort_time"].isin(estimated), "region_code"]
+    cells = data.loc[(data["cohort_time"] > 0) & (data["time"] >= data["cohort_time"])
+                     & data["cohort_time"].isin(estimated)].copy()
     cells["event"] = cells["time"] - cells["cohort_time"]
     cells = cells[["region_code", "period", "time", "event", "realized_idr", "realized_real_idr", "wfa_days_per_week"]]
     frequency = "quarter" if "Q" in str(data["period"].iloc[0]) else "month"
@@ -154,9 +167,10 @@ def estimate_spending_effect(
         unit_ids=unit_ids,
         treated_cells=cells.reset_index(drop=True),
         n_units=len(unit_ids),
-        n_treated=int(data.loc[data["cohort_time"] > 0, "region_code"].nunique()),
+        n_treated=int(cells["region_code"].nunique()),
         n_dropped_unbalanced=n_dropped,
         covariates=used_covariates,
+        adopters_not_estimated=tuple(sorted(dropped)),
         by_cohort=result["by_cohort"].assign(
             cohort=lambda d: time_to_period(d["cohort_time"], frequency).to_numpy()
         ),
@@ -197,7 +211,7 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
     )
     post = events >= 0
     influence = np.asarray(dynamic.influence_func, dtype=float)
-    pretrend = getattr(gt, "wald_pvalue", None)
+    pretrend = _pretrend_wald_pvalue(events, att_e, influence)
     g_att = np.asarray(group.att_by_event, dtype=float)
     g_se = np.asarray(group.se_by_event, dtype=float)
     by_cohort = pd.DataFrame({
@@ -214,6 +228,22 @@ def _fit_cs(data: pd.DataFrame, covariates: tuple[str, ...], *, control: str, al
         "by_cohort": by_cohort,
         "pretrend_pvalue": None if pretrend is None or pd.isna(pretrend) else float(pretrend),
     }
+
+
+def _pretrend_wald_pvalue(events: np.ndarray, att: np.ndarray, influence: np.ndarray, window: int = 8) -> float | None:
+    """Wald test that the event-study ATTs of the ``window`` periods before adoption are all zero,
+    with their joint covariance from the influence functions (``V = psi' psi / n^2``); None if
+    the covariance is singular or no pre-period exists."""
+    pre = (events < 0) & (events >= -window) & np.isfinite(att)
+    if not pre.any():
+        return None
+    n = influence.shape[0]
+    cov = influence[:, pre].T @ influence[:, pre] / n**2
+    try:
+        stat = float(att[pre] @ np.linalg.solve(cov, att[pre]))
+    except np.linalg.LinAlgError:
+        return None
+    return float(stats.chi2.sf(stat, int(pre.sum())))
 
 
 def multiplier_weights(unit_ids: list[str], n_draws: int = DEFAULT_DRAWS, seed: int = DEFAULT_SEED) -> pd.DataFrame:
@@ -244,7 +274,7 @@ class Savings:
 
     ``cells``: one row per adopter x post-adoption period x category: ``region_code, period,
     category, event, actual_idr, counterfactual_idr, savings_idr`` (savings = counterfactual -
-    actual; positive = saved). ``draws``: bootstrap draws of the savings summed per
+    actual; positive = saved), ``real_per_nominal`` (deflator factor of the cell). ``draws``: bootstrap draws of the savings summed per
     ``region_code`` x ``category`` (rows in ``draw_index`` order). ``months_per_period``: 1 or 3.
     """
 
@@ -328,9 +358,11 @@ def savings_in_rupiah(
         part = effect.treated_cells[effect.treated_cells["event"].isin(att_e.index)].copy()
         part["category"] = category
         part["actual_idr"] = part["realized_real_idr"]
+        part["real_per_nominal"] = part["realized_real_idr"] / part["realized_idr"]
         part["counterfactual_idr"] = part["actual_idr"] * np.exp(-part["event"].map(att_e))
         part["savings_idr"] = part["counterfactual_idr"] - part["actual_idr"]
-        cells.append(part[["region_code", "period", "category", "event", "actual_idr", "counterfactual_idr", "savings_idr"]])
+        cells.append(part[["region_code", "period", "category", "event", "actual_idr", "counterfactual_idr",
+                           "savings_idr", "real_per_nominal"]])
         factor = np.expm1(-event_att_draws(effect, weights))  # events x draws
         event_pos = {int(e): i for i, e in enumerate(effect.post_events)}
         spend = (
@@ -471,11 +503,30 @@ def truth_over_cells(truth_cells: pd.DataFrame, effect: SpendingEffect) -> float
     return float(np.mean(np.log(realized / (realized - change))))
 
 
+def truth_savings_over_cells(truth_cells: pd.DataFrame, savings: Savings) -> float:
+    """True savings (Rupiah, the same real prices as ``savings``) over exactly the adopter x
+    period x category cells of ``savings``: the sum over those cells of ``counterfactual -
+    realized`` from ``truth_budget_cells.parquet`` (nominal, converted with each cell's
+    deflator factor). Months of a cell without WFA in force contribute nothing."""
+    from analysis.budget import month_to_period
+
+    frequency = "quarter" if savings.months_per_period == 3 else "month"
+    data = truth_cells.assign(
+        region_code=truth_cells["region_code"].astype(str),
+        period=month_to_period(truth_cells["period"], frequency),
+        saved=truth_cells["counterfactual_idr"].astype(float) - truth_cells["realized_idr"].astype(float),
+    )
+    saved = data.groupby(["region_code", "period", "category"])["saved"].sum()
+    keys = pd.MultiIndex.from_frame(savings.cells[["region_code", "period", "category"]])
+    return float((saved.reindex(keys).fillna(0.0).to_numpy() * savings.cells["real_per_nominal"].to_numpy()).sum())
+
+
 __all__ = [
     "CONTROLS", "Projection", "Savings", "SpendingEffect", "estimate_spending_effect",
     "event_att_draws", "multiplier_weights", "overall_att_draws", "project_annual_savings",
     "savings_in_rupiah", "time_to_period", "truth_over_cells", "BudgetAnalysis", "run_budget_analysis",
-    "savings_by_pemda", "conclusion_text", "result_entries", "other_estimator_event_studies",
+    "savings_by_pemda", "conclusion_text", "result_entries", "other_estimator_event_studies", "result_extra",
+    "truth_savings_over_cells",
 ]
 
 
@@ -492,7 +543,8 @@ class BudgetAnalysis:
     placebo category and ``routine_total``; ``unadjusted``: the same without covariates (only
     when ``adjust_for_tkd``; else equal to ``effects``); ``comparison``: one row per category x
     adjusted with the ATTs (and ``truth`` on synthetic data); ``savings``: from the routine
-    categories; ``projection``; ``truth``: truth.json's ``budget`` block or None.
+    categories; ``projection``; ``truth``: truth.json's ``budget`` block (plus
+    ``savings_idr_over_estimated_cells``, the true savings over the cells of ``savings``) or None.
     """
 
     parameters: dict
@@ -516,24 +568,26 @@ def run_budget_analysis(
     adjust_for_tkd: bool = True,
     price_base_year: int = 2025,
     projection_days_per_week: float = 1.0,
+    projection_province: str = "",
     control: str = "notyettreated",
     n_draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
 ) -> BudgetAnalysis:
     """Load ``regions``, ``policies``, ``budget``, ``transfers`` of ``data_dir``, build the panel,
     estimate every category with and without the TKD adjustment, the savings and the projection
-    (to ``base_year = price_base_year``, every Pemda in the data)."""
+    (``base_year = price_base_year``; every Pemda in the data, or with ``projection_province``
+    (a province code such as ``"32"``) the province government and its kabupaten/kota)."""
     import json
     from pathlib import Path
 
     from analysis.budget import (
-        adoption_table, cohorts_for_estimation, readmit_simulated_policies, spending_panel, tkd_covariates,
+        adoption_table, cohorts_for_estimation, spending_panel, tkd_covariates,
     )
     from analysis.io import load_table
 
     data_dir = Path(data_dir)
     regions = load_table(data_dir, "regions")
-    policies = readmit_simulated_policies(load_table(data_dir, "policies"), data_dir)
+    policies = load_table(data_dir, "policies")
     budget = load_table(data_dir, "budget")
     transfers = load_table(data_dir, "transfers")
     panel = spending_panel(budget, frequency=frequency, price_base_year=price_base_year)
@@ -561,13 +615,23 @@ def run_budget_analysis(
             rows.append(row)
     routine = {c: effects[c] for c in ROUTINE_CATEGORIES}
     savings = savings_in_rupiah(routine, n_draws=n_draws, seed=seed)
+    if truth_cells is not None:
+        truth = {**truth, "savings_idr_over_estimated_cells": truth_savings_over_cells(truth_cells, savings)}
+    region_codes, scope = None, "all Pemda in the data"
+    if projection_province:
+        in_province = regions["province_code"].astype(str) == str(projection_province)
+        region_codes = list(regions.loc[in_province, "region_code"].astype(str))
+        if not region_codes:
+            raise ValueError(f"projection_province {projection_province!r}: no Pemda with that province_code")
+        scope = f"province {projection_province}"
     projection = project_annual_savings(
         routine, panel, days_per_week=projection_days_per_week, base_year=price_base_year,
-        n_draws=n_draws, seed=seed,
+        region_codes=region_codes, scope=scope, n_draws=n_draws, seed=seed,
     )
     parameters = {
         "frequency": frequency, "adjust_for_tkd": adjust_for_tkd, "price_base_year": price_base_year,
-        "projection_days_per_week": projection_days_per_week, "control": control,
+        "projection_days_per_week": projection_days_per_week, "projection_province": projection_province,
+        "control": control,
         "n_draws": n_draws, "seed": seed,
     }
     return BudgetAnalysis(parameters, panel, units, excluded, regions, covariates, effects, unadjusted,
@@ -716,3 +780,24 @@ def other_estimator_event_studies(
     if errors:
         out["errors"] = pd.DataFrame(errors, columns=["estimator", "error"])
     return out
+
+
+def result_extra(analysis: BudgetAnalysis) -> dict:
+    """Machine-readable detail for ``results.json`` ``extra``: the comparison table (every
+    category, adjusted and unadjusted, with the truth over the estimator's own cells on synthetic
+    data), savings by category (their sum is ``savings_idr_total``), the sample exclusions and the
+    projection's assumptions."""
+    by_category = analysis.savings.summarise(["category"])
+    return {
+        "comparison": analysis.comparison.to_dict(orient="records"),
+        "savings_by_category": by_category[["category", "savings_idr", "ci_low", "ci_high"]].to_dict(orient="records"),
+        "excluded_pemda": analysis.excluded.to_dict(orient="records"),
+        "savings_ci_method": analysis.savings.method,
+        "projection": {
+            "n_pemda": analysis.projection.n_pemda, "scope": analysis.projection.scope,
+            "days_per_week": analysis.projection.days_per_week,
+            "observed_doses": list(analysis.projection.observed_doses),
+            "extrapolated": analysis.projection.extrapolated, "assumptions": list(analysis.projection.assumptions),
+        },
+        "truth_json_budget": analysis.truth,
+    }
