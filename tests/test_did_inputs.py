@@ -129,3 +129,26 @@ def test_pretrend_test_window_and_errors():
     assert pretrend_test(result).stat == pytest.approx(result.pretrend.stat)
     with pytest.raises(ValueError, match=r"events \[-9\] are not in the event study"):
         pretrend_test(result, events=[-9])
+
+
+def test_text_unit_ids_are_accepted_by_callaway_santanna():
+    """Region codes are text; the CS adapter must map them to numbers for moderndid."""
+    import numpy as np
+    import pandas as pd
+
+    from analysis.did import callaway_santanna
+
+    rng = np.random.default_rng(3)
+    rows = []
+    for unit in range(40):
+        cohort = (0, 3, 4)[unit % 3]
+        for t in range(1, 6):
+            effect = 1.0 if cohort and t >= cohort else 0.0
+            rows.append({"code": f"{unit // 10 + 11}.{unit:02d}", "t": t, "g": cohort,
+                         "y": unit * 0.1 + t * 0.2 + effect + rng.normal(0, 0.1)})
+    frame = pd.DataFrame(rows)
+    text = callaway_santanna(frame, outcome="y", unit="code", time="t", cohort="g").overall()
+    frame["code_num"] = pd.factorize(frame["code"], sort=True)[0]
+    numeric = callaway_santanna(frame, outcome="y", unit="code_num", time="t", cohort="g").overall()
+    assert text["att"] == numeric["att"]
+    assert abs(text["att"] - 1.0) < 0.2

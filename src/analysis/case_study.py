@@ -10,8 +10,7 @@ Outcome series (one value per Pemda and month):
   weighted by the requests submitted in each cell (cells whose median is not identified are left out).
 
 Donor pool: Pemda that never adopted WFA in the data window (``analysis.treatment.assign_treatment``
-status ``never``; the simulated adopters that ``analysis.io`` rejects are re-admitted first with
-``analysis.budget.readmit_simulated_policies``), at the same level as the adopter: other provinces
+status ``never``), at the same level as the adopter: other provinces
 for a province, other kabupaten/kota for a kabupaten or kota. Donors with a missing or non-finite
 month are dropped (listed with the reason). Kab/kota inside an adopting province stay eligible
 (possible spill-over; the weights table shows whether they matter).
@@ -99,13 +98,10 @@ def monthly_outcome(dataset, outcome: str) -> pd.DataFrame:
 
 
 def adoption_status(dataset, periods) -> pd.DataFrame:
-    """``assign_treatment`` over ``periods``, with the simulated policies re-admitted."""
-    from analysis.budget import readmit_simulated_policies
+    """``assign_treatment`` over ``periods`` (one row per Pemda: cohort, status, dose)."""
     from analysis.treatment import assign_treatment
 
     policies = dataset.policies
-    if getattr(dataset, "data_dir", None) is not None and policies is not None:
-        policies = readmit_simulated_policies(policies, dataset.data_dir)
     months = sorted(pd.Series(list(periods)).astype(str).str.slice(0, 7).unique())
     return assign_treatment(policies, dataset.regions, periods=months, trial_handling="exclude")
 

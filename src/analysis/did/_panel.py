@@ -405,7 +405,9 @@ def prepare_panel(
 
     frame = pd.DataFrame(
         {
-            "unit": data[unit].to_numpy(),
+            # Text unit ids (e.g. region codes) become integer codes: moderndid needs numbers.
+            "unit": (data[unit].to_numpy() if pd.api.types.is_numeric_dtype(data[unit].dtype)
+                     else pd.factorize(data[unit], sort=True)[0] + 1),
             "time": time_int,
             "cohort": cohort_int,
             "outcome": data[outcome].to_numpy(dtype=float),
