@@ -432,44 +432,56 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
                              "clue to the notation; read '.' as a decimal point. If '.' separates "
                              "thousands, write the numbers without separators or with a ',' decimal.")
 
-    # Two layers: the first cleans each text value once (and looks region codes up), the second
-    # parses the cleaned column; keeping them apart keeps every SQL expression small.
+    # Layer 1 (clean): one value per column, computed once. Text is trimmed and the empty tokens
+    # of real exports become NULL; a Parquet column already of the type the schema wants is kept
+    # as it is (no text round trip, no regex). Layer 2 looks region codes up (a hash join on the
+    # cleaned code). Layer 3 parses the remaining text and evaluates every check. The result is
+    # materialised once as a temp table (the file is scanned once) and all later steps (counts,
+    # duplicate keys, rejects, accepted rows) run over that table.
     clean_select = ["s.__row AS __row"]
-    parsed_select = ["*"]
-    joins = []
+    lookup_select = ["c.*"]
+    parsed_exprs: list[tuple[str, str]] = []  # (name, SQL over layer 2)
+    same_as_clean: dict[str, str] = {}  # parsed name -> cleaned column holding the same value
+    stored = ["__row"]
+    joins: list[str] = []
     checks: list[_Check] = []
     for col in declared:
         raw = f"s.{quote_ident(col.name)}"
         duck_type = source.column_types[col.name]
-        raw_alias = quote_ident("__raw__" + col.name)
-        clean_select.append(f"{readers.clean_text_sql(raw)} AS {raw_alias}")
-        typed_alias = raw_alias
-        if _is_typed(duck_type):
-            typed_alias = quote_ident("__typed__" + col.name)
-            clean_select.append(f"{raw} AS {typed_alias}")
-        parsed_sql, extra_checks = _parse_column(col, schema, typed_alias, raw_alias, duck_type,
+        clean_name = "__raw__" + col.name
+        clean_alias = quote_ident(clean_name)
+        direct = _typed_direct(col, duck_type)
+        clean_select.append(f"{_typed_clean_sql(raw, duck_type) if direct else readers.clean_text_sql(raw)} "
+                            f"AS {clean_alias}")
+        stored.append(clean_alias)
+        parsed_sql, extra_checks = _parse_column(col, clean_alias, duck_type, direct,
                                                  decimal_comma.get(col.name, False), region_lookup, joins)
         for name, sql in extra_checks.get("select", []):
-            clean_select.append(f"{sql} AS {quote_ident(name)}")
-        parsed_select.append(f"{parsed_sql} AS {quote_ident(col.name)}")
-        value_sql = raw_alias
+            lookup_select.append(f"{sql} AS {quote_ident(name)}")
+            stored.append(quote_ident(name))
+        if parsed_sql == clean_alias:
+            same_as_clean[col.name] = clean_alias
+        else:
+            parsed_exprs.append((col.name, parsed_sql))
+            stored.append(quote_ident(col.name))
+        value_sql = f"CAST({clean_alias} AS VARCHAR)"
         if col.personal:
-            value_sql = f"'<redacted: ' || length({raw_alias}) || ' characters>'"
-        checks.extend(_column_checks(col, raw_alias, quote_ident(col.name), value_sql, extra_checks))
+            value_sql = f"'<redacted: ' || length({value_sql}) || ' characters>'"
+        checks.extend(_column_checks(col, clean_alias, quote_ident(col.name), value_sql, extra_checks))
     for name in extras:
         clean_select.append(f"{readers.clean_text_sql('s.' + quote_ident(name))} AS {quote_ident(name)}")
+        stored.append(quote_ident(name))
 
-    clean_view = quote_ident(f"__clean_{table}")
-    parsed_view = quote_ident(f"__parsed_{table}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {clean_view} AS SELECT {', '.join(clean_select)} "
-                f"FROM {quote_ident(source.view)} AS s {' '.join(joins)}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {parsed_view} AS SELECT {', '.join(parsed_select)} "
-                f"FROM {clean_view}")
+    layer2 = (f"SELECT {', '.join(lookup_select)} FROM (SELECT {', '.join(clean_select)} "
+              f"FROM {quote_ident(source.view)} AS s) AS c {' '.join(joins)}")
+    parsed_cols = [f"{sql} AS {quote_ident(name)}" for name, sql in parsed_exprs]
+    parsed_cols += [f"{alias} AS {quote_ident(name)}" for name, alias in same_as_clean.items()]
+    layer3 = f"SELECT *{''.join(', ' + c for c in parsed_cols)} FROM ({layer2})"
 
     extracted_used = extracted_at
     if table == "service_requests" and extracted_at is None:
         latest = con.execute(
-            f"SELECT max(greatest(submitted_at, coalesce(completed_at, submitted_at))) FROM {parsed_view}"
+            f"SELECT max(greatest(submitted_at, coalesce(completed_at, submitted_at))) FROM ({layer3})"
         ).fetchone()[0]
         if latest is not None:
             extracted_used = pd.Timestamp(latest)
@@ -488,36 +500,47 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
                 continue
             predicate = predicate.replace(":extracted_end", f"TIMESTAMP '{end.isoformat(sep=' ')}'")
         checks.append(_Check(rule.column, rule.reason, rule.description.replace("`", ""),
-                             predicate, quote_ident("__raw__" + rule.column)))
+                             predicate, f"CAST({quote_ident('__raw__' + rule.column)} AS VARCHAR)"))
 
-    # one indicator per check; duplicates among otherwise-clean rows
-    flag_cols = [f"coalesce(({c.predicate}), FALSE) AS __c{i}" for i, c in enumerate(checks)]
-    first_other = "CASE " + " ".join(f"WHEN __c{i} THEN {i}" for i in range(len(checks))) + " END" \
+    # the first failing check of each row (NULL = no problem), stored with the row
+    first_other = ("CASE " + " ".join(f"WHEN coalesce(({c.predicate}), FALSE) THEN {i}"
+                                      for i, c in enumerate(checks)) + " END") \
         if checks else "CAST(NULL AS INTEGER)"
-    flagged = quote_ident(f"__flagged_{table}")
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {flagged} AS SELECT *, {', '.join(flag_cols) or 'NULL AS __none'} "
-                f"FROM {parsed_view}")
+    stored_table = quote_ident(f"__stored_{table}")
+    valid_view = quote_ident(f"__valid_{table}")
+    dups_table = quote_ident(f"__dups_{table}")
+    checked = quote_ident(f"__checked_{table}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {stored_table} AS SELECT {', '.join(stored)}, "
+                f"{first_other} AS __first_other FROM ({layer3}) ORDER BY __row")
+    aliases = "".join(f", {alias} AS {quote_ident(name)}" for name, alias in same_as_clean.items())
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {valid_view} AS SELECT *{aliases} FROM {stored_table}")
+
+    # duplicate keys among otherwise-clean rows: a grouped count, joined back only if any key repeats
     key_present = schema.key and all(k in source.column_types for k in schema.key)
     dup_index = len(checks)
-    checked = quote_ident(f"__checked_{table}")
+    has_dups = False
     if key_present:
-        keys = ", ".join(quote_ident(k) for k in schema.key)
-        key_value = " || ' | ' || ".join(f"coalesce(CAST({quote_ident('__raw__' + k)} AS VARCHAR), '')" for k in schema.key)
-        con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {checked} AS SELECT *, "
-            f"coalesce(__first_other, CASE WHEN __first_in_key < __row THEN {dup_index} END) AS __first "
-            f"FROM (SELECT *, {first_other} AS __first_other, "
-            f"min(__row) OVER (PARTITION BY {keys}, ({first_other}) IS NULL) AS __first_in_key "
-            f"FROM {flagged})")
+        keys = [quote_ident(k) for k in schema.key]
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {dups_table} AS SELECT {', '.join(keys)}, "
+                    f"min(__row) AS __first_in_key FROM {valid_view} WHERE __first_other IS NULL "
+                    f"GROUP BY ALL HAVING count(*) > 1")
+        has_dups = con.execute(f"SELECT count(*) FROM {dups_table}").fetchone()[0] > 0
+        key_value = " || ' | ' || ".join(
+            f"coalesce(CAST({quote_ident('__raw__' + k)} AS VARCHAR), '')" for k in schema.key)
         checks.append(_Check(
             " + ".join(schema.key), "duplicate_key",
             "'unique " + " + ".join(schema.key) + "; first seen at row ' || __first_in_key",
-            f"__first_other IS NULL AND __first_in_key < __row", key_value))
-        dup_is_sql = True
+            "__first_other IS NULL AND __first_in_key < __row", key_value))
+    if has_dups:
+        on = " AND ".join(f"v.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {checked} AS SELECT v.*, "
+            f"CASE WHEN v.__first_other IS NULL THEN d.__first_in_key END AS __first_in_key, "
+            f"coalesce(v.__first_other, CASE WHEN v.__first_other IS NULL AND d.__first_in_key < v.__row "
+            f"THEN {dup_index} END) AS __first FROM {valid_view} AS v LEFT JOIN {dups_table} AS d ON {on}")
     else:
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {checked} AS SELECT *, {first_other} AS __first, "
-                    f"{first_other} AS __first_other FROM {flagged}")
-        dup_is_sql = False
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {checked} AS SELECT *, "
+                    f"CAST(NULL AS BIGINT) AS __first_in_key, __first_other AS __first FROM {valid_view}")
 
     counts = con.execute(f"SELECT __first, count(*) FROM {checked} GROUP BY __first").fetchall()
     rows_read = sum(n for _, n in counts)
@@ -531,60 +554,85 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
     if rows_read == 0:
         notes.append(f"{path.name}: header only, no data rows")
 
-    rejects_frame, rejects_file = _collect_rejects(con, checked, checks, path, table, rejects_dir,
-                                                   rows_read - rows_accepted, dup_is_sql)
-
-    frame = None
-    if materialise:
-        frame = _accepted_frame(con, checked, schema, declared, extras, salt)
-    codes = None
-    if table == "regions":
-        codes = [r[0] for r in con.execute(
-            f"SELECT region_code FROM {checked} WHERE __first IS NULL").fetchall()]
-    for view in (checked, flagged, parsed_view, clean_view, quote_ident(source.view)):
-        con.execute(f"DROP VIEW IF EXISTS {view}")
+    try:
+        rejects_frame, rejects_file = _collect_rejects(con, checked, checks, path, table, rejects_dir,
+                                                       rows_read - rows_accepted)
+        frame = None
+        if materialise:
+            frame = _accepted_frame(con, checked, schema, declared, extras, salt, ordered=not has_dups)
+        codes = None
+        if table == "regions":
+            codes = [r[0] for r in con.execute(
+                f"SELECT region_code FROM {checked} WHERE __first IS NULL ORDER BY __row").fetchall()]
+    finally:
+        for view in (checked, valid_view, quote_ident(source.view)):
+            con.execute(f"DROP VIEW IF EXISTS {view}")
+        for temp in (dups_table, stored_table):
+            con.execute(f"DROP TABLE IF EXISTS {temp}")
     report = TableReport(table=table, file=path.name, rows_read=rows_read, rows_accepted=rows_accepted,
                          rejected_by_reason=rejected_by_reason, notes=tuple(notes),
                          rejects=rejects_frame, rejects_file=rejects_file)
     return _TableResult(report, frame, codes, extracted_used if table == "service_requests" else None)
 
 
-def _parse_column(col: Column, schema: TableSchema, raw: str, clean: str, duck_type: str,
-                  decimal_comma: bool, region_lookup: str | None, joins: list[str]):
-    """SQL of the parsed value of ``col`` and extra select columns its checks need."""
-    typed = _is_typed(duck_type)
+_NUMERIC_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+                  "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "REAL")
+
+
+def _typed_direct(col: Column, duck_type: str) -> bool:
+    """Whether a typed (Parquet) column already holds what ``col`` wants, so its values are used
+    as they are instead of being turned into text and parsed."""
+    upper = duck_type.upper()
+    if upper == "VARCHAR":
+        return False
+    if col.kind in ("int", "float"):
+        return upper in _NUMERIC_TYPES or upper.startswith("DECIMAL")
+    if col.kind == "bool":
+        return upper == "BOOLEAN"
+    if col.kind in ("date", "timestamp", "period"):
+        return upper.startswith(("TIMESTAMP", "DATE"))
+    return False
+
+
+def _typed_clean_sql(expr: str, duck_type: str) -> str:
+    """A typed value with NaN as missing (as the text ``nan`` is)."""
+    if duck_type.upper() in ("FLOAT", "DOUBLE", "REAL"):
+        return f"CASE WHEN isnan({expr}) THEN NULL ELSE {expr} END"
+    return expr
+
+
+def _parse_column(col: Column, clean: str, duck_type: str, direct: bool, decimal_comma: bool,
+                  region_lookup: str | None, joins: list[str]):
+    """SQL of the parsed value of ``col`` (over the cleaned column ``clean``) and extra select
+    columns its checks need. ``direct``: ``clean`` already is a typed value (see _typed_direct)."""
     extra: dict = {}
     upper = duck_type.upper()
     if col.kind == "text":
-        text = clean
-        return (f"lower({text})" if col.lowercase else text), extra
+        return (f"lower({clean})" if col.lowercase else clean), extra
     if col.kind in ("int", "float"):
-        if typed and upper != "BOOLEAN" and not upper.startswith(("TIMESTAMP", "DATE")):
-            return f"TRY_CAST({raw} AS DOUBLE)", extra
+        if direct:
+            return (clean if upper == "DOUBLE" else f"CAST({clean} AS DOUBLE)"), extra
         return readers.number_sql(clean, decimal_comma), extra
     if col.kind == "bool":
-        if upper == "BOOLEAN":
-            return raw, extra
-        return readers.bool_sql(clean), extra
+        return (clean if direct else readers.bool_sql(clean)), extra
     if col.kind in ("date", "timestamp"):
-        if upper.startswith(("TIMESTAMP", "DATE")):
-            value = f"CAST({raw} AS TIMESTAMP)"
+        if direct:
+            value = clean if upper == "TIMESTAMP" and col.kind == "timestamp" else f"CAST({clean} AS TIMESTAMP)"
         else:
             value = readers.timestamp_sql(clean)
         if col.kind == "date":
             value = f"CAST(CAST({value} AS DATE) AS TIMESTAMP)"
         return value, extra
     if col.kind == "period":
-        if upper.startswith(("TIMESTAMP", "DATE")):
-            return f"strftime({raw}, '%Y-%m')", extra
+        if direct:
+            return f"strftime({clean}, '%Y-%m')", extra
         return readers.period_sql(clean), extra
     if col.kind == "region_code":
         if region_lookup is None:
             return readers.own_region_code_sql(clean), extra
         alias = quote_ident(f"__rl_{col.name}")
-        source_text = readers.clean_text_sql(f"s.{quote_ident(col.name)}")
         joins.append(f"LEFT JOIN {quote_ident(region_lookup)} AS {alias} "
-                     f"ON {alias}.variant = {readers.region_text_sql(source_text)}")
+                     f"ON {alias}.variant = {readers.region_text_sql('c.' + clean)}")
         ambiguous = quote_ident(f"__ambiguous__{col.name}")
         candidates = quote_ident(f"__candidates__{col.name}")
         extra["select"] = [(f"__ambiguous__{col.name}", f"coalesce({alias}.ambiguous, FALSE)"),
@@ -635,7 +683,7 @@ def _column_checks(col: Column, raw: str, parsed: str, value_sql: str, extra: di
 
 
 def _collect_rejects(con, checked: str, checks: list[_Check], path: Path, table: str,
-                     rejects_dir: Path | None, n_rejected: int, dup_in_sql: bool):
+                     rejects_dir: Path | None, n_rejected: int):
     target = None
     if rejects_dir is not None:
         rejects_dir.mkdir(parents=True, exist_ok=True)
@@ -648,7 +696,7 @@ def _collect_rejects(con, checked: str, checks: list[_Check], path: Path, table:
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rejected} AS SELECT * FROM {checked} WHERE __first IS NOT NULL")
     parts = []
     for i, check in enumerate(checks):
-        flag = f"__c{i}" if i < len(checks) - (1 if dup_in_sql else 0) else f"({check.predicate})"
+        flag = f"coalesce(({check.predicate}), FALSE)"  # re-evaluated on rejected rows only
         expected = check.expected if check.expected.startswith("'") else sql_literal(check.expected)
         parts.append(
             f"SELECT __row AS row_number, {i} AS __check, {sql_literal(check.column)} AS \"column\", "
@@ -666,7 +714,9 @@ def _collect_rejects(con, checked: str, checks: list[_Check], path: Path, table:
 
 
 def _accepted_frame(con, checked: str, schema: TableSchema, declared: list[Column], extras: list[str],
-                    salt: str) -> pd.DataFrame:
+                    salt: str, *, ordered: bool) -> pd.DataFrame:
+    """Accepted rows in file order. ``ordered``: ``checked`` is a plain scan of the stored table,
+    which was written in ``__row`` order (DuckDB keeps insertion order), so no sort is needed."""
     select = []
     for col in declared:
         ident = quote_ident(col.name)
@@ -682,8 +732,8 @@ def _accepted_frame(con, checked: str, schema: TableSchema, declared: list[Colum
             select.append(f"{privacy.hash_sql(ident, salt)} AS {ident}")
         else:
             select.append(ident)
-    frame = con.execute(f"SELECT {', '.join(select)} FROM {checked} WHERE __first IS NULL "
-                        f"ORDER BY __row").df()
+    order = "" if ordered else " ORDER BY __row"
+    frame = con.execute(f"SELECT {', '.join(select)} FROM {checked} WHERE __first IS NULL{order}").df()
     return frame
 
 
