@@ -733,7 +733,28 @@ def _accepted_frame(con, checked: str, schema: TableSchema, declared: list[Colum
         else:
             select.append(ident)
     order = "" if ordered else " ORDER BY __row"
-    frame = con.execute(f"SELECT {', '.join(select)} FROM {checked} WHERE __first IS NULL{order}").df()
+    return fetch_frame(con, f"SELECT {', '.join(select)} FROM {checked} WHERE __first IS NULL{order}")
+
+
+def fetch_frame(con, query: str) -> pd.DataFrame:
+    """Result of ``query`` as pandas, with the same dtypes as DuckDB's ``.df()`` but via Arrow,
+    which is several times faster for text columns (``.df()`` builds them value by value).
+
+    As ``.df()`` does: an integer column with NULLs is ``Int64``, a boolean one with NULLs
+    ``boolean``, a text column that is empty or entirely NULL ``object`` (holding None)."""
+    import pyarrow as pa
+
+    table = con.sql(query).to_arrow_table()
+    frame = table.to_pandas()
+    n = table.num_rows
+    for name, column in zip(table.column_names, table.columns):
+        kind = column.type
+        if pa.types.is_integer(kind) and column.null_count:
+            frame[name] = column.to_pandas(types_mapper=lambda _t: pd.Int64Dtype()).array
+        elif pa.types.is_boolean(kind) and column.null_count:
+            frame[name] = column.to_pandas(types_mapper=lambda _t: pd.BooleanDtype()).array
+        elif (pa.types.is_string(kind) or pa.types.is_large_string(kind)) and column.null_count == n:
+            frame[name] = pd.Series([None] * n, index=frame.index, dtype=object)
     return frame
 
 
