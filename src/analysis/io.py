@@ -24,8 +24,12 @@ the column.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -238,8 +242,7 @@ class _DatasetRun:
         files = find_table_files(self.data_dir)
         self.metadata = read_metadata(self.data_dir)
         self.extracted_at = _parse_extracted_at(self.metadata)
-        con = _connect()
-        try:
+        with _connection() as con:
             salt = privacy.get_salt()
             regions_codes = self._regions(con, files, salt)
             self.region_codes_digest = hashlib.sha256("\n".join(sorted(regions_codes)).encode()).hexdigest()
@@ -253,8 +256,6 @@ class _DatasetRun:
                 if path is None:
                     continue
                 self._run_table(con, table, path, salt, region_lookup="__region_lookup")
-        finally:
-            con.close()
 
     def _regions(self, con, files: dict[str, Path], salt: str) -> list[str]:
         path = files.get("regions")
@@ -316,13 +317,10 @@ def _bundled_region_codes() -> list[str]:
     stat = paths.REGIONS_CSV.stat()
     key = (str(paths.REGIONS_CSV), stat.st_mtime_ns, stat.st_size)
     if key not in _BUNDLED_CODES_CACHE:
-        con = _connect()
-        try:
+        with _connection() as con:
             result = _validate_table(con, SCHEMAS["regions"], paths.REGIONS_CSV, salt="",
                                      region_lookup=None, extracted_at=None, rejects_dir=None,
                                      materialise=False)
-        finally:
-            con.close()
         if result.report.rows_rejected:
             raise DataContractError(f"{paths.REGIONS_CSV.name}: the bundled regions table has "
                                     f"{result.report.rows_rejected} invalid rows")
@@ -330,10 +328,36 @@ def _bundled_region_codes() -> list[str]:
     return list(_BUNDLED_CODES_CACHE[key])
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
-    con = duckdb.connect()
-    con.execute("SET enable_progress_bar = false")
-    return con
+#: Environment variable bounding DuckDB's memory (e.g. ``4GB``); default: half the RAM, 1-8 GB.
+MEMORY_ENV_VAR = "PEMDA_WFA_DUCKDB_MEMORY"
+
+
+def duckdb_memory_limit() -> str:
+    """DuckDB memory limit: ``PEMDA_WFA_DUCKDB_MEMORY`` if set, else half the RAM within 1-8 GB.
+    Beyond it DuckDB spills to a private temporary directory instead of exhausting the machine."""
+    configured = os.environ.get(MEMORY_ENV_VAR, "").strip()
+    if configured:
+        return configured
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        ram = 4 * 2**30
+    return f"{max(1, min(8, ram // 2 // 2**30))}GB"
+
+
+@contextlib.contextmanager
+def _connection():
+    """A DuckDB connection using every core, a bounded memory limit, and a temporary directory
+    of its own for spilling (removed afterwards; never the current or the data directory)."""
+    spill = tempfile.mkdtemp(prefix="pemda-wfa-duckdb-")
+    con = duckdb.connect(config={"threads": os.cpu_count() or 1, "memory_limit": duckdb_memory_limit(),
+                                 "temp_directory": spill, "preserve_insertion_order": True})
+    try:
+        con.execute("SET enable_progress_bar = false")
+        yield con
+    finally:
+        con.close()
+        shutil.rmtree(spill, ignore_errors=True)
 
 
 def _parse_extracted_at(metadata: dict) -> pd.Timestamp | None:
@@ -511,7 +535,11 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
     dups_table = quote_ident(f"__dups_{table}")
     checked = quote_ident(f"__checked_{table}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE {stored_table} AS SELECT {', '.join(stored)}, "
-                f"{first_other} AS __first_other FROM ({layer3}) ORDER BY __row")
+                f"{first_other} AS __first_other FROM ({layer3})")
+    # DuckDB keeps the file order here (scan and joins preserve insertion order); check it cheaply
+    # (__row rises by one per stored row) instead of sorting, and sort later only if not.
+    in_order = con.execute(f"SELECT coalesce(bool_and(__row - rowid = (SELECT min(__row) FROM {stored_table})), "
+                           f"TRUE) FROM {stored_table}").fetchone()[0]
     aliases = "".join(f", {alias} AS {quote_ident(name)}" for name, alias in same_as_clean.items())
     con.execute(f"CREATE OR REPLACE TEMP VIEW {valid_view} AS SELECT *{aliases} FROM {stored_table}")
 
@@ -559,7 +587,7 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
                                                        rows_read - rows_accepted)
         frame = None
         if materialise:
-            frame = _accepted_frame(con, checked, schema, declared, extras, salt, ordered=not has_dups)
+            frame = _accepted_frame(con, checked, schema, declared, extras, salt, ordered=in_order and not has_dups)
         codes = None
         if table == "regions":
             codes = [r[0] for r in con.execute(
