@@ -127,15 +127,47 @@ class Dataset:
 # Public API
 # --------------------------------------------------------------------------------------------
 
-def load_dataset(data_dir, *, rejects_dir=None) -> Dataset:
+def load_dataset(data_dir, *, rejects_dir=None, use_cache: bool = True) -> Dataset:
     """Read and validate every table of ``data_dir``; return the accepted rows, typed.
 
     ``regions`` and ``policies`` fall back to the bundled reference files
     (``analysis.paths.REGIONS_CSV`` / ``POLICIES_CSV``) when the dataset has none. Rejected rows
     are written to ``rejects_dir`` (``<table>.rejects.csv``) if given. Raises DataContractError
     for an unreadable file or a missing required column.
+
+    ``use_cache``: reuse the result of an earlier load of the very same files (same bytes, code
+    and salt; see :func:`cache_dir`), and store this one. With ``rejects_dir`` the data are always
+    validated (to write the rejects files), and the result is stored.
     """
-    run = _DatasetRun(Path(data_dir), rejects_dir=rejects_dir, materialise=True,
+    data_dir = Path(data_dir)
+    root = cache_dir() if use_cache else None
+    if root is not None and data_dir.is_dir():
+        resolved = data_dir.resolve()
+        if root.resolve().is_relative_to(resolved):
+            root = None  # never write inside a raw data directory
+    key = None
+    if root is not None and data_dir.is_dir():
+        key = _cache_key(data_dir.resolve(), root)
+        if rejects_dir is None:
+            cached = _read_cache_entry(root, key, data_dir)
+            if cached is not None:
+                return cached
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = _load_dataset_uncached(data_dir, rejects_dir)
+    for item in caught:
+        warnings.warn_explicit(item.message, item.category, item.filename, item.lineno)
+    if key is not None:
+        try:
+            _write_cache_entry(root, key, dataset,
+                               [(item.category.__name__, str(item.message)) for item in caught])
+        except OSError as exc:
+            warnings.warn(f"could not cache the validated dataset in {root}: {exc}", stacklevel=2)
+    return dataset
+
+
+def _load_dataset_uncached(data_dir: Path, rejects_dir) -> Dataset:
+    run = _DatasetRun(data_dir, rejects_dir=rejects_dir, materialise=True,
                       include_bundled=True, raise_errors=True)
     run.execute()
     return Dataset(
@@ -212,6 +244,172 @@ def default_rejects_dir(data_dir: Path) -> Path:
     """``DATA_DIR/../rejects/<name of DATA_DIR>/``: next to, never inside, the raw data."""
     data_dir = Path(data_dir).resolve()
     return data_dir.parent / "rejects" / data_dir.name
+
+
+# --------------------------------------------------------------------------------------------
+# Validated-data cache (load_dataset)
+# --------------------------------------------------------------------------------------------
+#
+# An entry holds what load_dataset returns, already validated: the accepted tables as Parquet
+# (personal columns already hashed: no raw NIK or name is ever written), the validation report
+# and the rejects samples (personal values redacted) and metadata as JSON. Its key (the entry's
+# directory name) is a SHA-256 over: the resolved data directory, the name, size and SHA-256 of
+# every input file (the dataset's tables and dataset.json, and the bundled reference tables), the
+# code that validates (io, readers, schemas, privacy), the library versions, and a fingerprint of
+# the salt (a hash of it; the salt itself is never written). Any change to any of them gives a
+# new key, so an entry is never updated in place. Entries are written to a temporary directory
+# and renamed into place (atomic), so concurrent loads are safe. Raw data directories are never
+# written. Delete the cache directory at any time to reclaim space.
+
+#: Environment variable overriding ``analysis.paths.CACHE_DIR``.
+CACHE_DIR_ENV_VAR = "PEMDA_WFA_CACHE_DIR"
+CACHE_FORMAT = 1
+_FILE_HASHES = "file-hashes.json"
+
+
+def cache_dir() -> Path:
+    """Where validated datasets are cached (``PEMDA_WFA_CACHE_DIR`` or ``paths.CACHE_DIR``)."""
+    configured = os.environ.get(CACHE_DIR_ENV_VAR, "").strip()
+    return Path(configured).expanduser() if configured else paths.CACHE_DIR
+
+
+def _file_sha256(path: Path, known: dict) -> str:
+    """SHA-256 of the file's bytes; reused while its path, size, mtime and inode are unchanged."""
+    stat = path.stat()
+    fast = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    entry = known.get(str(path))
+    if entry and entry[:3] == fast:
+        return entry[3]
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 22):
+            digest.update(chunk)
+    known[str(path)] = fast + [digest.hexdigest()]
+    return digest.hexdigest()
+
+
+def _code_fingerprint() -> str:
+    digest = hashlib.sha256(f"format {CACHE_FORMAT} duckdb {duckdb.__version__} "
+                            f"pandas {pd.__version__}".encode())
+    from analysis import schemas
+
+    for module in (readers, schemas, privacy):
+        digest.update(Path(module.__file__).read_bytes())
+    digest.update(Path(__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _cache_key(data_dir: Path, root: Path) -> str:
+    known_path = root / _FILE_HASHES
+    try:
+        known = json.loads(known_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    before = dict(known)
+    inputs = [p for _, p in sorted(find_table_files(data_dir).items())]
+    if (data_dir / "dataset.json").is_file():
+        inputs.append(data_dir / "dataset.json")
+    inputs += [paths.REGIONS_CSV, paths.POLICIES_CSV]
+    salt = privacy.get_salt()
+    parts = {
+        "data_dir": str(data_dir),
+        "files": [[str(p), p.stat().st_size, _file_sha256(p, known)] for p in inputs],
+        "code": _code_fingerprint(),
+        "salt": hashlib.sha256(f"pemda-wfa cache salt fingerprint|{salt}".encode()).hexdigest(),
+    }
+    if known != before:
+        try:
+            _atomic_write_text(known_path, json.dumps(known))
+        except OSError:
+            pass  # the pre-check is an optimisation only
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def _atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        out.write(text)
+    os.replace(name, path)
+
+
+def _report_to_json(report: ValidationReport) -> dict:
+    return {
+        "tables": {name: {"table": r.table, "file": r.file, "rows_read": r.rows_read,
+                          "rows_accepted": r.rows_accepted, "rejected_by_reason": r.rejected_by_reason,
+                          "notes": list(r.notes)}
+                   for name, r in report.tables.items()},
+        "errors": report.errors,
+    }
+
+
+def _write_cache_entry(root: Path, key: str, dataset: "Dataset", caught: list[tuple[str, str]]) -> None:
+    """Write ``dataset`` as entry ``key`` (temp directory + rename; a concurrent writer may win)."""
+    target = root / key
+    if target.exists():
+        return
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{key[:16]}.", dir=root))
+    try:
+        for table in TABLES:
+            frame = getattr(dataset, table)
+            if frame is not None:
+                frame.to_parquet(staging / f"{table}.parquet", index=False)
+        for name, report in dataset.validation.tables.items():
+            if len(report.rejects):
+                report.rejects.to_parquet(staging / f"{name}.rejects.parquet", index=False)
+        meta = {
+            "format": CACHE_FORMAT,
+            "extracted_at": None if dataset.extracted_at is None else dataset.extracted_at.isoformat(),
+            "metadata": dataset.metadata,
+            "validation": _report_to_json(dataset.validation),
+            "warnings": caught,
+        }
+        (staging / "entry.json").write_text(json.dumps(meta, default=str), encoding="utf-8")
+        try:
+            os.rename(staging, target)
+        except OSError:
+            if not target.exists():
+                raise
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _read_cache_entry(root: Path, key: str, data_dir: Path) -> "Dataset | None":
+    entry = root / key
+    meta_path = entry / "entry.json"
+    if not meta_path.is_file():
+        return None
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        frames = {table: pd.read_parquet(entry / f"{table}.parquet")
+                  for table in TABLES if (entry / f"{table}.parquet").is_file()}
+        tables = {}
+        for name, r in meta["validation"]["tables"].items():
+            rejects_path = entry / f"{name}.rejects.parquet"
+            rejects = (pd.read_parquet(rejects_path) if rejects_path.is_file()
+                       else pd.DataFrame(columns=list(REJECT_COLUMNS)))
+            tables[name] = TableReport(r["table"], r["file"], r["rows_read"], r["rows_accepted"],
+                                       dict(r["rejected_by_reason"]), tuple(r["notes"]), rejects, None)
+    except (OSError, ValueError, KeyError) as exc:  # a damaged entry: validate again
+        warnings.warn(f"ignoring unreadable cache entry {entry}: {exc}", stacklevel=3)
+        return None
+    for category, message in meta.get("warnings", []):
+        warnings.warn(message, _WARNING_CATEGORIES.get(category, UserWarning), stacklevel=3)
+    extracted_at = meta["extracted_at"]
+    return Dataset(
+        regions=frames.get("regions"), policies=frames.get("policies"),
+        service_requests=frames.get("service_requests"), budget=frames.get("budget"),
+        transfers=frames.get("transfers"),
+        extracted_at=None if extracted_at is None else pd.Timestamp(extracted_at),
+        metadata=meta["metadata"],
+        validation=ValidationReport(tables, dict(meta["validation"]["errors"])),
+        data_dir=data_dir,
+    )
+
+
+_WARNING_CATEGORIES = {c.__name__: c for c in (UserWarning, RuntimeWarning, FutureWarning,
+                                                 DeprecationWarning)}
 
 
 # --------------------------------------------------------------------------------------------
