@@ -274,12 +274,13 @@ def cache_dir() -> Path:
 
 
 def _file_sha256(path: Path, known: dict) -> str:
-    """SHA-256 of the file's bytes; reused while its path, size, mtime and inode are unchanged."""
+    """SHA-256 of the file's bytes; reused while its path, size, mtime, ctime and inode are unchanged
+    (ctime changes on every write or ``touch``, and cannot be set back)."""
     stat = path.stat()
-    fast = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    fast = [stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino]
     entry = known.get(str(path))
-    if entry and entry[:3] == fast:
-        return entry[3]
+    if entry and entry[:-1] == fast:
+        return entry[-1]
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 22):
