@@ -7,8 +7,15 @@ A dataset directory holds one file per table (``regions``, ``policies``, ``servi
 How a table is validated (all in DuckDB SQL over the file, so memory stays bounded and no Python
 loop runs per row): the file is exposed as a view of text (or typed Parquet) columns; each column
 is parsed with vectorised SQL (Indonesian numbers and dates, see ``analysis.readers``); every
-rule of the schema is a SQL predicate naming one reject reason. Only accepted rows are
-materialised into pandas.
+rule of the schema is a SQL predicate naming one reject reason. The file is scanned once: the
+cleaned and parsed columns and each row's first failing check are stored in a DuckDB temp table,
+and the counts, the duplicate-key check (a grouped count), the rejects and the accepted rows are
+all taken from it. Parquet columns already of the wanted type are used as they are (no text
+parsing). Only accepted rows are materialised into pandas (through Arrow).
+
+:func:`load_dataset` caches its result (accepted tables as Parquet, the report as JSON) outside the
+data directory, keyed on the input files' bytes, the code and a fingerprint of the salt; see
+"Validated-data cache" below and :func:`cache_dir`.
 
 Rejected rows: a row is rejected once, however many rules it breaks, so that
 ``rows_accepted + rows_rejected == rows_read`` always holds. The rejects file lists every
