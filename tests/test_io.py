@@ -14,7 +14,8 @@ import pytest
 from analysis import io, paths, privacy
 from analysis.__main__ import main
 from analysis.errors import DataContractError
-from test_io_support import EXTRACTED_AT, assert_nothing_lost, valid_tables, write_dataset, write_table
+from test_io_support import (EXTRACTED_AT, assert_nothing_lost, isolated_cache,  # noqa: F401
+                             valid_tables, write_dataset, write_table)
 
 
 def _digest(directory: Path) -> dict[str, str]:
@@ -229,3 +230,16 @@ def test_simulated_default_dataset_validates_cleanly(tmp_path):
     for name, table_report in report.tables.items():
         assert table_report.rows_read > 0, name
         assert table_report.rejected_by_reason == {}, name
+
+
+def test_fetch_frame_gives_the_dtypes_of_duckdb_df():
+    import duckdb
+
+    con = duckdb.connect()
+    values = {"s": "'a'", "i": "1::BIGINT", "b": "true", "t": "TIMESTAMP '2026-01-01'", "d": "1.5::DOUBLE"}
+    for where in ("", "WHERE x > 5"):
+        for nulls in (False, True):
+            cols = ", ".join(f"CASE WHEN {'x = 0' if nulls else 'TRUE'} THEN {v} END AS {k}" for k, v in values.items())
+            cols += ", NULL::VARCHAR AS sn"
+            query = f"SELECT {cols} FROM range(3) r(x) {where}"
+            pd.testing.assert_frame_equal(io.fetch_frame(con, query), con.execute(query).df())

@@ -11,7 +11,7 @@ import pytest
 from analysis import io
 from analysis.__main__ import main
 from analysis.errors import DataContractError
-from test_io_support import assert_nothing_lost
+from test_io_support import assert_nothing_lost, isolated_cache  # noqa: F401
 
 CORPUS = Path(__file__).parent / "data" / "malformed"
 

@@ -11,7 +11,7 @@ import pytest
 
 from analysis import io
 from analysis.schemas import SCHEMAS
-from test_io_support import assert_nothing_lost, valid_tables, write_dataset
+from test_io_support import assert_nothing_lost, isolated_cache, valid_tables, write_dataset  # noqa: F401
 
 BROKEN_ROW = 2  # 0-based index of the row a case breaks; CSV row number = index + 2
 

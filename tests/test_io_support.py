@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
 EXTRACTED_AT = "2026-10-31"
 
@@ -110,3 +111,10 @@ def assert_nothing_lost(report, *, rows_in_file: int, frame: pd.DataFrame | None
     rejected_rows = report.rejects["row_number"].nunique() if len(report.rejects) else 0
     assert report.rows_accepted + rejected_rows == report.rows_read
     assert sum(report.rejected_by_reason.values()) == rejected_rows
+
+
+@pytest.fixture(autouse=True)
+def isolated_cache(tmp_path, monkeypatch):
+    """Keep the validated-data cache of each test in its own temporary directory."""
+    monkeypatch.setenv("PEMDA_WFA_CACHE_DIR", str(tmp_path / "validated-cache"))
+    return tmp_path / "validated-cache"

@@ -14,6 +14,8 @@ SYNTHETIC_DIR = DATA_DIR / "synthetic"
 RAW_DIR = DATA_DIR / "raw"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
+#: Validated-data cache of ``analysis.io.load_dataset`` (env ``PEMDA_WFA_CACHE_DIR`` overrides it).
+CACHE_DIR = PROJECT_ROOT / ".cache" / "validated"
 
 #: The bundled default dataset: generated on first use by ``analysis.simulate``.
 DEFAULT_DATASET_DIR = SYNTHETIC_DIR / "default"

@@ -280,8 +280,16 @@ def _check_duplicate_columns(path: Path, names: list[str]) -> None:
 def clean_text_sql(expr: str) -> str:
     """Trimmed text, NULL for the empty tokens of real exports (``-``, ``N/A``, ``0000-00-00`` …)."""
     tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
-    trimmed = f"trim(CAST({expr} AS VARCHAR))"
-    return f"CASE WHEN lower({trimmed}) IN ({tokens}) THEN NULL ELSE {trimmed} END"
+    text = f"CAST({expr} AS VARCHAR)"
+    trimmed = f"trim({text})"
+    full = f"CASE WHEN lower({trimmed}) IN ({tokens}) THEN NULL ELSE {trimmed} END"
+    # Fast path (most values): starting with a letter or digit that no empty token starts with
+    # (not n/N/0) and ending with printable ASCII, the value has nothing to trim and is no token.
+    first = f"ascii({text})"
+    plain = (f"({first} BETWEEN 49 AND 57 OR {first} BETWEEN 65 AND 77 OR {first} BETWEEN 79 AND 90 "
+             f"OR {first} BETWEEN 97 AND 109 OR {first} BETWEEN 111 AND 122) "
+             f"AND ascii(right({text}, 1)) BETWEEN 33 AND 126")
+    return f"CASE WHEN {plain} THEN {text} ELSE {full} END"
 
 
 def _number_text_sql(clean: str) -> str:
