@@ -39,3 +39,15 @@ def test_km_before_after_groups():
     assert set(map(tuple, curves[["group", "period"]].drop_duplicates().to_numpy())) == {
         ("adopter", "before"), ("adopter", "after"), ("comparison", "before"), ("comparison", "after")}
     assert curves.groupby(["group", "period"])["survival"].min().eq(0).all()
+
+
+def test_km_before_after_accepts_a_filtered_sample():
+    """Notebook 10 filters the request sample to one service type before drawing the curves."""
+    sample = pd.DataFrame({"days": [1.0, 2, 3, 4, 5, 6, 7, 8] * 2, "completed": [True] * 16,
+                           "adopter": ([True] * 4 + [False] * 4) * 2, "wfa": [0, 0, 1, 1, 0, 0, 0, 0] * 2,
+                           "month": ["2026-01", "2026-02", "2026-03", "2026-04"] * 4,
+                           "service_type": ["perizinan"] * 8 + ["bansos"] * 8})
+    filtered = sample[sample["service_type"] == "bansos"]
+    curves = km_before_after(filtered, split_month="2026-03")
+    expected = km_before_after(filtered.reset_index(drop=True), split_month="2026-03")
+    pd.testing.assert_frame_equal(curves, expected)

@@ -128,3 +128,23 @@ def test_brief_risk_verdicts_come_from_group_entries(tmp_path):
                                "coordination": "no_evidence"}
     table = brief.headline_table(brief.load_report_input(tmp_path, "svc"), brief.ReportInput("b", problem="missing"), "en")
     assert table.iloc[0]["Estimate"] == "+5.1%"
+
+
+def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
+    """Counts of Pemda are not personal; counts of requests are, and so is any declared column."""
+    import pandas as pd
+
+    from analysis import exhibits
+    from analysis.report.scrub import check_report_dir
+
+    exhibits.configure(tmp_path, "en")
+    exhibits.show_table(pd.DataFrame({"group": ["a"], "n_treated_pemda": [2]}), "pemda", "Pemda")
+    assert check_report_dir(tmp_path, frozenset()) == []
+    exhibits.show_table(pd.DataFrame({"group": ["a"], "n_requests": [4]}), "requests", "Requests")
+    assert any("n_requests = 4" in problem for problem in check_report_dir(tmp_path, frozenset()))
+    exhibits.configure(tmp_path / "declared", "en")
+    table = pd.DataFrame({"group": ["a"], "households": [4]})
+    exhibits.show_table(table, "declared", "Declared", count_columns=["households"])
+    assert check_report_dir(tmp_path / "declared", frozenset()) == []  # suppressed at source
+    (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,households\na,4\n")
+    assert any("households = 4" in p for p in check_report_dir(tmp_path / "declared", frozenset()))

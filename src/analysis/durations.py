@@ -158,9 +158,10 @@ def km_before_after(sample: pd.DataFrame, *, split_month: str | None = None, max
     """Kaplan–Meier curves of the share still open, before/after, adopters vs comparison Pemda.
 
     Adopters are split at their own cohort (``wfa``); comparison Pemda at ``split_month``
-    (default: the most common adoption month of the adopters in the sample). Returns
+    (default: the earliest month with WFA in force among the adopters in the sample). Returns
     ``group, period, days, survival`` (curve truncated at ``max_days``).
     """
+    sample = sample.reset_index(drop=True)  # callers pass filtered samples (e.g. one service type)
     if split_month is None:
         split_month = sample.loc[sample["wfa"] == 1, "month"].min() or sample["month"].max()
     period = np.where(sample["adopter"], np.where(sample["wfa"] == 1, "after", "before"),

@@ -37,6 +37,8 @@ class Exhibit:
     number: int
     caption: str
     file: str
+    count_columns: tuple[str, ...] = ()
+    min_count: int | None = None
 
 
 @dataclass
@@ -57,13 +59,13 @@ def configure(output_dir: str | Path, lang: str = "id") -> None:
     _registry.output_dir.mkdir(parents=True, exist_ok=True)
 
 
-def _register(kind: str, key: str, caption: str, file: str, output_dir: Path) -> Exhibit:
+def _register(kind: str, key: str, caption: str, file: str, output_dir: Path, **extra) -> Exhibit:
     if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", key):
         raise ValueError(f"exhibit key {key!r}: use lower-case letters, digits, '-' and '_'")
     if any(exhibit.key == key for exhibit in _registry.exhibits):
         raise ValueError(f"exhibit key {key!r} is used twice in this report")
     number = 1 + sum(exhibit.kind == kind for exhibit in _registry.exhibits)
-    exhibit = Exhibit(key=key, kind=kind, number=number, caption=caption, file=file)
+    exhibit = Exhibit(key=key, kind=kind, number=number, caption=caption, file=file, **extra)
     _registry.exhibits.append(exhibit)
     (output_dir / "exhibits.json").write_text(
         json.dumps([asdict(e) for e in _registry.exhibits], indent=2, ensure_ascii=False) + "\n",
@@ -168,10 +170,14 @@ def show_table(
     relative = f"tables/{key}.csv"
     (directory / "tables").mkdir(parents=True, exist_ok=True)
     shown.to_csv(directory / relative, index=index, lineterminator="\n")
-    exhibit = _register("table", key, caption, relative, directory)
+    exhibit = _register("table", key, caption, relative, directory,
+                        count_columns=tuple(map(str, count_columns)),
+                        min_count=min_count if count_columns else None)
     label = f"{t('table', lang)} {exhibit.number}"
+    declared = html.escape(",".join(map(str, count_columns)), quote=True)
     markup = (
-        f'<figure class="exhibit exhibit-table" id="tab-{html.escape(key)}">'
+        f'<figure class="exhibit exhibit-table" id="tab-{html.escape(key)}" '
+        f'data-count-columns="{declared}" data-min-count="{min_count}">'
         f'<figcaption><strong>{label}.</strong> {html.escape(caption)}</figcaption>'
         f"{shown.to_html(index=index, border=0, classes='dataframe exhibit-table', na_rep='–')}</figure>"
     )

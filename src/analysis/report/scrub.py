@@ -4,9 +4,11 @@
   values of the input ``service_requests`` table (read raw, before the loader hashes them). A page
   holding one fails the build.
 - Small counts: ``analysis.exhibits.show_table`` suppresses counts below the threshold at source
-  but does not mark which columns are counts in its HTML, so this re-check goes by column header
-  (:data:`COUNT_HEADER`: ``n``, ``n_*``, ``jumlah*``, ``*request*``, ``permohonan`` ...) in every
-  rendered table and every saved ``tables/*.csv``: a value in ``1 .. min_count-1`` is a problem.
+  in the columns a notebook declares as counts (listed in ``exhibits.json``, with their threshold).
+  This re-check applies the declared columns to every saved ``tables/*.csv`` and, as a safety net
+  for undeclared ones, checks every rendered table and CSV by column header for counts of requests
+  or applicants (people: :data:`COUNT_HEADER`). Counts of Pemda, months or categories are not
+  personal and are not checked. A value in ``1 .. min_count-1`` is a problem.
 """
 
 from __future__ import annotations
@@ -67,9 +69,10 @@ def find_niks(text: str, niks: frozenset[str]) -> list[str]:
     return sorted(f"{n[:4]}************" for n in found)
 
 
-#: headers of columns that count requests (people): checked for small counts
+#: headers of columns that count requests or applicants (people): checked for small counts
 COUNT_HEADER = re.compile(
-    r"(^n$|^n_|_n$|^jumlah|count|permohonan|pengajuan|request|applications|pemohon)", re.IGNORECASE
+    r"(permohonan|pengajuan|request|application|applicant|pemohon|^n_submitted|^n_completed|^n_open|backlog)",
+    re.IGNORECASE,
 )
 
 
@@ -114,12 +117,14 @@ def _as_count(text: str) -> float | None:
     return float(re.sub(r"[.,]", "", cleaned))
 
 
-def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COUNT, where: str = "table") -> list[str]:
-    """Cells of count columns (by header, :data:`COUNT_HEADER`) holding 1 .. ``min_count``-1."""
+def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COUNT, where: str = "table",
+                         declared: tuple[str, ...] = ()) -> list[str]:
+    """Cells of count columns (``declared``, or by header: :data:`COUNT_HEADER`) holding
+    1 .. ``min_count``-1."""
     if len(rows) < 2:
         return []
     header = rows[0]
-    positions = [i for i, name in enumerate(header) if COUNT_HEADER.search(name or "")]
+    positions = [i for i, name in enumerate(header) if name in declared or COUNT_HEADER.search(name or "")]
     problems = []
     for row in rows[1:]:
         offset = len(header) - len(row)  # pandas index cells: align from the right
@@ -142,11 +147,25 @@ def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
     return problems
 
 
-def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT, declared: tuple[str, ...] = ()) -> list[str]:
     """Small counts in a saved exhibit table (``tables/<key>.csv``)."""
     with open(path, encoding="utf-8", newline="") as handle:
         rows = [row for row in csv.reader(handle)]
-    return small_counts_in_rows(rows, min_count, where=Path(path).name)
+    return small_counts_in_rows(rows, min_count, where=Path(path).name, declared=declared)
+
+
+def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...], int | None]]:
+    """``tables/<key>.csv`` -> (declared count columns, their threshold) from ``exhibits.json``."""
+    listing = Path(report_dir) / "exhibits.json"
+    if not listing.exists():
+        return {}
+    import json
+
+    declared = {}
+    for exhibit in json.loads(listing.read_text(encoding="utf-8")):
+        if exhibit.get("kind") == "table" and exhibit.get("count_columns"):
+            declared[exhibit["file"]] = (tuple(exhibit["count_columns"]), exhibit.get("min_count"))
+    return declared
 
 
 def check_page(path: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
@@ -163,7 +182,9 @@ def check_report_dir(report_dir: Path, niks: frozenset[str], min_count: int = DE
     problems = []
     for page in sorted(report_dir.glob("*.html")):
         problems += check_page(page, niks, min_count)
+    declared = declared_count_columns(report_dir)
     for table in sorted(report_dir.glob("tables/*.csv")):
-        problems += [f"tables/{p}" for p in small_counts_in_csv(table, min_count)]
+        columns, threshold = declared.get(f"tables/{table.name}", ((), None))
+        problems += [f"tables/{p}" for p in small_counts_in_csv(table, threshold or min_count, declared=columns)]
         problems += [f"{table.name}: contains input NIK {n}" for n in find_niks(table.read_text(encoding="utf-8"), niks)]
     return problems
