@@ -30,9 +30,14 @@ report: $(STAMP)
 test: $(STAMP) browser
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
+# Speed and simulation benchmarks (tens of minutes; they print tables, see benchmarks/README.md).
 benchmarks: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/did_speed.py
+	$(BIN)/python benchmarks/did_simulation_study.py
+	$(BIN)/python benchmarks/load_validate.py --size national
+	$(BIN)/python benchmarks/panel_build.py
+	$(BIN)/python benchmarks/report_build.py
 
 clean:
 	rm -rf $(VENV) reports data/synthetic/*/
