@@ -152,8 +152,10 @@ def assess_risks(service: ReportInput) -> pd.DataFrame:
     rows = []
     for risk, (split, at_risk, comparison) in RISKS.items():
         groups = _group_entries(service, split)
-        risk_entries = [e for g, e in groups.items() if g in at_risk]
-        comparison_entries = [e for g, e in groups.items() if g in comparison]
+        # Sparse bands are merged upstream ("Kurang–Cukup"): a group belongs to a side when all
+        # of its parts do.
+        risk_entries = [e for g, e in groups.items() if set(g.split("–")) <= at_risk]
+        comparison_entries = [e for g, e in groups.items() if set(g.split("–")) <= comparison]
         if not risk_entries or not comparison_entries:
             rows.append((risk, split, None, None, None, "no_evidence"))
             continue

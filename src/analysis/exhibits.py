@@ -40,6 +40,9 @@ class Exhibit:
     count_columns: tuple[str, ...] = ()
     min_count: int | None = None
 
+    def _ipython_display_(self) -> None:
+        """Shown already: a notebook cell ending in ``show_figure(...)`` prints nothing more."""
+
 
 @dataclass
 class _Registry:

@@ -49,6 +49,14 @@ def _clean(value: Any) -> Any:
     return value
 
 
+class ResultsPath(type(Path())):
+    """The path of a written results.json; a notebook cell ending with ``write_results(...)``
+    shows nothing (a machine path has no place in a rendered report)."""
+
+    def _ipython_display_(self) -> None:
+        pass
+
+
 def write_results(
     output_dir: str | Path,
     report: str,
@@ -73,7 +81,7 @@ def write_results(
     }
     if extra:
         document["extra"] = _clean(extra)
-    path = Path(output_dir) / RESULTS_FILE
+    path = ResultsPath(Path(output_dir) / RESULTS_FILE)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     return path

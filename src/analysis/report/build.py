@@ -263,7 +263,7 @@ def build_reports(
                 "parameters": spec.parameters,
                 "depends_on": resolve_dependencies(spec, specs),
                 "key": key,
-                "headline": headline(report_dir / RESULTS_JSON, spec.lang),
+                "headline": headline(report_dir / RESULTS_JSON, spec.lang, name=spec.headline),
             }
         )
         records[spec.slug] = record

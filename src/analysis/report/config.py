@@ -48,6 +48,7 @@ class ReportSpec:
     title: dict[str, str] = field(default_factory=dict)
     depends_on: tuple[str, ...] = ()
     declared_parameters: tuple[str, ...] = ()
+    headline: str | None = None  # name of the results.json entry shown on the index page
 
     @property
     def lang(self) -> str | None:
@@ -89,7 +90,7 @@ def expand_entry(
     ``adopters`` may be a callable, called only when the entry uses ``foreach_adopter``."""
     if not isinstance(entry, dict) or "notebook" not in entry:
         raise UsageError(f"reports.yaml: every report needs a 'notebook' (got {entry!r})")
-    unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on"}
+    unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on", "headline"}
     if unknown_keys:
         raise UsageError(f"reports.yaml: report {entry['notebook']!r} has unknown keys {sorted(unknown_keys)}")
     notebook = str(entry["notebook"])
@@ -122,6 +123,7 @@ def expand_entry(
                 parameters=parameters,
                 title={k: _fill(str(v), context) for k, v in title.items()},
                 depends_on=tuple(slugify(_fill(str(d), context)) for d in depends),
+                headline=entry.get("headline"),
             )
         )
     return specs

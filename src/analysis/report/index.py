@@ -95,6 +95,10 @@ section.provenance td, section.provenance th { text-align: left; vertical-align:
 )
 
 
+#: Units of whole counts (shown without decimals).
+COUNT_UNITS = ("pemda", "requests", "rows", "months", "count", "permohonan", "baris")
+
+
 def format_entry(entry: dict[str, Any], lang: str) -> str:
     """``label: estimate [ci_low; ci_high]`` formatted for the unit and the language."""
     unit = str(entry.get("unit") or "").lower()
@@ -104,6 +108,8 @@ def format_entry(entry: dict[str, Any], lang: str) -> str:
         formatter, kwargs = format_days, {}
     elif unit in ("percent", "%", "persen"):
         formatter, kwargs = format_pct, {}
+    elif unit in COUNT_UNITS:
+        formatter, kwargs = (lambda v, l: format_number(v, l, 0) if v is not None else "–"), {}
     elif unit in ("percentage points", "pp"):
         formatter, kwargs = (lambda v, l: format_number(v, l, 1) + " pp" if v is not None else "–"), {}
     else:
@@ -111,13 +117,14 @@ def format_entry(entry: dict[str, Any], lang: str) -> str:
     text = f"{entry.get('label') or entry.get('name')}: {formatter(entry.get('estimate'), lang, **kwargs)}"
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
         text += " " + format_interval(entry["ci_low"], entry["ci_high"], formatter, lang, **kwargs)
-    if unit and formatter not in (format_idr, format_days, format_pct) and unit not in ("percentage points", "pp"):
+    if unit and formatter not in (format_idr, format_days, format_pct) and unit not in ("percentage points", "pp", *COUNT_UNITS):
         text += f" ({unit})"
     return text
 
 
-def headline(results_path: Path, lang: str | None) -> str | None:
-    """One line from a report's ``results.json``: its first entry, formatted (None if absent)."""
+def headline(results_path: Path, lang: str | None, name: str | None = None) -> str | None:
+    """One line from a report's ``results.json``: the entry called ``name`` (reports.yaml
+    ``headline``), else the first entry, formatted (None if absent)."""
     try:
         document = json.loads(Path(results_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -125,8 +132,9 @@ def headline(results_path: Path, lang: str | None) -> str | None:
     entries = document.get("results") or []
     if not entries:
         return None
+    chosen = next((entry for entry in entries if entry.get("name") == name), entries[0])
     try:
-        return format_entry(entries[0], lang if lang in ("id", "en") else "id")
+        return format_entry(chosen, lang if lang in ("id", "en") else "id")
     except (TypeError, ValueError, KeyError):
         return None
 
