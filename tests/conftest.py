@@ -7,3 +7,25 @@ creates the per-user salt file in the home directory.
 import os
 
 os.environ.setdefault("PEMDA_WFA_SALT", "test-session-salt")
+
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def shared_datasets(tmp_path_factory):
+    """A directory shared by all pytest-xdist workers of this run (the parent of the per-worker
+    base temp), so that each synthetic dataset is simulated once per run. ``ensure_dataset``
+    locks while it writes, so workers asking at the same time wait for one another."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent
+    return root / "shared-datasets"
+
+
+@pytest.fixture(scope="session")
+def default_dataset(shared_datasets):
+    """The bundled default synthetic dataset (default size, scenario and seed)."""
+    from analysis.simulate import ensure_dataset
+
+    return ensure_dataset(shared_datasets / "default", size="default")

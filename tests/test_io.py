@@ -222,10 +222,9 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
     assert "transfers.csv: missing required column 'tkd_idr'" in err and "Traceback" not in err
 
 
-def test_simulated_default_dataset_validates_cleanly(tmp_path):
-    simulate = pytest.importorskip("analysis.simulate")
-    data_dir = simulate.simulate_dataset(tmp_path / "sim", size="small", seed=1)
-    report = io.validate_dataset(data_dir)
+def test_simulated_default_dataset_validates_cleanly(default_dataset):
+    """The bundled default dataset (default size, scenario and seed) has no rejected row."""
+    report = io.validate_dataset(default_dataset)
     assert report.errors == {}
     for name, table_report in report.tables.items():
         assert table_report.rows_read > 0, name
