@@ -83,3 +83,47 @@ def test_bad_outcome_and_service_type(synthetic):
         S.build_did_panel(panel, treatment, outcome="mean_days")
     with pytest.raises(ValueError, match="service_type"):
         S.build_did_panel(panel, treatment, service_type="pajak")
+
+
+def _toy_panel(rng, cohorts: dict[str, str], months=("2025-01", "2025-02", "2025-03", "2025-04")):
+    """Service panel rows (2 service types per Pemda) and the treatment table for ``cohorts``
+    (region_code -> cohort month or None)."""
+    rows = [{"region_code": r, "service_type": s, "month": m, "median_days": float(np.exp(rng.normal(1, 0.3))),
+             "p90_days": 10.0, "naive_median_days": 3.0, "sla_share": 0.9}
+            for r in cohorts for s in ("adminduk", "bansos") for m in months]
+    treatment = pd.DataFrame({"region_code": list(cohorts), "cohort": list(cohorts.values()),
+                              "status": ["adopter" if c else "never" for c in cohorts.values()],
+                              "in_staggered_sample": True, "note": ""})
+    return pd.DataFrame(rows), treatment
+
+
+def test_single_pemda_cohort_has_degenerate_cluster_variance_and_is_excluded():
+    rng = np.random.default_rng(0)
+    cohorts = {f"c{i}": None for i in range(30)} | {"t1": "2025-03", "t2": "2025-03", "solo": "2025-02"}
+    panel, treatment = _toy_panel(rng, cohorts)
+    kept = S.build_did_panel(panel, treatment, start="2025-01", end="2025-04", min_cohort_pemda=1)
+    data = S._did_frame(kept)
+    # why: with one Pemda in a cohort, its units' deviations cancel inside the single cluster, so
+    # its own noise never reaches the Pemda-clustered SE
+    solo = data["region_code"] == "solo"
+    noisy = data.copy()
+    noisy.loc[solo, "y"] += rng.normal(0, 5.0, solo.sum())
+    fits = [S.cs_simple_att(d, treated_units=data.loc[solo, "unit"].unique()) for d in (data, noisy)]
+    assert fits[0].influence["solo"] == pytest.approx(0.0, abs=1e-12)
+    assert fits[1].se == pytest.approx(fits[0].se, rel=1e-9)
+    assert abs(fits[1].att - fits[0].att) > 0.5
+    # the default rule drops such cohorts and says so
+    dp = S.build_did_panel(panel, treatment, start="2025-01", end="2025-04")
+    assert "solo" not in set(dp.data["region_code"]) and {"t1", "t2"} <= set(dp.data["region_code"])
+    note = dp.excluded.set_index("region_code").loc["solo", "note"]
+    assert "1 Pemda" in note and "2025-02" in note
+
+
+def test_every_estimation_cohort_has_several_pemda(synthetic):
+    panel, treatment, _ = synthetic
+    dp = S.build_did_panel(panel, treatment, outcome="median_days")
+    per_cohort = dp.data.dropna(subset=["cohort"]).groupby("cohort")["region_code"].nunique()
+    assert len(per_cohort) >= 3 and (per_cohort >= S.MIN_PEMDA_PER_COHORT).all(), per_cohort
+    dropped = dp.excluded[dp.excluded["note"].str.contains("cluster-robust variance degenerate", na=False)]
+    # the registry's early single adopters (Sulawesi Selatan 2025-03, Jawa Barat 2025-11)
+    assert {"73", "32"} <= set(dropped["region_code"].astype(str))

@@ -12,7 +12,12 @@ Design (what is estimated, on what):
   open requests for a KM median). Units missing the outcome in any window month are dropped (a
   balanced panel, which the estimators and the cell-average reading of the simple ATT need).
   Adopters whose cohort falls after the window, Pemda whose WFA switched off and Pemda already
-  treated at the window start are left out (``analysis.treatment``).
+  treated at the window start are left out (``analysis.treatment``). So are cohorts with fewer
+  than ``MIN_PEMDA_PER_COHORT`` Pemda left in the balanced panel (default data: 2025-03 Sulawesi
+  Selatan, 2025-11 Jawa Barat): with clustering by Pemda, a cohort of one Pemda contributes
+  nothing to the cluster-robust variance of its own ATT(g,t) (its units' deviations from the
+  cohort mean sum to zero inside the single cluster), so its estimates — the only ones at long
+  event times — would carry a control-only standard error.
 - **Heterogeneity**: the CS simple ATT for each group of treated Pemda against the same control
   Pemda, computed here with its influence function (never-treated or not-yet-treated controls, no
   covariates — the same point estimate as ``analysis.did.callaway_santanna``). Differences
@@ -47,6 +52,9 @@ ESTIMATORS = ("cs", "sun_abraham", "imputation", "twfe")
 SPLITS = ("spbe_band", "ekinerja", "units", "wfa_days")
 #: Treated Pemda a heterogeneity group needs; sparser SPBE bands are merged with a neighbour.
 MIN_TREATED_PER_GROUP = 3
+#: Pemda (clusters) a treatment cohort needs in the balanced panel to enter the staggered
+#: estimation; smaller cohorts are excluded (module doc: their cluster-robust variance is degenerate).
+MIN_PEMDA_PER_COHORT = 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -148,12 +156,15 @@ def build_did_panel(
     end: str | None = None,
     unit_keys: tuple[str, ...] = ("region_code", "service_type"),
     naive: bool = False,
+    min_cohort_pemda: int = MIN_PEMDA_PER_COHORT,
 ) -> DidPanel:
     """Balanced unit × month panel for the staggered estimators.
 
     ``outcome`` is a panel measure (``median_days``, ``p90_days``, ``sla_share``); ``naive=True``
     uses the completed-only median instead (for the bias comparison). ``end`` fixes the last month
     (default: the last month with ≥ ``MIN_IDENTIFIED_SHARE`` of cells identified).
+    ``min_cohort_pemda``: treated cohorts with fewer Pemda than this in the balanced panel are
+    dropped and listed in ``excluded`` (1 keeps every cohort; see the module doc).
     """
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {tuple(OUTCOMES)}, got {outcome!r}")
@@ -183,6 +194,15 @@ def build_did_panel(
     keep = complete.index[complete == len(months)]
     n_units = df["unit"].nunique()
     df = df[df["unit"].isin(keep)].reset_index(drop=True)
+    cohort_pemda = df.dropna(subset=["cohort"]).groupby("cohort")["region_code"].nunique()
+    small = cohort_pemda.index[cohort_pemda < min_cohort_pemda]
+    if len(small):
+        dropped = df.loc[df["cohort"].isin(small), ["region_code", "cohort"]].drop_duplicates()
+        dropped = dropped.assign(status="adopter", note=[
+            f"cohort {c} has {cohort_pemda[c]} Pemda in the panel (< {min_cohort_pemda}): "
+            "cluster-robust variance degenerate" for c in dropped["cohort"]])
+        excluded = pd.concat([excluded, dropped[["region_code", "cohort", "status", "note"]]], ignore_index=True)
+        df = df[~df["cohort"].isin(small)].reset_index(drop=True)
     df["y"] = df[y]
     return DidPanel(df, y, (months[0], months[-1]), int(n_units - len(keep)), excluded)
 
@@ -550,6 +570,31 @@ def pretrend(a: ServiceTimeAnalysis):
     Why a window rather than R did's test over every pre-treatment ATT(g,t) cell: the earliest
     pre-periods are supported only by the first adopters (one or two Pemda each), whose
     cluster-robust covariance is nearly singular, which makes the all-cell test meaningless.
+
+    Reading the test (checked on the synthetic data, which have no pre-trends by design):
+
+    - With ``base_period="varying"`` the pre-period estimates are month-on-month placebo DiDs, so
+      the noise of one cell-median month enters two neighbouring estimates with opposite signs:
+      alternating signs are expected, not a symptom. The joint covariance accounts for it, and a
+      ``"universal"`` base gives the *same* Wald statistic over the same months (events −7..−2
+      against −1 span the same differences as −6..−1 varying), so switching base does not change
+      the test, only the picture.
+    - Cell KM medians are very noisy (small cells; mixtures such as simple permits vs PBG or
+      same-day vs KTP-print days make the median jump), so cohort means move by ±0.1 log points
+      from month to month. Default seed 20260101: stat 15.3, df 6, p = 0.018, driven by a high
+      month g − 1 of the treated cohorts, not by a trend (no systematic sign of the event −1
+      estimate across seeds). Other seeds, same design (1–8, 10): p = 0.051, 0.647, 0.750,
+      0.047, 0.286, 0.973, 0.640, 0.432, 0.113; with the default, 2 of 10 below 0.05
+      (P(≥ 2 | 5 %) = 0.09). Placebo cohorts drawn among never-treated Pemda of the default data
+      (same cohort sizes, 8 draws): p from 0.15 to 0.74. The low default p-value is within chance;
+      10 seeds cannot rule out a mild over-rejection.
+    - The same noisy base month g − 1 is why the CS simple ATT (one base month per cohort) has
+      about twice the standard error of the imputation estimator (all pre-periods as the base)
+      and can sit 1–2 SE from the truth on one seed (default: 0.038 vs truth 0.061).
+    - Cohorts of a single Pemda are excluded before estimation (``MIN_PEMDA_PER_COHORT``): their
+      Pemda-clustered variance ignores the treated Pemda's own noise. This fixes their
+      standard errors at long event times but hardly moves this test (default: p = 0.017 without
+      them).
     """
     from analysis.did import pretrend_test
 
