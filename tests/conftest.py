@@ -29,3 +29,11 @@ def default_dataset(shared_datasets):
     from analysis.simulate import ensure_dataset
 
     return ensure_dataset(shared_datasets / "default", size="default")
+
+
+@pytest.fixture(scope="session")
+def small_dataset(shared_datasets):
+    """The small synthetic dataset (all 552 Pemda, ~190,000 requests; default scenario and seed)."""
+    from analysis.simulate import ensure_dataset
+
+    return ensure_dataset(shared_datasets / "small", size="small")

@@ -6,14 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.simulate import ensure_dataset
-
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "10_service_time.ipynb"
-
-
-@pytest.fixture(scope="session")
-def small_dataset(tmp_path_factory):
-    return ensure_dataset(tmp_path_factory.mktemp("synthetic") / "small", size="small")
 
 
 @pytest.mark.slow

@@ -9,14 +9,13 @@ import pytest
 
 from analysis import service_time as S
 from analysis.panel import build_service_panel
-from analysis.simulate import ensure_dataset
 from analysis.treatment import assign_treatment
 
 
 @pytest.fixture(scope="module")
-def synthetic(tmp_path_factory):
+def synthetic(default_dataset):
     """The `default` size (the `small` one has ~2 requests per cell: too few for cell medians)."""
-    data_dir = ensure_dataset(tmp_path_factory.mktemp("data") / "default", size="default")
+    data_dir = default_dataset
     from analysis.io import load_table
 
     policies = load_table(data_dir, "policies")
