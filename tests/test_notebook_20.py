@@ -93,13 +93,26 @@ def test_adjusted_category_estimates_cover_their_truth(executed):
         assert row["ci_low"] <= row["truth"] <= row["ci_high"], category
 
 
-@pytest.mark.parametrize("category", ["pemeliharaan", "penerangan_jalan"])
-def test_placebo_categories_are_null(executed, category):
-    entry = _entry(executed["results"], f"att_log_{category}")
-    if category == "penerangan_jalan" and not entry["ci_low"] <= 0.0 <= entry["ci_high"]:
-        pytest.xfail(f"known: adjusted street-lighting estimate {entry['estimate']:+.4f} "
-                     f"[{entry['ci_low']:+.4f}, {entry['ci_high']:+.4f}] excludes 0 on seed 20260101 small (see report)")
-    assert entry["ci_low"] <= 0.0 <= entry["ci_high"]
+def test_placebo_categories_are_jointly_null(executed):
+    """Street lighting and maintenance have no WFA effect by construction. The test of that is
+    one Wald test of both adjusted ATTs at 5% (joint covariance from the influence functions),
+    not two separate 95% CIs: under the null, at least one of two CIs excludes 0 on ~10% of
+    datasets. On this dataset street lighting's CI just excludes 0 (+0.0091, z = 1.98); that
+    estimate is the same to four decimals when the simulation's TKD cut of street lighting is
+    switched off, so it is noise in the treated Pemda's own draws, not leftover confounding. Over
+    40 other seeds (budget simulation only, same estimator) street lighting's mean ATT is +0.0008
+    (its SE 0.0051) with 3/40 CIs excluding 0; maintenance 4/40, its z-scores' sd 1.2 (the
+    analytic SE may be slightly small there). The DGP side is tested in test_simulate.py."""
+    joint = executed["results"]["extra"]["placebo_joint_test"]
+    assert set(joint["categories"]) == {"penerangan_jalan", "pemeliharaan"}
+    assert joint["df"] == 2 and joint["pvalue"] > 0.05, joint
+    for row in joint["by_category"]:
+        entry = _entry(executed["results"], f"att_log_{row['category']}")
+        assert row["att"] == pytest.approx(entry["estimate"])
+        # the influence-function SE is the CI's SE
+        assert entry["ci_low"] == pytest.approx(entry["estimate"] - 1.959964 * row["se"], abs=1e-6)
+        # Bonferroni over the two categories (family-wise 5%): no single placebo is significant
+        assert abs(row["z"]) < 2.2414, row
 
 
 def test_savings_total_is_the_sum_of_the_categories(executed):

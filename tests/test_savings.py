@@ -105,6 +105,23 @@ def test_placebo_category_is_null(world):
         assert effect.ci_low <= 0.0 <= effect.ci_high, category
 
 
+def test_placebo_joint_test_uses_the_influence_function_covariance(world):
+    from analysis.savings import placebo_joint_test
+
+    effects = {c: estimate_spending_effect(world["panel"], world["units"], world["covariates"], category=c)
+               for c in ("penerangan_jalan", "pemeliharaan")}
+    joint = placebo_joint_test(effects)
+    assert joint["df"] == 2 and 0.0 <= joint["pvalue"] <= 1.0
+    assert joint["reject"] == (joint["pvalue"] < 0.05)
+    for row in joint["by_category"]:
+        assert row["se"] == pytest.approx(effects[row["category"]].se, rel=1e-6)
+    # one category: the Wald statistic is its squared z
+    one = placebo_joint_test(effects, ["penerangan_jalan"])
+    assert one["df"] == 1 and one["statistic"] == pytest.approx(one["by_category"][0]["z"] ** 2)
+    with pytest.raises(ValueError):
+        placebo_joint_test(effects, ["listrik"])
+
+
 def test_savings_are_the_sum_of_their_parts(routine_effects):
     savings = savings_in_rupiah(routine_effects, n_draws=199)
     total = savings.total()

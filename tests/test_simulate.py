@@ -343,6 +343,57 @@ def test_conditioning_on_tkd_cut_removes_the_bias(data_dir):
     assert adjusted == pytest.approx(truth, abs=0.025)
 
 
+def test_tkd_cut_moves_placebo_spending_linearly_in_the_observed_cut_share():
+    """What the placebo test relies on: the only adoption-correlated force on street lighting and
+    maintenance is the TKD cut, and it is exactly -elasticity x tkd_cut_share from January 2026
+    (no nonlinearity, no other variable, no other start), so conditioning on the covariate
+    ``tkd_cut_share`` removes it."""
+    from dataclasses import replace
+
+    from analysis.simulate.budget import expected_spending
+    from analysis.simulate.calibration import BUDGET_CATEGORIES
+
+    cal = CALIBRATION.budget
+    regions = pd.DataFrame({"region_code": ["a", "b", "c"], "level": "kabupaten", "population": 3e5})
+    level = np.ones((3, len(BUDGET_CATEGORIES)))
+    cut = np.array([0.05, 0.2, 0.45])
+    months = ["2025-11", "2025-12", "2026-01", "2026-06", "2026-10"]
+    no_cut = replace(cal, tkd_cut_elasticity={k: 0.0 for k in BUDGET_CATEGORIES})
+    gap = (np.log(expected_spending(regions, level, cut, months, cal))
+           - np.log(expected_spending(regions, level, cut, months, no_cut)))
+    after = np.array([m >= cal.tkd_cut_start for m in months])
+    for k, category in enumerate(BUDGET_CATEGORIES):
+        want = -cal.tkd_cut_elasticity[category] * cut[:, None] * after[None, :]
+        np.testing.assert_allclose(gap[:, :, k], want, atol=1e-12, err_msg=category)
+
+
+def test_placebo_spending_is_confounded_by_the_cut_and_not_after_conditioning(data_dir):
+    """Change in log placebo spending, Jan-Oct 2026 vs Jan-Oct 2025, regressed on being a 2026
+    adopter: without ``tkd_cut_share`` adopters' placebo spending falls more (their cuts are
+    larger); with it the adopter coefficient is 0 within 3 standard errors."""
+    budget = _csv(data_dir, "budget")
+    cohorts = {a["region_code"]: a["cohort"] for a in _truth(data_dir)["adopters"]}
+    cut = _tkd_cut_share(data_dir)
+    for category in PLACEBO_CATEGORIES:
+        rows = budget[(budget["category"] == category) & (budget["period"].str[5:7].astype(int) <= 10)]
+        yearly = np.log(rows.assign(year=rows["period"].str[:4]).pivot_table(
+            index="region_code", columns="year", values="realized_idr", aggfunc="sum"))
+        change = (yearly["2026"] - yearly["2025"]).drop([c for c, m in cohorts.items() if m < "2026-01"])
+        adopter = change.index.isin([c for c, m in cohorts.items() if m >= "2026-01"]).astype(float)
+        ones = np.ones(len(change))
+
+        def coefficient(design):
+            beta, *_ = np.linalg.lstsq(design, change.to_numpy(), rcond=None)
+            resid = change.to_numpy() - design @ beta
+            cov = resid @ resid / (len(resid) - design.shape[1]) * np.linalg.inv(design.T @ design)
+            return beta[1], np.sqrt(cov[1, 1])
+
+        unadjusted, se_unadjusted = coefficient(np.column_stack([ones, adopter]))
+        adjusted, se_adjusted = coefficient(np.column_stack([ones, adopter, cut.reindex(change.index)]))
+        assert unadjusted < -3 * se_unadjusted, category
+        assert abs(adjusted) < 3 * se_adjusted, (category, adjusted, se_adjusted)
+
+
 # --- ensure_dataset and safety ----------------------------------------------------------------
 
 def test_ensure_dataset_reuses_a_matching_dataset(registry_dir, tmp_path):
