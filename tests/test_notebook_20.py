@@ -35,12 +35,10 @@ def test_papermill_sees_every_declared_parameter():
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory):
+def executed(tmp_path_factory, small_dataset):
     import papermill
 
-    from analysis.simulate import ensure_dataset
-
-    data_dir = ensure_dataset(tmp_path_factory.mktemp("data") / "small", size="small")
+    data_dir = small_dataset
     out_dir = tmp_path_factory.mktemp("out20")
     src = str(Path(__file__).resolve().parents[1] / "src")
     with pytest.MonkeyPatch.context() as patch:  # the kernel imports this worktree's package
