@@ -485,7 +485,7 @@ def hazard_markdown(hazard_ratio: float, ci_low: float, ci_high: float, n_reques
                 f"penyelesaian lebih lambat); {n} permohonan, {n_treated_pemda} Pemda penerap dan {n_control_pemda} "
                 f"Pemda pembanding. {note_text(model, lang)}.")
     return (f"**Hazard ratio of completion under WFA:** {hr} (95% CI {lo}–{hi}; below 1 means slower completion); "
-            f"{n} requests, {n_treated_pemda} adopting and {n_control_pemda} comparison Pemda. {model}.")
+            f"{n} requests, {n_treated_pemda} adopting and {n_control_pemda} comparison Pemda. {model[:1].upper() + model[1:]}.")
 
 
 # --------------------------------------------------------------------------- 20 budget savings
@@ -511,8 +511,9 @@ def not_estimated_markdown(not_estimated: dict, lang: str, category_label=None) 
     return "\n".join(rows)
 
 
-def truth_savings_markdown(truth: dict, lang: str) -> str:
-    """The simulation's true savings (synthetic data only) next to what was estimated."""
+def truth_savings_markdown(truth: dict, lang: str, category_label=None) -> str:
+    """The simulation's true savings (synthetic data only): over the estimated cells, over every
+    treated month, and per category (``category_label(code, lang)`` names the categories)."""
     check_lang(lang)
     total = truth.get("savings_idr_total") if truth else None
     cells = truth.get("savings_idr_over_estimated_cells") if truth else None
@@ -525,6 +526,12 @@ def truth_savings_markdown(truth: dict, lang: str) -> str:
     else:
         lines = [f"- True savings over the estimated cells: **{format_idr(cells, lang)}**",
                  f"- True savings over every treated month: {format_idr(total, lang)}"]
+    by_category = truth.get("savings_idr_by_category") or {}
+    if by_category:
+        name = category_label or (lambda c, _lang: c)
+        parts = ", ".join(f"{name(c, lang)} {format_idr(v, lang)}" for c, v in by_category.items())
+        lines.append(f"- {'Per kategori, atas semua bulan perlakuan' if lang == 'id' else 'By category, every treated month'}: "
+                     f"{parts}")
     return "\n".join(lines)
 
 
