@@ -34,6 +34,8 @@ def test_unknown_key_or_language_is_an_error():
 def test_notebook_narrative_comes_from_the_module(stem):
     nb = nbformat.read(NOTEBOOKS_DIR / f"{stem}.ipynb", as_version=4)
     assert not [c for c in nb.cells if c.cell_type == "markdown"], f"{stem}: markdown cell shows one language only"
+    # the developer note that keeps the parameters cell second must not reach the rendered report
+    assert all(c.metadata.get("raw_mimetype") == "text/plain" for c in nb.cells if c.cell_type == "raw"), stem
     keys = [k for c in nb.cells if c.cell_type == "code" for k in re.findall(r'narrative\.text\("([^"]+)"', c.source)]
     assert keys, f"{stem}: no narrative text shown"
     assert all(k in narrative.TEXTS for k in keys), [k for k in keys if k not in narrative.TEXTS]
