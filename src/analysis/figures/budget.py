@@ -70,9 +70,22 @@ CATEGORY_LABELS = {
 }
 
 
+#: Legend names of the estimators whose event studies the notebook passes under these keys.
+ESTIMATOR_LABELS = {
+    "Sun-Abraham": {"id": "Sun–Abraham", "en": "Sun–Abraham"},
+    "Imputation (BJS)": {"id": "Imputasi (BJS)", "en": "Imputation (BJS)"},
+}
+
+
 def label(key: str, lang: str) -> str:
     check_lang(lang)
     return LABELS[key][lang]
+
+
+def estimator_label(name: str, lang: str) -> str:
+    """Legend name of an estimator key; other names are shown as they are."""
+    check_lang(lang)
+    return ESTIMATOR_LABELS[name][lang] if name in ESTIMATOR_LABELS else name
 
 
 def category_label(category: str, lang: str) -> str:
@@ -121,7 +134,7 @@ def event_study_overlay(
             study = study[(study["event"] >= window[0]) & (study["event"] <= window[1])]
         x = study["event"].to_numpy() + (k - (len(studies) - 1) / 2) * width
         ax.errorbar(x, study["att"], yerr=[study["att"] - study["ci_low"], study["ci_high"] - study["att"]],
-                    fmt="o", ms=3, capsize=2, label=name)
+                    fmt="o", ms=3, capsize=2, label=estimator_label(name, lang))
     ax.axhline(0, color="black", lw=0.8)
     ax.axvline(-0.5, color="grey", lw=1, ls=":")
     if truth is not None:

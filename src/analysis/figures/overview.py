@@ -19,6 +19,23 @@ _TEXT = {
 }
 
 
+#: Readable names of service types and budget categories (codes must not reach the axes).
+_NAMES = {
+    "perizinan": {"id": "Perizinan", "en": "Licensing"},
+    "adminduk": {"id": "Adminduk", "en": "Population documents"},
+    "bansos": {"id": "Bansos", "en": "Social assistance"},
+    "layanan_dasar": {"id": "Layanan dasar", "en": "Basic services"},
+}
+
+
+def _name(code: str, lang: str) -> str:
+    """Readable name of a service type or budget category code; unknown codes lose underscores."""
+    from analysis.figures.budget import CATEGORY_LABELS
+
+    names = {**CATEGORY_LABELS, **_NAMES}
+    return names[code][lang] if code in names else str(code).replace("_", " ").capitalize()
+
+
 def adoption_timeline_plot(timeline: pd.DataFrame, lang: str = "id", *, end: pd.Timestamp | None = None):
     """Horizontal bars from start to end (or ``end``/today's data end) per adoption; trials hatched."""
     text = _TEXT[lang]
@@ -46,7 +63,7 @@ def volumes_plot(volumes: pd.DataFrame, lang: str = "id"):
     text = _TEXT[lang]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for service_type, group in volumes.groupby("service_type", sort=True):
-        ax.plot(group["year"], group["n_requests"], marker="o", label=service_type)
+        ax.plot(group["year"], group["n_requests"], marker="o", label=_name(service_type, lang))
     ax.set_xlabel(text["year"])
     ax.set_ylabel(text["requests"])
     ax.set_xticks(sorted(volumes["year"].unique()))
@@ -60,7 +77,7 @@ def budget_composition_plot(composition: pd.DataFrame, lang: str = "id"):
     text = _TEXT[lang]
     colours = {"routine": "#264653", "placebo": "#e9c46a", "other": "#adb5bd"}
     fig, ax = plt.subplots(figsize=(7, 0.35 * max(len(composition), 4) + 1))
-    ax.barh(composition["category"], composition["share"] * 100, color=[colours[g] for g in composition["group"]])
+    ax.barh([_name(c, lang) for c in composition["category"]], composition["share"] * 100, color=[colours[g] for g in composition["group"]])
     ax.invert_yaxis()
     ax.set_xlabel(text["share"] + " (%)")
     handles = [plt.Rectangle((0, 0), 1, 1, color=colours[g]) for g in colours]

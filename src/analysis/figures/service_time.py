@@ -35,11 +35,63 @@ LABELS = {
     "ekinerja": {"id": "e-Kinerja harian", "en": "Daily e-Kinerja"},
     "units": {"id": "Unit kerja terlibat", "en": "Units involved"},
     "wfa_days": {"id": "Hari WFA per minggu", "en": "WFA days per week"},
+    # groups of the heterogeneity splits (values of ``groups["group"]``)
+    "true": {"id": "ya", "en": "yes"},
+    "false": {"id": "tidak", "en": "no"},
+    "single": {"id": "satu unit kerja", "en": "single unit"},
+    "cross": {"id": "lintas unit kerja", "en": "cross-unit"},
+}
+
+#: Readable names of the outcome columns a caller may pass as ``ylabel`` (raw column names must not
+#: reach the axes): the level of the outcome, and the effect on it.
+OUTCOME_LABELS = {
+    "median_days": {"id": "Median hari penyelesaian (KM)", "en": "Median completion days (KM)"},
+    "log_median_days": {"id": "Log median hari penyelesaian (KM)", "en": "Log median completion days (KM)"},
+    "p90_days": {"id": "Persentil ke-90 hari penyelesaian (KM)", "en": "90th percentile of completion days (KM)"},
+    "log_p90_days": {"id": "Log persentil ke-90 hari penyelesaian (KM)",
+                     "en": "Log 90th percentile of completion days (KM)"},
+    "naive_median_days": {"id": "Median hari, hanya permohonan selesai", "en": "Median days, completed requests only"},
+    "log_naive_median_days": {"id": "Log median hari, hanya permohonan selesai",
+                              "en": "Log median days, completed requests only"},
+    "sla_share": {"id": "Bagian permohonan selesai dalam standar pelayanan",
+                  "en": "Share of requests completed within the service standard"},
+    "sla_pp": {"id": "Bagian selesai dalam standar pelayanan (poin persen)",
+               "en": "Share completed within the service standard (percentage points)"},
+}
+EFFECT_LABELS = {
+    "median_days": {"id": "Efek pada median hari penyelesaian", "en": "Effect on median completion days"},
+    "log_median_days": {"id": "Efek pada log median hari penyelesaian", "en": "Effect on log median completion days"},
+    "p90_days": {"id": "Efek pada persentil ke-90 hari penyelesaian",
+                 "en": "Effect on the 90th percentile of completion days"},
+    "log_p90_days": {"id": "Efek pada log persentil ke-90 hari penyelesaian",
+                     "en": "Effect on the log 90th percentile of completion days"},
+    "log_naive_median_days": {"id": "Efek pada log median hari (hanya permohonan selesai)",
+                              "en": "Effect on log median days (completed requests only)"},
+    "sla_share": {"id": "Efek pada bagian selesai dalam standar pelayanan",
+                  "en": "Effect on the share completed within the service standard"},
+    "sla_pp": {"id": "Efek pada bagian selesai dalam standar pelayanan (poin persen)",
+               "en": "Effect on the share completed within the service standard (percentage points)"},
 }
 
 
 def label(key: str, lang: str) -> str:
     return LABELS[key][lang]
+
+
+def outcome_label(name: str, lang: str) -> str:
+    """Axis label of an outcome column (``log_median_days`` → "Log median completion days (KM)");
+    text that is not a known column name is returned as it is."""
+    return OUTCOME_LABELS[name][lang] if name in OUTCOME_LABELS else name
+
+
+def effect_label(name: str, lang: str) -> str:
+    """Axis label of the effect on an outcome column; unknown text is returned as it is."""
+    return EFFECT_LABELS[name][lang] if name in EFFECT_LABELS else name
+
+
+def _group_label(group, lang: str) -> str:
+    key = str(group)
+    return LABELS[key][lang] if key in ("true", "false", "single", "cross") else key
 
 
 def adoption_timeline(by_period: pd.DataFrame, treatment: pd.DataFrame, *, lang: str):
@@ -69,7 +121,7 @@ def raw_trends(data: pd.DataFrame, *, lang: str, ylabel: str | None = None):
     ticks = np.arange(0, len(means), 3)
     ax.set_xticks(ticks, [means.index[i] for i in ticks], rotation=45, ha="right")
     ax.set_xlabel(label("month", lang))
-    ax.set_ylabel(ylabel or label("log_median", lang))
+    ax.set_ylabel(outcome_label(ylabel, lang) if ylabel else label("log_median", lang))
     ax.legend()
     return fig
 
@@ -86,7 +138,7 @@ def event_study_overlay(tables: dict[str, pd.DataFrame], *, lang: str, ylabel: s
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
     ax.set_xlabel(label("event", lang))
-    ax.set_ylabel(ylabel or label("effect", lang))
+    ax.set_ylabel(effect_label(ylabel, lang) if ylabel else label("effect", lang))
     ax.legend(fontsize=8)
     return fig
 
@@ -95,7 +147,7 @@ def heterogeneity_plot(groups: pd.DataFrame, *, lang: str, overall: float | None
     """Forest plot of the ATT by group with 95% CIs, one block per split."""
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(groups) + 1.5))
     y = np.arange(len(groups))[::-1]
-    names = [f"{label(s, lang)}: {g}" for s, g in zip(groups["split"], groups["group"])]
+    names = [f"{label(s, lang)}: {_group_label(g, lang)}" for s, g in zip(groups["split"], groups["group"])]
     ax.errorbar(groups["att"], y, xerr=[groups["att"] - groups["ci_low"], groups["ci_high"] - groups["att"]],
                 fmt="o", color="C0", capsize=2)
     if "truth" in groups:
