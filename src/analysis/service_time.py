@@ -563,6 +563,14 @@ def result_entries(a: ServiceTimeAnalysis) -> list:
 PRETREND_WINDOW = 6
 
 
+def _n(value: float, decimals: int, signed: bool = False) -> str:
+    """A number in Indonesian notation (decimal comma) for the ``id`` texts below."""
+    from analysis.formatting import format_number
+
+    text = format_number(value, "id", decimals)
+    return ("+" + text) if signed and value is not None and value > 0 else text
+
+
 def pretrend(a: ServiceTimeAnalysis):
     """Joint Wald test that the CS event-study estimates of the last ``PRETREND_WINDOW`` months
     before adoption are zero (``analysis.did.PretrendTest``), or None.
@@ -614,12 +622,12 @@ def headline_markdown(a: ServiceTimeAnalysis, lang: str) -> str:
     pct, lo, hi = pct_change(m["att"], m["ci_low"], m["ci_high"])
     pt = pretrend(a)
     if lang == "id":
-        text = (f"**ATT sederhana CS pada log median hari penyelesaian:** {m['att']:.4f} (IK 95% {m['ci_low']:.4f} "
-                f"s.d. {m['ci_high']:.4f}) = **{format_pct(pct, lang, signed=True)}** (IK {format_pct(lo, lang, signed=True)} "
+        text = (f"**ATT sederhana CS pada log median hari penyelesaian:** {_n(m['att'], 4)} (IK 95% {_n(m['ci_low'], 4)} "
+                f"s.d. {_n(m['ci_high'], 4)}) = **{format_pct(pct, lang, signed=True)}** (IK {format_pct(lo, lang, signed=True)} "
                 f"s.d. {format_pct(hi, lang, signed=True)}).")
         if pt is not None:
             text += (f" Uji Wald tren pra-adopsi ({len(pt.events)} bulan terakhir sebelum adopsi): statistik "
-                     f"{pt.stat:.1f}, df {pt.df}, p = {pt.pvalue:.3f}.")
+                     f"{_n(pt.stat, 1)}, df {pt.df}, p = {_n(pt.pvalue, 3)}.")
         return text
     text = (f"**CS simple ATT on log median completion days:** {m['att']:.4f} (95% CI {m['ci_low']:.4f} to "
             f"{m['ci_high']:.4f}) = **{format_pct(pct, lang, signed=True)}** (CI {format_pct(lo, lang, signed=True)} "
@@ -632,7 +640,7 @@ def headline_markdown(a: ServiceTimeAnalysis, lang: str) -> str:
 
 def conclusion(a: ServiceTimeAnalysis, lang: str) -> str:
     """One plain-language paragraph whose numbers come from ``a`` (``id`` or ``en``)."""
-    from analysis.formatting import format_pct
+    from analysis.formatting import format_number, format_pct
 
     m = a.median_cs
     pct, lo, hi = pct_change(m["att"], m["ci_low"], m["ci_high"])
@@ -640,7 +648,7 @@ def conclusion(a: ServiceTimeAnalysis, lang: str) -> str:
     h = a.hazard
     sig = m["ci_low"] > 0 or m["ci_high"] < 0
     pt = pretrend(a)
-    p_pre = f"{pt.pvalue:.2f}" if pt is not None and pt.pvalue == pt.pvalue else "–"
+    p_pre = format_number(pt.pvalue, lang, 2) if pt is not None and pt.pvalue == pt.pvalue else "–"
     if lang == "id":
         direction = "lebih lama" if pct > 0 else "lebih cepat"
         return (
@@ -648,9 +656,9 @@ def conclusion(a: ServiceTimeAnalysis, lang: str) -> str:
             f"{format_pct(abs(pct), lang)} {direction} (IK 95%: {format_pct(lo, lang, signed=True)} s.d. "
             f"{format_pct(hi, lang, signed=True)}), dibandingkan Pemda yang belum menerapkan WFA"
             f"{'' if sig else '; perbedaan ini belum pasti secara statistik'}. Bagian permohonan yang selesai "
-            f"dalam standar pelayanan berubah {s['att']:+.1f} poin persen (IK 95%: {s['ci_low']:+.1f} s.d. "
-            f"{s['ci_high']:+.1f}). Model tingkat permohonan memberi rasio hazard penyelesaian {h.hazard_ratio:.2f} "
-            f"(IK 95%: {h.ci_low:.2f}–{h.ci_high:.2f}; di bawah 1 berarti lebih lambat). Uji tren sebelum adopsi: "
+            f"dalam standar pelayanan berubah {_n(s['att'], 1, True)} poin persen (IK 95%: {_n(s['ci_low'], 1, True)} s.d. "
+            f"{_n(s['ci_high'], 1, True)}). Model tingkat permohonan memberi rasio hazard penyelesaian {_n(h.hazard_ratio, 2)} "
+            f"(IK 95%: {_n(h.ci_low, 2)}–{_n(h.ci_high, 2)}; di bawah 1 berarti lebih lambat). Uji tren sebelum adopsi: "
             f"p = {p_pre}. Permohonan yang masih terbuka saat ekstraksi diperlakukan sebagai tersensor; "
             f"mengabaikannya membuat waktu tampak lebih singkat."
         )
