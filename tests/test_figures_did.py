@@ -72,3 +72,25 @@ def test_att_gt_heatmap(results):
     assert fig.axes[0].get_images()[0].get_array().mask.sum() == 1
     assert fig.axes[0].get_ylabel() == "Kohort (bulan mulai WFA)"
     plt.close(fig)
+
+
+def test_event_study_plot_accepts_tables_window_and_truth():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import pandas as pd
+
+    from analysis.figures.did import event_study_plot
+
+    table = pd.DataFrame({"event": range(-5, 5), "att": [0.0] * 10, "ci_low": [-0.1] * 10, "ci_high": [0.1] * 10})
+    fig = event_study_plot([table, table], ["a", "b"], lang="en", window=(-2, 2), truth=0.05, truth_label="truth")
+    ax = fig.axes[0]
+    points = [line for line in ax.lines if line.get_marker() == "o"]
+    assert [len(line.get_xdata()) for line in points] == [5, 5]
+    assert "truth" in [text.get_text() for text in ax.get_legend().get_texts()]
+    try:
+        event_study_plot([table])
+    except ValueError as error:
+        assert "labels are required" in str(error)
+    else:
+        raise AssertionError("tables without labels must be refused")

@@ -125,23 +125,16 @@ def event_study_overlay(
 ):
     """Event studies (``event, att, ci_low, ci_high``) of several estimators side by side, with
     pointwise 95% CIs; ``truth`` (synthetic data, mean over all post cells) as a horizontal line.
-    ``window``: the event times shown (far events rest on one or two early adopters)."""
+    ``window``: the event times shown (far events rest on one or two early adopters). Drawn by
+    :func:`analysis.figures.did.event_study_plot`."""
+    from analysis.figures.did import event_study_plot
+
     check_lang(lang)
-    fig, ax = plt.subplots(figsize=(8, 4.2))
-    width = 0.8 / max(1, len(studies))
-    for k, (name, study) in enumerate(studies.items()):
-        if window is not None:
-            study = study[(study["event"] >= window[0]) & (study["event"] <= window[1])]
-        x = study["event"].to_numpy() + (k - (len(studies) - 1) / 2) * width
-        ax.errorbar(x, study["att"], yerr=[study["att"] - study["ci_low"], study["ci_high"] - study["att"]],
-                    fmt="o", ms=3, capsize=2, label=estimator_label(name, lang))
-    ax.axhline(0, color="black", lw=0.8)
-    ax.axvline(-0.5, color="grey", lw=1, ls=":")
-    if truth is not None:
-        ax.axhline(truth, color="tab:red", lw=1, ls="--", label=label("truth", lang))
-    ax.set_xlabel(label("periods_since", lang))
-    ax.set_ylabel(label("att_log", lang))
-    ax.legend(frameon=False, fontsize=8)
+    fig = event_study_plot(list(studies.values()), [estimator_label(name, lang) for name in studies],
+                           lang=lang, window=window, ylabel=label("att_log", lang), truth=truth,
+                           truth_label=label("truth", lang))
+    fig.axes[0].set_xlabel(label("periods_since", lang))
+    fig.set_size_inches(8, 4.2)
     fig.tight_layout()
     return fig
 

@@ -50,19 +50,30 @@ def event_study_plot(
     lang: str = "id",
     ax=None,
     title: str | None = None,
+    window: tuple[int, int] | None = None,
+    ylabel: str | None = None,
+    truth: float | None = None,
+    truth_label: str | None = None,
 ) -> Figure:
-    """Overlay the event studies of several results on one axis.
+    """Overlay the event studies of several estimators on one axis.
 
-    Each result (anything with ``.event_study()`` returning ``event, att, se, ci_low, ci_high``
-    and ``.estimator``) is one series: points with vertical interval bars, shifted horizontally
-    so series do not overlap. A horizontal line marks 0 and a dashed vertical line sits between
-    event -1 and 0 (adoption). ``labels`` default to the estimators' names. Returns the Figure.
+    Each item of ``results`` is one series: a result with ``.event_study()`` (and
+    ``.estimator``), or an event-study DataFrame itself (``event, att, ci_low, ci_high``; then
+    pass ``labels``). Points with vertical interval bars, shifted horizontally so series do not
+    overlap; a horizontal line at 0, a dashed vertical line between event -1 and 0 (adoption),
+    whole-number event ticks. ``window`` keeps the event times shown (far events often rest on one
+    or two early adopters); ``truth`` adds a horizontal reference line (simulated data).
+    Returns the Figure.
     """
+    from matplotlib.ticker import MaxNLocator
+
     text = _labels(lang)
     results = list(results)
     if not results:
         raise ValueError("results is empty: pass at least one estimator result")
     if labels is None:
+        if any(not hasattr(r, "estimator") for r in results):
+            raise ValueError("labels are required when event-study tables are passed")
         names = _DEFAULT_NAMES if lang == "id" else _DEFAULT_NAMES_EN
         labels = [names.get(r.estimator, r.estimator) for r in results]
     if len(labels) != len(results):
@@ -72,8 +83,10 @@ def event_study_plot(
     offsets = (np.arange(len(results)) - (len(results) - 1) / 2) * (
         width / max(len(results), 1)) if len(results) > 1 else np.zeros(1)
     for res, label, shift in zip(results, labels, offsets):
-        es = res.event_study()
+        es = res.event_study() if hasattr(res, "event_study") else res
         es = es[np.isfinite(es["att"].to_numpy(dtype=float))]
+        if window is not None:
+            es = es[(es["event"] >= window[0]) & (es["event"] <= window[1])]
         x = es["event"].to_numpy(dtype=float) + shift
         att = es["att"].to_numpy(dtype=float)
         lo = es["ci_low"].to_numpy(dtype=float)
@@ -84,11 +97,14 @@ def event_study_plot(
                     label=label)
     ax.axhline(0.0, color="black", linewidth=0.8)
     ax.axvline(-0.5, color="grey", linewidth=0.8, linestyle="--")
+    if truth is not None:
+        ax.axhline(truth, color="tab:red", linewidth=1, linestyle="--", label=truth_label or "truth")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel(text["event"])
-    ax.set_ylabel(text["effect"])
+    ax.set_ylabel(ylabel or text["effect"])
     if title:
         ax.set_title(title)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, fontsize=8)
     return fig
 
 

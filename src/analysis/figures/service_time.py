@@ -127,19 +127,13 @@ def raw_trends(data: pd.DataFrame, *, lang: str, ylabel: str | None = None):
 
 
 def event_study_overlay(tables: dict[str, pd.DataFrame], *, lang: str, ylabel: str | None = None, window=(-12, 12)):
-    """Event-study estimates (``event, att, ci_low, ci_high``) of several estimators, offset slightly."""
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    width = 0.15
-    for i, (name, tab) in enumerate(tables.items()):
-        t = tab[(tab["event"] >= window[0]) & (tab["event"] <= window[1])]
-        x = t["event"].to_numpy() + (i - (len(tables) - 1) / 2) * width
-        ax.errorbar(x, t["att"], yerr=[t["att"] - t["ci_low"], t["ci_high"] - t["att"]], fmt="o", ms=3,
-                    capsize=0, lw=1, label=label(name, lang))
-    ax.axhline(0, color="grey", lw=0.8)
-    ax.axvline(-0.5, color="grey", lw=0.8, ls=":")
-    ax.set_xlabel(label("event", lang))
-    ax.set_ylabel(effect_label(ylabel, lang) if ylabel else label("effect", lang))
-    ax.legend(fontsize=8)
+    """Event-study estimates (``event, att, ci_low, ci_high``) of several estimators, offset slightly
+    (drawn by :func:`analysis.figures.did.event_study_plot`)."""
+    from analysis.figures.did import event_study_plot
+
+    fig = event_study_plot(list(tables.values()), [label(name, lang) for name in tables], lang=lang,
+                           window=window, ylabel=effect_label(ylabel, lang) if ylabel else label("effect", lang))
+    fig.set_size_inches(9, 4.5)
     return fig
 
 
