@@ -148,3 +148,12 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
     assert check_report_dir(tmp_path / "declared", frozenset()) == []  # suppressed at source
     (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,households\na,4\n")
     assert any("households = 4" in p for p in check_report_dir(tmp_path / "declared", frozenset()))
+
+
+def test_index_headline_formats_by_unit():
+    from analysis.report.index import format_entry
+
+    assert format_entry({"name": "n", "label": "Requests", "estimate": 2402757.0, "unit": "requests"}, "id") == "Requests: 2.402.757"
+    assert format_entry({"name": "r", "label": "risk: supported", "estimate": 1.0, "unit": "indicator"}, "en") == "risk: supported"
+    text = format_entry({"name": "s", "label": "Savings", "estimate": 3.2e10, "ci_low": 2.4e10, "ci_high": 4.0e10, "unit": "IDR"}, "en")
+    assert text == "Savings: IDR 32.0 billion [IDR 24.0 billion, IDR 40.0 billion]"

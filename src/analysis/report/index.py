@@ -102,6 +102,8 @@ COUNT_UNITS = ("pemda", "requests", "rows", "months", "count", "permohonan", "ba
 def format_entry(entry: dict[str, Any], lang: str) -> str:
     """``label: estimate [ci_low; ci_high]`` formatted for the unit and the language."""
     unit = str(entry.get("unit") or "").lower()
+    if unit == "indicator":  # a verdict: the label says it all (e.g. "digital_readiness: supported")
+        return str(entry.get("label") or entry.get("name"))
     if unit in ("idr", "rupiah", "rp"):
         formatter, kwargs = format_idr, {}
     elif unit in ("days", "hari"):
