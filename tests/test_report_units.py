@@ -157,3 +157,20 @@ def test_index_headline_formats_by_unit():
     assert format_entry({"name": "r", "label": "risk: supported", "estimate": 1.0, "unit": "indicator"}, "en") == "risk: supported"
     text = format_entry({"name": "s", "label": "Savings", "estimate": 3.2e10, "ci_low": 2.4e10, "ci_high": 4.0e10, "unit": "IDR"}, "en")
     assert text == "Savings: IDR 32.0 billion [IDR 24.0 billion, IDR 40.0 billion]"
+
+
+def test_brief_recognises_merged_spbe_bands_and_writes_verdict_entries(tmp_path):
+    """Sparse SPBE bands arrive merged ("Kurang–Cukup"); the verdicts become indicator entries."""
+    def entry(name, est, low, high):
+        return {"name": name, "estimate": est, "se": 0.01, "ci_low": low, "ci_high": high, "unit": "log points", "label": name}
+
+    prefix = "att_log_median_days"
+    _results(tmp_path / "svc", [
+        entry(f"{prefix}__spbe_band__Kurang–Cukup", 0.20, 0.10, 0.30),
+        entry(f"{prefix}__spbe_band__Sangat Baik–Memuaskan", 0.01, -0.05, 0.07),
+    ])
+    risks = brief.assess_risks(brief.load_report_input(tmp_path, "svc"))
+    entries = {e.name: e for e in brief.result_entries(risks)}
+    assert entries["risk_digital_readiness"].estimate == 1.0
+    assert entries["risk_coordination"].estimate is None
+    assert entries["risk_digital_readiness"].unit == "indicator"

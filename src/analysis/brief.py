@@ -272,3 +272,15 @@ def adoption_context(policies: pd.DataFrame | None) -> dict:
         "n_trials": int(trial.sum()),
         "first_adoption": str(pd.Timestamp(policies["start_date"].min()).date()),
     }
+
+
+def result_entries(risks: pd.DataFrame) -> list:
+    """The brief's machine-readable results: one verdict per risk (``unit="indicator"``:
+    1 = supported, 0 = not supported, None = no evidence)."""
+    from analysis.results import ResultEntry
+
+    value = {"supported": 1.0, "not_supported": 0.0}
+    return [
+        ResultEntry(f"risk_{row.risk}", value.get(row.verdict), unit="indicator", label=f"{row.risk}: {row.verdict}")
+        for row in risks.itertuples(index=False)
+    ]
