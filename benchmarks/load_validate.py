@@ -48,7 +48,7 @@ import pandas as pd
 def synthetic_requests(n: int, seed: int = 1) -> pd.DataFrame:
     """n service requests with realistic types (vectorised; about 0.1% deliberately invalid)."""
     from analysis import paths
-    from analysis.schemas import CHANNELS, SERVICE_TYPES
+    from analysis.data.schemas import CHANNELS, SERVICE_TYPES
 
     rng = np.random.default_rng(seed)
     codes = pd.read_csv(paths.REGIONS_CSV, dtype=str)["region_code"].to_numpy()
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", default=None, help="analysis.simulate size to generate (e.g. default, national)")
     args = parser.parse_args(argv)
     os.environ.setdefault("PEMDA_WFA_SALT", "benchmark")
-    from analysis import io
+    from analysis.data import io
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)

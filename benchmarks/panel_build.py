@@ -3,7 +3,7 @@
 Usage: python benchmarks/panel_build.py [--size national|default|small] [--data-dir DIR] [--pandas-rows N]
 
 Prints rows/second and peak memory (process RSS high-water mark) for each implementation. The
-pandas reference computes the same KM quantiles cell by cell with ``analysis.km`` (on a row
+pandas reference computes the same KM quantiles cell by cell with ``analysis.panels.km`` (on a row
 subset with ``--pandas-rows`` when the full size would not fit in memory or time).
 """
 
@@ -27,7 +27,7 @@ def _peak_mb() -> float:
 def run_duckdb(path: str, extracted_at: str) -> tuple[int, float]:
     import duckdb
 
-    from analysis.panel import build_service_panel
+    from analysis.panels.service import build_service_panel
 
     n = duckdb.sql(f"SELECT count(*) FROM read_parquet('{path}')").fetchall()[0][0]
     t0 = time.perf_counter()
@@ -38,8 +38,8 @@ def run_duckdb(path: str, extracted_at: str) -> tuple[int, float]:
 def run_pandas(path: str, extracted_at: str, rows: int | None) -> tuple[int, float]:
     import pandas as pd
 
-    from analysis.km import kaplan_meier, km_quantile
-    from analysis.panel import extraction_moment
+    from analysis.panels.km import kaplan_meier, km_quantile
+    from analysis.panels.service import extraction_moment
 
     cols = ["region_code", "service_type", "submitted_at", "completed_at"]
     df = pd.read_parquet(path, columns=cols)

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.budget import (
+from analysis.panels.budget import (
     ROUTINE_TOTAL,
     cohorts_for_estimation,
     month_to_period,
@@ -15,7 +15,7 @@ from analysis.budget import (
     time_to_period,
     tkd_covariates,
 )
-from analysis.deflators import load_deflator, monthly_index_from_annual_inflation
+from analysis.panels.deflators import load_deflator, monthly_index_from_annual_inflation
 from analysis.errors import DataContractError
 
 

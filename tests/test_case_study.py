@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import case_study
-from analysis.schemas import ROUTINE_CATEGORIES
+from analysis.analyses import case_study
+from analysis.data.schemas import ROUTINE_CATEGORIES
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -26,7 +26,7 @@ def small_dataset_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_dataset(small_dataset_dir):
-    from analysis.io import load_dataset
+    from analysis.data.io import load_dataset
 
     return load_dataset(small_dataset_dir)
 

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis import exhibits
+from analysis.report import exhibits
 
 
 def _figure():

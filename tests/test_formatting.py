@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from analysis.formatting import format_days, format_idr, format_interval, format_number, format_pct, idr_scale, t
+from analysis.texts.formatting import format_days, format_idr, format_interval, format_number, format_pct, idr_scale, t
 
 
 @pytest.mark.parametrize(

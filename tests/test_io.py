@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import io, paths, privacy
+from analysis import paths
+from analysis.data import io, privacy
 from analysis.__main__ import main
 from analysis.errors import DataContractError
 from test_io_support import (EXTRACTED_AT, assert_nothing_lost, isolated_cache,  # noqa: F401

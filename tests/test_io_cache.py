@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import io, privacy
+from analysis.data import io, privacy
 from test_io_support import valid_tables, write_dataset
 
 

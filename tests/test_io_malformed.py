@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import io
+from analysis.data import io
 from analysis.__main__ import main
 from analysis.errors import DataContractError
 from test_io_support import assert_nothing_lost, isolated_cache  # noqa: F401

@@ -1,6 +1,6 @@
 """One test per schema rule: break one row, check that exactly that row is rejected for that reason.
 
-``test_every_declared_check_has_a_case`` derives the list of checks from ``analysis.schemas``, so a
+``test_every_declared_check_has_a_case`` derives the list of checks from ``analysis.data.schemas``, so a
 rule added without a test here, or a rule removed from the schema, makes a test fail.
 """
 
@@ -9,8 +9,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import io
-from analysis.schemas import SCHEMAS
+from analysis.data import io
+from analysis.data.schemas import SCHEMAS
 from test_io_support import assert_nothing_lost, isolated_cache, valid_tables, write_dataset  # noqa: F401
 
 BROKEN_ROW = 2  # 0-based index of the row a case breaks; CSV row number = index + 2
@@ -119,7 +119,7 @@ CASES = [
 
 
 def _declared_checks() -> set[tuple[str, str, str]]:
-    """Every (table, column, reason) the schemas declare (mirrors analysis.io's rule list)."""
+    """Every (table, column, reason) the schemas declare (mirrors analysis.data.io's rule list)."""
     unparseable = {"int": "not_a_number", "float": "not_a_number", "bool": "not_a_boolean",
                    "date": "not_a_date", "timestamp": "not_a_date", "period": "not_a_period"}
     checks = set()

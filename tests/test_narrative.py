@@ -9,7 +9,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from analysis import narrative
+from analysis.texts import narrative
 from analysis.paths import NOTEBOOKS_DIR
 
 NARRATED = ("00_data_overview", "10_service_time", "20_budget_savings", "30_case_study")

@@ -39,7 +39,7 @@ def test_notebook_is_committed_without_outputs():
 
 def test_bad_parameter_is_rejected():
     from analysis.errors import ParameterError
-    from analysis.params import validate_notebook_parameters
+    from analysis.report.params import validate_notebook_parameters
 
     with pytest.raises(ParameterError, match="outcome"):
         validate_notebook_parameters("10_service_time", {"data_dir": "", "output_dir": "x", "service_type": "all",

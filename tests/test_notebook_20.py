@@ -126,7 +126,7 @@ def test_savings_total_is_the_sum_of_the_categories(executed):
 
 
 def test_money_is_formatted_indonesian_style(executed):
-    from analysis.formatting import format_idr
+    from analysis.texts.formatting import format_idr
 
     text = "\n".join(
         output.get("data", {}).get("text/markdown", "")

@@ -8,7 +8,7 @@ import ast
 import nbformat
 import pytest
 
-from analysis.params import load_spec
+from analysis.report.params import load_spec
 from analysis.paths import NOTEBOOKS_DIR
 
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))

@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.km import kaplan_meier, km_quantile
-from analysis.panel import build_service_panel, count_unidentified, extraction_moment, km_curves
+from analysis.panels.km import kaplan_meier, km_quantile
+from analysis.panels.service import build_service_panel, count_unidentified, extraction_moment, km_curves
 
 EXTRACTED = pd.Timestamp("2026-03-31")
 

@@ -1,7 +1,7 @@
 import pytest
 
 from analysis.errors import ParameterError
-from analysis.params import load_spec, validate_notebook_parameters, validate_parameters
+from analysis.report.params import load_spec, validate_notebook_parameters, validate_parameters
 
 SPEC = """
 parameters:
@@ -56,7 +56,7 @@ def test_spec_errors(tmp_path):
 
 
 def test_notebook_validation_ignores_other_globals(specs, tmp_path, monkeypatch):
-    monkeypatch.setattr("analysis.params.NOTEBOOKS_DIR", tmp_path)
+    monkeypatch.setattr("analysis.report.params.NOTEBOOKS_DIR", tmp_path)
     values = validate_notebook_parameters("nb", {"outcome": "p90_days", "pd": object(), "__name__": "x"})
     assert values["outcome"] == "p90_days"
     with pytest.raises(ParameterError, match="notebook nb: parameter 'days'"):

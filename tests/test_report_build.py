@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
-import textwrap
 from pathlib import Path
 
 import nbformat
@@ -30,8 +28,8 @@ COMMON_SPEC = {
 OK_CELLS = [
     'from pathlib import Path\nimport pandas as pd\nimport matplotlib\nmatplotlib.use("Agg")\n'
     "import matplotlib.pyplot as plt\n"
-    "from analysis.params import load_spec, validate_parameters\n"
-    "from analysis import exhibits\nfrom analysis.results import ResultEntry, write_results",
+    "from analysis.report.params import load_spec, validate_parameters\n"
+    "from analysis.report import exhibits\nfrom analysis.report.results_file import ResultEntry, write_results",
     'params = validate_parameters(load_spec("tiny_ok", NOTEBOOKS), {"data_dir": data_dir, "output_dir": output_dir, '
     '"lang": lang, "scale": scale}, context="tiny_ok")\nexhibits.configure(output_dir, lang)',
     'requests = pd.read_csv(Path(data_dir) / "service_requests.csv", dtype=str)\n'
@@ -55,7 +53,7 @@ LEAK_CELLS = [
 ]
 
 DEPENDENT_CELLS = [
-    "import json\nfrom pathlib import Path\nfrom analysis.results import ResultEntry, write_results",
+    "import json\nfrom pathlib import Path\nfrom analysis.report.results_file import ResultEntry, write_results",
     'source = Path(reports_dir) / "tiny_ok-id" / "results.json"\n'
     'value = json.loads(source.read_text())["results"][0]["estimate"] if source.exists() else None\n'
     'write_results(output_dir, "tiny_dep", {}, [ResultEntry("twice", None if value is None else 2 * value, '

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis import brief
+from analysis.analyses import brief
 from analysis.errors import ParameterError
 from analysis.report import config, scrub
 from analysis.report.index import format_entry
@@ -132,9 +132,8 @@ def test_brief_risk_verdicts_come_from_group_entries(tmp_path):
 
 def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
     """Counts of Pemda are not personal; counts of requests are, and so is any declared column."""
-    import pandas as pd
 
-    from analysis import exhibits
+    from analysis.report import exhibits
     from analysis.report.scrub import check_report_dir
 
     exhibits.configure(tmp_path, "en")

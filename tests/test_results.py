@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis.results import ResultEntry, read_results, results_frame, write_results
+from analysis.report.results_file import ResultEntry, read_results, results_frame, write_results
 
 
 def test_round_trip_and_json_safety(tmp_path):

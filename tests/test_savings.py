@@ -7,19 +7,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.budget import (
+from analysis.panels.budget import (
     ROUTINE_CATEGORIES,
     ROUTINE_TOTAL,
     cohorts_for_estimation,
     spending_panel,
     tkd_covariates,
 )
-from analysis.savings import (
-    estimate_spending_effect,
-    project_annual_savings,
-    savings_in_rupiah,
-    truth_over_cells,
-)
+from analysis.analyses.projection import project_annual_savings
+from analysis.analyses.savings import savings_in_rupiah
+from analysis.analyses.spending_effect import estimate_spending_effect, truth_over_cells
 
 TRUE_EFFECT = -0.15  # log points, every routine category, every post-adoption month
 CUT_EFFECT = -2.0  # log spending falls by 2 x the TKD cut share from 2026 on
@@ -106,7 +103,7 @@ def test_placebo_category_is_null(world):
 
 
 def test_placebo_joint_test_uses_the_influence_function_covariance(world):
-    from analysis.savings import placebo_joint_test
+    from analysis.analyses.spending_effect import placebo_joint_test
 
     effects = {c: estimate_spending_effect(world["panel"], world["units"], world["covariates"], category=c)
                for c in ("penerangan_jalan", "pemeliharaan")}
@@ -160,8 +157,8 @@ def test_projection_scales_with_days(world, routine_effects):
 @pytest.fixture(scope="module")
 def small_analysis():
     """A BudgetAnalysis on the hand-built world, quarterly (fast)."""
-    from analysis.budget import PLACEBO_CATEGORIES
-    from analysis.savings import BudgetAnalysis
+    from analysis.panels.budget import PLACEBO_CATEGORIES
+    from analysis.analyses.budget_savings import BudgetAnalysis
 
     budget, transfers, regions, adoption, truth = make_world(n_units=120, seed=11)
     panel = spending_panel(budget, frequency="quarter", price_base_year=2025)
@@ -180,8 +177,8 @@ def small_analysis():
 
 
 def test_conclusion_formats_money_with_format_idr_in_both_languages(small_analysis, monkeypatch):
-    from analysis import formatting
-    from analysis.savings import conclusion_text
+    from analysis.texts import formatting
+    from analysis.analyses.budget_savings import conclusion_text
 
     total = small_analysis.savings.total()["savings_idr"]
     indonesian = conclusion_text(small_analysis, "id")
@@ -197,7 +194,7 @@ def test_conclusion_formats_money_with_format_idr_in_both_languages(small_analys
 
 
 def test_result_entries_name_every_required_number(small_analysis):
-    from analysis.savings import result_entries
+    from analysis.analyses.budget_savings import result_entries
 
     entries = {e.name: e for e in result_entries(small_analysis)}
     required = {"att_log_routine_spending", "att_log_routine_spending_unadjusted", "savings_idr_total",

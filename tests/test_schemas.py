@@ -1,9 +1,9 @@
-"""Shared constants and helpers of analysis.schemas."""
+"""Shared constants and helpers of analysis.data.schemas."""
 
 import numpy as np
 import pandas as pd
 
-from analysis import schemas
+from analysis.data import schemas
 
 
 def test_spbe_band_edges_are_closed_below():

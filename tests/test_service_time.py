@@ -7,16 +7,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import service_time as S
-from analysis.panel import build_service_panel
-from analysis.treatment import assign_treatment
+from analysis.analyses import heterogeneity as H
+from analysis.analyses import service_sample as S
+from analysis.panels.service import build_service_panel
+from analysis.panels.treatment import assign_treatment
 
 
 @pytest.fixture(scope="module")
 def synthetic(default_dataset):
     """The `default` size (the `small` one has ~2 requests per cell: too few for cell medians)."""
     data_dir = default_dataset
-    from analysis.io import load_table
+    from analysis.data.io import load_table
 
     policies = load_table(data_dir, "policies")
     regions = load_table(data_dir, "regions")
@@ -31,7 +32,7 @@ def synthetic(default_dataset):
 def test_cs_simple_att_covers_truth_over_the_cells_it_uses(synthetic):
     panel, treatment, truth_cells = synthetic
     dp = S.build_did_panel(panel, treatment, outcome="median_days")
-    fit = S.cs_simple_att(S._did_frame(dp))
+    fit = H.cs_simple_att(S.did_frame(dp))
     truth = S.truth_for_cells(fit.cells, truth_cells)
     lo, hi = fit.ci()
     assert truth > 0.02  # WFA slows services in the simulation
@@ -44,8 +45,8 @@ def test_own_cs_equals_the_did_module(synthetic):
 
     panel, treatment, _ = synthetic
     dp = S.build_did_panel(panel, treatment, outcome="median_days", service_type="perizinan")
-    data = S._did_frame(dp)
-    own = S.cs_simple_att(data)
+    data = S.did_frame(dp)
+    own = H.cs_simple_att(data)
     ref = did.callaway_santanna(data, outcome="y", unit="unit_id", time="month", cohort="cohort",
                                 cluster="region_code").overall()
     assert own.att == pytest.approx(ref["att"], abs=1e-10)
@@ -56,8 +57,8 @@ def test_completed_only_medians_are_biased_toward_shorter_times(synthetic):
     panel, treatment, truth_cells = synthetic
     # the naive analyst keeps every month (completed-only medians always exist)
     last = panel["month"].max()
-    naive = S.cs_simple_att(S._did_frame(S.build_did_panel(panel, treatment, naive=True, end=last)))
-    km = S.cs_simple_att(S._did_frame(S.build_did_panel(panel, treatment)))
+    naive = H.cs_simple_att(S.did_frame(S.build_did_panel(panel, treatment, naive=True, end=last)))
+    km = H.cs_simple_att(S.did_frame(S.build_did_panel(panel, treatment)))
     recent = panel[panel["month"] == last]
     # in the extraction month open requests are many: completed-only medians are far too short
     assert (recent["naive_median_days"] < recent["median_days"]).mean() > 0.05
@@ -70,10 +71,10 @@ def test_completed_only_medians_are_biased_toward_shorter_times(synthetic):
 def test_wald_equal_detects_a_difference():
     rng = np.random.default_rng(3)
     regions = [f"r{i}" for i in range(200)]
-    a = S.SimpleAtt(0.0, 0.01, 10, 10, pd.Series(rng.normal(0, 0.001, 200), index=regions), pd.DataFrame())
-    b = S.SimpleAtt(0.2, 0.01, 10, 10, pd.Series(rng.normal(0, 0.001, 200), index=regions), pd.DataFrame())
-    assert S.wald_equal([a, b])["pvalue"] < 1e-6
-    assert S.wald_equal([a, a])["pvalue"] > 0.99
+    a = H.SimpleAtt(0.0, 0.01, 10, 10, pd.Series(rng.normal(0, 0.001, 200), index=regions), pd.DataFrame())
+    b = H.SimpleAtt(0.2, 0.01, 10, 10, pd.Series(rng.normal(0, 0.001, 200), index=regions), pd.DataFrame())
+    assert H.wald_equal([a, b])["pvalue"] < 1e-6
+    assert H.wald_equal([a, a])["pvalue"] > 0.99
 
 
 def test_bad_outcome_and_service_type(synthetic):
@@ -101,13 +102,13 @@ def test_single_pemda_cohort_has_degenerate_cluster_variance_and_is_excluded():
     cohorts = {f"c{i}": None for i in range(30)} | {"t1": "2025-03", "t2": "2025-03", "solo": "2025-02"}
     panel, treatment = _toy_panel(rng, cohorts)
     kept = S.build_did_panel(panel, treatment, start="2025-01", end="2025-04", min_cohort_pemda=1)
-    data = S._did_frame(kept)
+    data = S.did_frame(kept)
     # why: with one Pemda in a cohort, its units' deviations cancel inside the single cluster, so
     # its own noise never reaches the Pemda-clustered SE
     solo = data["region_code"] == "solo"
     noisy = data.copy()
     noisy.loc[solo, "y"] += rng.normal(0, 5.0, solo.sum())
-    fits = [S.cs_simple_att(d, treated_units=data.loc[solo, "unit"].unique()) for d in (data, noisy)]
+    fits = [H.cs_simple_att(d, treated_units=data.loc[solo, "unit"].unique()) for d in (data, noisy)]
     assert fits[0].influence["solo"] == pytest.approx(0.0, abs=1e-12)
     assert fits[1].se == pytest.approx(fits[0].se, rel=1e-9)
     assert abs(fits[1].att - fits[0].att) > 0.5

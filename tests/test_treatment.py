@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from analysis.paths import POLICIES_CSV, REGIONS_CSV
-from analysis.treatment import assign_treatment, treatment_by_period
+from analysis.panels.treatment import assign_treatment, treatment_by_period
 
 PERIODS = [str(p) for p in pd.period_range("2025-01", "2026-10", freq="M")]
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from analysis.km import kaplan_meier
-from analysis.panel import _register_source, connect, extraction_moment
+from analysis.panels.km import kaplan_meier
+from analysis.panels.service import _register_source, connect, extraction_moment
 
 
 #: Day-bin edges (days since submission) of the piecewise-constant baseline hazard.

@@ -14,7 +14,7 @@ SYNTHETIC_DIR = DATA_DIR / "synthetic"
 RAW_DIR = DATA_DIR / "raw"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
-#: Validated-data cache of ``analysis.io.load_dataset`` (env ``PEMDA_WFA_CACHE_DIR`` overrides it).
+#: Validated-data cache of ``analysis.data.io.load_dataset`` (env ``PEMDA_WFA_CACHE_DIR`` overrides it).
 CACHE_DIR = PROJECT_ROOT / ".cache" / "validated"
 
 #: The bundled default dataset: generated on first use by ``analysis.simulate``.
@@ -27,15 +27,11 @@ KABKOTA_GEOJSON = REFERENCE_DIR / "indonesia_kabkota.geojson"
 
 
 def resolve_data_dir(data_dir: str | Path | None) -> Path:
-    """Return the dataset directory a notebook or command should read.
-
-    An empty value means the bundled default synthetic dataset, which is simulated
-    (deterministically, fixed seed) the first time it is needed.
-    """
+    """The dataset directory named by ``data_dir`` as an absolute path; an empty value names the
+    bundled default synthetic dataset (``DEFAULT_DATASET_DIR``, which may not exist yet: see
+    :func:`analysis.simulate.ensure_default_dataset`)."""
     if data_dir is None or str(data_dir).strip() == "":
-        from analysis.simulate import ensure_dataset
-
-        return ensure_dataset(DEFAULT_DATASET_DIR, size="default")
+        return DEFAULT_DATASET_DIR
     path = Path(data_dir).expanduser()
     if not path.is_absolute():
         path = (Path.cwd() / path).resolve()

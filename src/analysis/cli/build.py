@@ -14,7 +14,8 @@ import sys
 from pathlib import Path
 
 from analysis.cli import EXIT_USAGE
-from analysis.paths import REPORTS_DIR, resolve_data_dir
+from analysis.paths import REPORTS_DIR
+from analysis.simulate import data_dir_or_default
 
 HELP = "run every configured report (papermill) and write OUT/index.html"
 
@@ -41,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    data_dir = resolve_data_dir(args.data)
+    data_dir = data_dir_or_default(args.data)
     if not Path(data_dir).is_dir():
         raise UsageError(f"data directory {args.data} not found")
     try:

@@ -28,7 +28,7 @@ def configure(parser) -> None:
 
 
 def run(args) -> int:
-    from analysis import io
+    from analysis.data import io
 
     data_dir = Path(args.data_dir)
     if not data_dir.is_dir():

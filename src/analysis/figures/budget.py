@@ -1,6 +1,6 @@
 """Figures for the budget-savings notebook. Each function draws and returns a matplotlib Figure;
 labels in Indonesian (``id``) or English (``en``); Rupiah axes in readable units
-(juta / miliar / triliun via :func:`analysis.formatting.idr_scale`)."""
+(juta / miliar / triliun via :func:`analysis.texts.formatting.idr_scale`)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from analysis.formatting import check_lang, idr_scale, t  # noqa: E402
+from analysis.texts.formatting import check_lang, idr_scale, t  # noqa: E402
 
 LABELS = {
     "log_spending": {"id": "Log belanja riil (selisih dari rata-rata Pemda)", "en": "Log real spending (deviation from Pemda mean)"},
@@ -185,9 +185,9 @@ def savings_by_category(summary: pd.DataFrame, *, lang: str = "id"):
 
 def money_table(table: pd.DataFrame, *, lang: str, money_columns=(), log_columns=(), rename=None) -> pd.DataFrame:
     """A copy of ``table`` for display: Rupiah columns through
-    :func:`analysis.formatting.format_idr`, log-point columns as signed numbers with 3 decimals,
+    :func:`analysis.texts.formatting.format_idr`, log-point columns as signed numbers with 3 decimals,
     category codes as labels; ``rename`` maps column names to headers."""
-    from analysis.formatting import format_idr, format_number
+    from analysis.texts.formatting import format_idr, format_number
 
     check_lang(lang)
     out = table.copy()

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
 
 from analysis.paths import PROJECT_ROOT
 from analysis.report import provenance as prov
@@ -59,7 +59,7 @@ def _display_path(path: Path) -> str:
 def load_adopters(data_dir: Path) -> list[str]:
     """Region codes of the adopters in the dataset's ``policies`` table (sorted, unique)."""
     try:
-        from analysis.io import load_table
+        from analysis.data.io import load_table
 
         policies = load_table(data_dir, "policies")
     except ImportError:

@@ -15,7 +15,7 @@
 
 String parameter values, ``slug`` and ``depends_on`` may use ``{name}`` placeholders filled with
 the instance's matrix values. Every instance is checked against the notebook's declared
-parameters (``notebooks/<name>.params.yaml``, rules of :mod:`analysis.params`): unknown names, wrong types and values outside an
+parameters (``notebooks/<name>.params.yaml``, rules of :mod:`analysis.report.params`): unknown names, wrong types and values outside an
 enumeration or range are :class:`~analysis.errors.ParameterError` naming the report and the
 parameter.
 """
@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable
 import yaml
 
 from analysis.errors import ParameterError, UsageError
-from analysis.params import load_spec, validate_parameters
+from analysis.report.params import load_spec, validate_parameters
 
 #: parameters the build supplies itself (when the notebook declares them)
 BUILD_PARAMETERS = ("data_dir", "output_dir", "reports_dir")

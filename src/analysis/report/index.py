@@ -12,7 +12,7 @@ from typing import Any
 
 import jinja2
 
-from analysis.formatting import format_days, format_idr, format_interval, format_number, format_pct
+from analysis.texts.formatting import format_days, format_idr, format_interval, format_number, format_pct
 
 INDEX_HTML = "index.html"
 

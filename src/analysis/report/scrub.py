@@ -3,7 +3,7 @@
 - NIK: every 16-digit run of digits in a rendered page is compared with the ``applicant_nik``
   values of the input ``service_requests`` table (read raw, before the loader hashes them). A page
   holding one fails the build.
-- Small counts: ``analysis.exhibits.show_table`` suppresses counts below the threshold at source
+- Small counts: ``analysis.report.exhibits.show_table`` suppresses counts below the threshold at source
   in the columns a notebook declares as counts (listed in ``exhibits.json``, with their threshold).
   This re-check applies the declared columns to every saved ``tables/*.csv`` and, as a safety net
   for undeclared ones, checks every rendered table and CSV by column header for counts of requests
@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import csv
-import html as html_lib
 import re
 from html.parser import HTMLParser
 from pathlib import Path

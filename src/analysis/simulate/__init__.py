@@ -7,7 +7,7 @@ Modules: ``calibration`` (every constant and its source), ``timeline``, ``region
 """
 
 from analysis.simulate.calibration import CALIBRATION, DEFAULT_SEED, SCENARIOS, SIZES, Calibration
-from analysis.simulate.dataset import DATASET_FILES, ensure_dataset, simulate_dataset
+from analysis.simulate.dataset import DATASET_FILES, data_dir_or_default, ensure_dataset, simulate_dataset
 
 __all__ = ["CALIBRATION", "DATASET_FILES", "DEFAULT_SEED", "SCENARIOS", "SIZES", "Calibration",
-           "ensure_dataset", "simulate_dataset"]
+           "data_dir_or_default", "ensure_dataset", "simulate_dataset"]

@@ -21,7 +21,7 @@ def _frozen(mapping: dict) -> Mapping:
     return MappingProxyType(dict(mapping))
 
 
-#: Names fixed by docs/interfaces.md §1 (``analysis.schemas`` will own the shared copies).
+#: Names fixed by docs/interfaces.md §1 (``analysis.data.schemas`` will own the shared copies).
 SERVICE_TYPES: tuple[str, ...] = ("perizinan", "adminduk", "bansos", "layanan_dasar")
 ROUTINE_CATEGORIES: tuple[str, ...] = (
     "listrik", "air", "telepon_internet", "atk", "bbm", "perjalanan_dinas",

@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from analysis import __version__
+from analysis import __version__, paths
 from analysis.simulate.adoption import (
     POLICY_COLUMNS,
     adopters_summary,
@@ -287,3 +287,12 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
 
 def _write_json(data: dict, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def data_dir_or_default(data_dir: str | Path | None) -> Path:
+    """The dataset directory named by ``data_dir`` (absolute); an empty value gives the bundled
+    default synthetic dataset, which is simulated (deterministically, fixed seed) on first use."""
+    path = paths.resolve_data_dir(data_dir)
+    if path == paths.DEFAULT_DATASET_DIR:
+        ensure_dataset(path, size="default")
+    return path

@@ -1,14 +1,14 @@
 """The data contract: one declared schema per input table, plus the shared category lists.
 
 Every module that needs a list of service types, budget categories, channels, levels or the SPBE
-bands imports it from here. The schemas are declarations only (no I/O); ``analysis.io`` turns
+bands imports it from here. The schemas are declarations only (no I/O); ``analysis.data.io`` turns
 each declaration into SQL predicates, one reject reason per rule.
 
 Kinds of column (``Column.kind``):
 
 - ``text``: free text, trimmed; empty = missing.
 - ``int`` / ``float``: numbers; Indonesian (``1.234.567,89``, ``Rp 1.234.567``) or plain
-  (``1234567.89``) notation, see ``analysis.readers``.
+  (``1234567.89``) notation, see ``analysis.data.readers``.
 - ``bool``: ``true/false``, ``1/0``, ``ya/tidak``, ``y/n``, ``yes/no``.
 - ``date`` / ``timestamp``: ISO (``2026-01-14``, ``2026-01-14 08:30``), ``14-01-2026``,
   ``14/01/2026`` (day first), ``14 Januari 2026``, ``14 Jan 2026``; ``0000-00-00`` = empty.
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

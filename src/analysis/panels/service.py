@@ -6,7 +6,7 @@ than one). Completion times are in days (fractional: timestamps are kept to the 
 
 Censoring. A request with no ``completed_at`` was still open at the extraction date: it is
 right-censored at ``extraction - submitted_at`` days, not missing. Medians and 90th percentiles are
-Kaplan–Meier quantiles within the cell (see ``analysis.km`` for the conventions: completions
+Kaplan–Meier quantiles within the cell (see ``analysis.panels.km`` for the conventions: completions
 before censorings at tied durations; the quantile is the first duration at which the share still
 open is ≤ 1 − p). When the curve never falls that low (too many requests still open), the quantile
 is *not identified* and is NaN; :func:`count_unidentified` counts such cells. The KM product is
@@ -28,7 +28,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analysis.km import QUANTILE_TOLERANCE
+from analysis.panels.km import QUANTILE_TOLERANCE
 
 #: Columns of ``service_requests`` the panels need.
 REQUIRED_COLUMNS = ("region_code", "service_type", "submitted_at", "completed_at", "units_involved", "sla_days")
@@ -74,7 +74,7 @@ def _register_source(con: duckdb.DuckDBPyConnection, requests) -> str:
         path = str(Path(requests))
         if not (path.endswith(".parquet") or "*" in path):
             raise ValueError(
-                f"{path}: give a DataFrame or a parquet file; load CSV/Excel with analysis.io.load_dataset first"
+                f"{path}: give a DataFrame or a parquet file; load CSV/Excel with analysis.data.io.load_dataset first"
             )
         escaped = path.replace("'", "''")
         con.execute(f"CREATE OR REPLACE TEMP VIEW src AS SELECT * FROM read_parquet('{escaped}')")

@@ -1,6 +1,6 @@
 """The data as it is: computations behind notebook ``00_data_overview``.
 
-Every function takes loaded tables (``analysis.io.Dataset`` members) and returns a DataFrame
+Every function takes loaded tables (``analysis.data.io.Dataset`` members) and returns a DataFrame
 with documented columns; nothing here plots or prints.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from analysis.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
+from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
 
 
 def adoption_timeline(policies: pd.DataFrame, regions: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -114,8 +114,8 @@ def budget_composition(budget: pd.DataFrame) -> pd.DataFrame:
 
 
 def overview_results(dataset) -> list:
-    """Headline counts for ``results.json`` (``analysis.results.ResultEntry`` list)."""
-    from analysis.results import ResultEntry
+    """Headline counts for ``results.json`` (``analysis.report.results_file.ResultEntry`` list)."""
+    from analysis.report.results_file import ResultEntry
 
     entries = []
     if dataset.policies is not None:

@@ -1,4 +1,4 @@
-"""Kaplan–Meier estimation in plain numpy (the reference for the SQL version in ``analysis.panel``).
+"""Kaplan–Meier estimation in plain numpy (the reference for the SQL version in ``analysis.panels.service``).
 
 Durations are in days. A request still open at the extraction date is *right-censored* at
 ``extracted_at - submitted_at``: we know it took at least that long. Ties follow the usual

@@ -1,4 +1,4 @@
-"""Load and validate a dataset directory against the data contract (``analysis.schemas``).
+"""Load and validate a dataset directory against the data contract (``analysis.data.schemas``).
 
 A dataset directory holds one file per table (``regions``, ``policies``, ``service_requests``,
 ``budget``, ``transfers``; ``.csv``, ``.parquet`` or ``.xlsx``) and ``dataset.json``
@@ -6,7 +6,7 @@ A dataset directory holds one file per table (``regions``, ``policies``, ``servi
 
 How a table is validated (all in DuckDB SQL over the file, so memory stays bounded and no Python
 loop runs per row): the file is exposed as a view of text (or typed Parquet) columns; each column
-is parsed with vectorised SQL (Indonesian numbers and dates, see ``analysis.readers``); every
+is parsed with vectorised SQL (Indonesian numbers and dates, see ``analysis.data.readers``); every
 rule of the schema is a SQL predicate naming one reject reason. The file is scanned once: the
 cleaned and parsed columns and each row's first failing check are stored in a DuckDB temp table,
 and the counts, the duplicate-key check (a grouped count), the rejects and the accepted rows are
@@ -44,10 +44,11 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from analysis import paths, privacy, readers
+from analysis import paths
+from analysis.data import privacy, readers
 from analysis.errors import DataContractError
-from analysis.readers import quote_ident, sql_literal
-from analysis.schemas import SCHEMAS, TABLES, Column, TableSchema
+from analysis.data.readers import quote_ident, sql_literal
+from analysis.data.schemas import SCHEMAS, TABLES, Column, TableSchema
 
 #: Reject lines kept in memory per table (all of them go to the rejects file).
 REJECTS_SAMPLE_ROWS = 1000
@@ -299,7 +300,7 @@ def _file_sha256(path: Path, known: dict) -> str:
 def _code_fingerprint() -> str:
     digest = hashlib.sha256(f"format {CACHE_FORMAT} duckdb {duckdb.__version__} "
                             f"pandas {pd.__version__}".encode())
-    from analysis import schemas
+    from analysis.data import schemas
 
     for module in (readers, schemas, privacy):
         digest.update(Path(module.__file__).read_bytes())
@@ -996,6 +997,6 @@ def fetch_frame(con, query: str) -> pd.DataFrame:
 
 
 def _is_personal_extra(table: str, column: str) -> bool:
-    from analysis.schemas import is_personal_column
+    from analysis.data.schemas import is_personal_column
 
     return is_personal_column(table, column)

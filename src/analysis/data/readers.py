@@ -19,7 +19,6 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
-import io
 import math
 import os
 import re

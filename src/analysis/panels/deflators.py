@@ -1,7 +1,7 @@
 """Price deflators: turn nominal Rupiah into Rupiah of one base year.
 
 The bundled default is an annual December-on-December CPI inflation series for Indonesia
-(``analysis/data/cpi_indonesia.csv``; BPS figures, some marked uncertain or assumed, see the
+(``analysis/resources/cpi_indonesia.csv``; BPS figures, some marked uncertain or assumed, see the
 file header). From it a monthly price index is built by geometric interpolation inside each
 year: the index of month ``m`` of year ``y`` is ``P(Dec y-1) * (1 + pi_y) ** (m / 12)``.
 
@@ -21,7 +21,7 @@ import pandas as pd
 
 from analysis.errors import DataContractError
 
-BUNDLED_CPI_CSV = Path(__file__).resolve().parent / "data" / "cpi_indonesia.csv"
+BUNDLED_CPI_CSV = Path(__file__).resolve().parents[1] / "resources" / "cpi_indonesia.csv"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.formatting import check_lang, t
+from analysis.texts.formatting import check_lang, t
 
 DEFAULT_MIN_COUNT = 10
 
@@ -80,7 +80,7 @@ def _register(kind: str, key: str, caption: str, file: str, output_dir: Path, **
 def _resolve(output_dir: str | Path | None, lang: str | None) -> tuple[Path, str]:
     directory = Path(output_dir) if output_dir is not None else _registry.output_dir
     if directory is None:
-        raise RuntimeError("call analysis.exhibits.configure(output_dir, lang) first")
+        raise RuntimeError("call analysis.report.exhibits.configure(output_dir, lang) first")
     if output_dir is not None and _registry.output_dir is None:
         _registry.output_dir = directory
     return directory, check_lang(lang or _registry.lang)

@@ -3,13 +3,13 @@
 Outcome series (one value per Pemda and month):
 
 - ``log_routine_spending``: natural log of realised routine spending (sum of the WFA-affected
-  categories, ``analysis.budget.spending_panel`` category ``routine_total``), Rupiah in 2025 prices.
+  categories, ``analysis.panels.budget.spending_panel`` category ``routine_total``), Rupiah in 2025 prices.
   Effects are in log points (× 100 ≈ percent).
 - ``median_days``: median completion time of service requests submitted in the month, in days:
-  the mean over service types of the Kaplan–Meier cell medians of ``analysis.panel.build_service_panel``,
+  the mean over service types of the Kaplan–Meier cell medians of ``analysis.panels.service.build_service_panel``,
   weighted by the requests submitted in each cell (cells whose median is not identified are left out).
 
-Donor pool: Pemda that never adopted WFA in the data window (``analysis.treatment.assign_treatment``
+Donor pool: Pemda that never adopted WFA in the data window (``analysis.panels.treatment.assign_treatment``
 status ``never``), at the same level as the adopter: other provinces
 for a province, other kabupaten/kota for a kabupaten or kota. Donors with a missing or non-finite
 month are dropped (listed with the reason). Kab/kota inside an adopting province stay eligible
@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError
-from analysis.results import ResultEntry
+from analysis.report.results_file import ResultEntry
 from analysis.synth import (
     InSpacePlacebo,
     PlaceboSE,
@@ -80,13 +80,13 @@ def is_province(level: str) -> bool:
 def monthly_outcome(dataset, outcome: str) -> pd.DataFrame:
     """``region_code, period, value`` for every Pemda and month (see the module doc for units)."""
     if outcome == "log_routine_spending":
-        from analysis.budget import ROUTINE_TOTAL, spending_panel
+        from analysis.panels.budget import ROUTINE_TOTAL, spending_panel
 
         panel = spending_panel(dataset.budget, frequency="month")
         routine = panel[panel["category"] == ROUTINE_TOTAL]
         return routine.rename(columns={"log_realized_real": "value"})[["region_code", "period", "value"]]
     if outcome == "median_days":
-        from analysis.panel import build_service_panel
+        from analysis.panels.service import build_service_panel
 
         cells = build_service_panel(dataset.service_requests, extracted_at=dataset.extracted_at)
         cells = cells[np.isfinite(cells["median_days"]) & (cells["n_submitted"] > 0)]
@@ -99,7 +99,7 @@ def monthly_outcome(dataset, outcome: str) -> pd.DataFrame:
 
 def adoption_status(dataset, periods) -> pd.DataFrame:
     """``assign_treatment`` over ``periods`` (one row per Pemda: cohort, status, dose)."""
-    from analysis.treatment import assign_treatment
+    from analysis.panels.treatment import assign_treatment
 
     policies = dataset.policies
     months = sorted(pd.Series(list(periods)).astype(str).str.slice(0, 7).unique())

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.formatting import format_idr, format_number, format_pct
+from analysis.texts.formatting import format_idr, format_number, format_pct
 
 SERVICE_HEADLINE = "att_log_median_days"
 SLA_HEADLINE = "att_sla_share"
@@ -277,7 +277,7 @@ def adoption_context(policies: pd.DataFrame | None) -> dict:
 def result_entries(risks: pd.DataFrame) -> list:
     """The brief's machine-readable results: one verdict per risk (``unit="indicator"``:
     1 = supported, 0 = not supported, None = no evidence)."""
-    from analysis.results import ResultEntry
+    from analysis.report.results_file import ResultEntry
 
     value = {"supported": 1.0, "not_supported": 0.0}
     return [

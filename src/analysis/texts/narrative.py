@@ -13,7 +13,7 @@ import re
 
 import pandas as pd
 
-from analysis.formatting import check_lang, format_idr, format_number
+from analysis.texts.formatting import check_lang, format_idr, format_number
 
 TEXTS: dict[str, dict[str, str]] = {
     # ------------------------------------------------------------------ 00 data overview
@@ -67,7 +67,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "id": "## Data dan perlakuan\n\n"
               "Panel disusun di DuckDB dari tabel `service_requests`. Permohonan yang masih terbuka pada tanggal "
               "ekstraksi diperlakukan sebagai **tersensor**, bukan data hilang. Aturan perlakuan "
-              "(`analysis.treatment`): sebuah Pemda dianggap menerapkan WFA sejak bulan pertama WFA mencakup "
+              "(`analysis.panels.treatment`): sebuah Pemda dianggap menerapkan WFA sejak bulan pertama WFA mencakup "
               "sekurang-kurangnya separuh hari kerja; jeda satu bulan di antara dua masa WFA dijembatani "
               "(Jawa Barat: uji coba November 2025, uji coba 50/50 Desember yang tidak tercatat di registri, "
               "kebijakan sejak Januari 2026 → kohort 2025-11); Pemda yang menghentikan WFA (Surakarta, "
@@ -76,7 +76,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "dikeluarkan.",
         "en": "## Data and treatment\n\n"
               "Panels are built in DuckDB from `service_requests`. A request still open at the extraction date "
-              "is **censored**, not missing. Treatment rules (`analysis.treatment`): a Pemda is treated from the "
+              "is **censored**, not missing. Treatment rules (`analysis.panels.treatment`): a Pemda is treated from the "
               "first month in which WFA covers at least half the working days; gaps of one month between spells "
               "are bridged (Jawa Barat: November 2025 trial, December 50/50 trial not in the registry, policy "
               "from January 2026 → cohort 2025-11); Pemda whose WFA was switched off (Surakarta, 14–28 January "
@@ -193,7 +193,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "**Sampel.** Difference-in-differences bertahap mensyaratkan perlakuan tetap berlaku setelah "
               "dimulai: Pemda yang menghentikan WFA (uji coba satu bulan) dan Pemda yang sudah menerapkan WFA "
               "pada periode pertama dikeluarkan (tercantum di bawah). Kohort dan jumlah hari WFA berasal dari "
-              "registri kebijakan melalui `analysis.treatment.assign_treatment`.\n\n"
+              "registri kebijakan melalui `analysis.panels.treatment.assign_treatment`.\n\n"
               "Sel berikut memuat data dan menjalankan semua estimasi (semua kategori, dengan dan tanpa "
               "penyesuaian TKD, penghematan, proyeksi); sel-sel sesudahnya hanya menampilkan bagian dari hasil.",
         "en": "## Data, frequency and estimation\n\n"
@@ -207,7 +207,7 @@ TEXTS: dict[str, dict[str, str]] = {
               "the tests is computed the same way). `frequency=\"month\"` is available.\n\n"
               "**Sample.** Staggered DiD needs treatment to stay on once it starts: Pemda whose WFA was switched "
               "off (a one-month trial) and Pemda already treated in the first period are left out (listed below). "
-              "Cohorts and WFA days come from the policy registry via `analysis.treatment.assign_treatment`.\n\n"
+              "Cohorts and WFA days come from the policy registry via `analysis.panels.treatment.assign_treatment`.\n\n"
               "The next cell loads the data and runs every estimate (all categories, with and without the TKD "
               "adjustment, savings, projection); the cells after it only show parts of the result.",
     },
@@ -323,8 +323,8 @@ TEXTS: dict[str, dict[str, str]] = {
               "an estimated effect there would point to a bias in the design rather than to WFA.",
     },
     "20.conclusion": {
-        "id": "## Kesimpulan\n\nDisusun dari angka-angka di atas oleh `analysis.savings.conclusion_text`.",
-        "en": "## Conclusion\n\nBuilt from the numbers above by `analysis.savings.conclusion_text`.",
+        "id": "## Kesimpulan\n\nDisusun dari angka-angka di atas oleh `analysis.analyses.budget_savings.conclusion_text`.",
+        "en": "## Conclusion\n\nBuilt from the numbers above by `analysis.analyses.budget_savings.conclusion_text`.",
     },
     # ------------------------------------------------------------------ 30 case study
     "30.title": {
@@ -393,8 +393,8 @@ def _pct_word(lang: str) -> str:
 
 
 # --------------------------------------------------------------------------- notes written by the modules
-#: (pattern, Indonesian template) for the fixed English notes of ``analysis.treatment``,
-#: ``analysis.service_time``, ``analysis.budget`` and ``analysis.durations``.
+#: (pattern, Indonesian template) for the fixed English notes of ``analysis.panels.treatment``,
+#: ``analysis.analyses.service_time``, ``analysis.panels.budget`` and ``analysis.durations``.
 _NOTE_PATTERNS: tuple[tuple[str, str], ...] = (
     (r"WFA ended after (\S+)", "WFA berakhir setelah {0}"),
     (r"excluded from staggered estimators", "dikeluarkan dari penduga bertahap"),
@@ -416,7 +416,7 @@ _NOTE_PATTERNS: tuple[tuple[str, str], ...] = (
      "Model PH eksponensial sepotong-sepotong (Poisson pada {0} sel permohonan × selang hari, {1} selang hari)"),
 )
 
-#: Treatment statuses of ``analysis.treatment`` in words.
+#: Treatment statuses of ``analysis.panels.treatment`` in words.
 STATUSES = {
     "never": {"id": "tidak pernah menerapkan", "en": "never adopted"},
     "adopter": {"id": "penerap", "en": "adopter"},

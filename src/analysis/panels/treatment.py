@@ -109,7 +109,7 @@ def assign_treatment(
 
     Parameters
     ----------
-    policies, regions : the ``policies`` and ``regions`` tables (``analysis.io``).
+    policies, regions : the ``policies`` and ``regions`` tables (``analysis.data.io``).
     periods : the study window, ``YYYY-MM`` strings (e.g. the months of the service panel).
     trial_handling : ``"exclude"`` or ``"absorbing"`` for Pemda whose WFA switched off (module doc).
     max_gap_months : longest gap between spells that is bridged (rule 2).

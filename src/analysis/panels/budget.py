@@ -3,7 +3,7 @@ pre-treatment covariates (TKD cut, fiscal capacity, population) used to adjust f
 transfer cut.
 
 Units: every ``*_idr`` column is Rupiah; nominal unless its name says ``real``; real Rupiah are in
-prices of ``price_base_year`` (average price level of that year, see :mod:`analysis.deflators`).
+prices of ``price_base_year`` (average price level of that year, see :mod:`analysis.panels.deflators`).
 
 Frequencies: ``month`` (``YYYY-MM``) or ``quarter`` (``YYYY-Qn``). APBD realisation is back-loaded
 to the year end and monthly amounts are noisy (bills paid late, several months booked at once);
@@ -19,11 +19,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from analysis.deflators import Deflator, load_deflator
+from analysis.panels.deflators import Deflator, load_deflator
 from analysis.errors import DataContractError
 
-from analysis.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
-from analysis.treatment import assign_treatment
+from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
+from analysis.panels.treatment import assign_treatment
 
 ROUTINE_TOTAL = "routine_total"
 FREQUENCIES = ("month", "quarter")
@@ -206,7 +206,7 @@ def adoption_table(
     policies: pd.DataFrame, regions: pd.DataFrame, *, periods: pd.Series, trial_handling: str = "exclude"
 ) -> pd.DataFrame:
     """WFA cohorts and dose per Pemda from the policy registry, by
-    :func:`analysis.treatment.assign_treatment` (half-month rule, bridged gaps, switched-off trials
+    :func:`analysis.panels.treatment.assign_treatment` (half-month rule, bridged gaps, switched-off trials
     excluded by default) over the ``YYYY-MM`` months of ``periods``."""
     months = sorted(pd.Series(periods).astype(str).str.slice(0, 7).unique())
     return assign_treatment(policies, regions, periods=months, trial_handling=trial_handling)

@@ -1,0 +1,250 @@
+"""Notebook ``20_budget_savings`` as one call: load the budget tables, build the panel, estimate
+every category with and without the TKD adjustment, the savings and the projection
+(:func:`run_budget_analysis`), and the machine-readable results.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from analysis.analyses.projection import Projection, project_annual_savings
+from analysis.analyses.savings import DEFAULT_DRAWS, DEFAULT_SEED, Savings, savings_in_rupiah, truth_savings_over_cells
+from analysis.analyses.spending_effect import (
+    estimate_spending_effect,
+    placebo_joint_test,
+    truth_over_cells,
+)
+from analysis.data import load_table
+from analysis.panels.budget import (
+    PLACEBO_CATEGORIES,
+    ROUTINE_CATEGORIES,
+    ROUTINE_TOTAL,
+    adoption_table,
+    cohorts_for_estimation,
+    spending_panel,
+    tkd_covariates,
+)
+from analysis.paths import POLICIES_CSV
+from analysis.report.results_file import ResultEntry
+from analysis.texts import formatting
+
+
+@dataclass(frozen=True)
+class BudgetAnalysis:
+    """Everything notebook ``20_budget_savings`` shows. Rupiah are real, ``price_base_year`` prices.
+
+    ``effects``: category -> adjusted (if ``adjust_for_tkd``) CS effect, for every routine and
+    placebo category and ``routine_total``; ``unadjusted``: the same without covariates (only
+    when ``adjust_for_tkd``; else equal to ``effects``); ``comparison``: one row per category x
+    adjusted with the ATTs (and ``truth`` on synthetic data); ``savings``: from the routine
+    categories; ``projection``; ``truth``: truth.json's ``budget`` block (plus
+    ``savings_idr_over_estimated_cells``, the true savings over the cells of ``savings``) or None.
+    """
+
+    parameters: dict
+    panel: pd.DataFrame
+    units: pd.DataFrame
+    excluded: pd.DataFrame
+    regions: pd.DataFrame
+    covariates: pd.DataFrame
+    effects: dict
+    unadjusted: dict
+    comparison: pd.DataFrame
+    savings: Savings
+    projection: Projection
+    truth: dict | None
+
+
+def run_budget_analysis(
+    data_dir,
+    *,
+    frequency: str = "quarter",
+    adjust_for_tkd: bool = True,
+    price_base_year: int = 2025,
+    projection_days_per_week: float = 1.0,
+    projection_province: str = "",
+    control: str = "notyettreated",
+    n_draws: int = DEFAULT_DRAWS,
+    seed: int = DEFAULT_SEED,
+) -> BudgetAnalysis:
+    """Load ``regions``, ``policies``, ``budget``, ``transfers`` of ``data_dir``, build the panel,
+    estimate every category with and without the TKD adjustment, the savings and the projection
+    (``base_year = price_base_year``; every Pemda in the data, or with ``projection_province``
+    (a province code such as ``"32"``) the province government and its kabupaten/kota)."""
+    data_dir = Path(data_dir)
+    regions = load_table(data_dir, "regions")
+    policies = load_table(data_dir, "policies")
+    budget = load_table(data_dir, "budget")
+    transfers = load_table(data_dir, "transfers")
+    panel = spending_panel(budget, frequency=frequency, price_base_year=price_base_year)
+    adoption = adoption_table(policies, regions, periods=budget["period"])
+    units, excluded = cohorts_for_estimation(adoption, panel, frequency=frequency)
+    covariates = tkd_covariates(transfers, regions)
+    truth_cells, truth = None, None
+    if (data_dir / "truth_budget_cells.parquet").exists():
+        truth_cells = pd.read_parquet(data_dir / "truth_budget_cells.parquet")
+        truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8")).get("budget")
+    categories = [ROUTINE_TOTAL, *ROUTINE_CATEGORIES, *PLACEBO_CATEGORIES]
+    effects, unadjusted, rows = {}, {}, []
+    for category in categories:
+        effects[category] = estimate_spending_effect(
+            panel, units, covariates, category=category, adjust_for_tkd=adjust_for_tkd, control=control
+        )
+        unadjusted[category] = (
+            estimate_spending_effect(panel, units, covariates, category=category, adjust_for_tkd=False, control=control)
+            if adjust_for_tkd else effects[category]
+        )
+        for effect in {id(e): e for e in (effects[category], unadjusted[category])}.values():
+            row = effect.as_row()
+            if truth_cells is not None:
+                row["truth"] = truth_over_cells(truth_cells, effect)
+            rows.append(row)
+    routine = {c: effects[c] for c in ROUTINE_CATEGORIES}
+    savings = savings_in_rupiah(routine, n_draws=n_draws, seed=seed)
+    if truth_cells is not None:
+        truth = {**truth, "savings_idr_over_estimated_cells": truth_savings_over_cells(truth_cells, savings)}
+    region_codes, scope = None, "all Pemda in the data"
+    if projection_province:
+        in_province = regions["province_code"].astype(str) == str(projection_province)
+        region_codes = list(regions.loc[in_province, "region_code"].astype(str))
+        if not region_codes:
+            raise ValueError(f"projection_province {projection_province!r}: no Pemda with that province_code")
+        scope = f"province {projection_province}"
+    projection = project_annual_savings(
+        routine, panel, days_per_week=projection_days_per_week, base_year=price_base_year,
+        region_codes=region_codes, scope=scope, n_draws=n_draws, seed=seed,
+    )
+    parameters = {
+        "frequency": frequency, "adjust_for_tkd": adjust_for_tkd, "price_base_year": price_base_year,
+        "projection_days_per_week": projection_days_per_week, "projection_province": projection_province,
+        "control": control,
+        "n_draws": n_draws, "seed": seed,
+    }
+    return BudgetAnalysis(parameters, panel, units, excluded, regions, covariates, effects, unadjusted,
+                          pd.DataFrame(rows), savings, projection, truth)
+
+
+def registry_region_codes() -> set[str]:
+    """Region codes of the real adopters in the bundled policy registry
+    (``data/reference/policies.csv``)."""
+    return set(pd.read_csv(POLICIES_CSV, dtype={"region_code": str})["region_code"])
+
+
+def savings_by_pemda(analysis: BudgetAnalysis, *, registry_only: bool = False) -> pd.DataFrame:
+    """Per adopter: ``region_code, name, cohort, wfa_days_per_week, n_periods, savings_idr,
+    ci_low, ci_high, savings_per_capita_idr`` and ``savings_per_asn_idr`` (only if the regions
+    table has ``asn_count``; otherwise skipped). ``registry_only``: only the Pemda of the bundled
+    policy registry (the real 2025-2026 adopters)."""
+    table = analysis.savings.summarise(["region_code"])
+    if registry_only:
+        table = table[table["region_code"].isin(registry_region_codes())]
+    info = analysis.units[["region_code", "cohort", "wfa_days_per_week"]]
+    regions = analysis.regions.assign(region_code=analysis.regions["region_code"].astype(str))
+    keep = ["region_code", "name", "population"] + (["asn_count"] if "asn_count" in regions.columns else [])
+    table = table.merge(info, on="region_code", how="left").merge(regions[keep], on="region_code", how="left")
+    table["savings_per_capita_idr"] = table["savings_idr"] / table["population"]
+    columns = ["region_code", "name", "cohort", "wfa_days_per_week", "n_periods", "savings_idr", "ci_low",
+               "ci_high", "savings_per_capita_idr"]
+    if "asn_count" in table.columns:
+        table["savings_per_asn_idr"] = table["savings_idr"] / table["asn_count"]
+        columns.append("savings_per_asn_idr")
+    return table[columns].sort_values("savings_idr", ascending=False).reset_index(drop=True)
+
+
+def conclusion_text(analysis: BudgetAnalysis, lang: str) -> str:
+    """Plain-language conclusion (markdown) whose numbers all come from ``analysis``; money via
+    :func:`analysis.texts.formatting.format_idr`, percentages via ``formatting.format_pct``."""
+    formatting.check_lang(lang)
+    headline = analysis.effects[ROUTINE_TOTAL]
+    naive = analysis.unadjusted[ROUTINE_TOTAL]
+    total = analysis.savings.total()
+    per_year = analysis.savings.per_adopter_year()
+    proj = analysis.projection
+    pct = lambda v: formatting.format_pct(100 * float(np.expm1(v)), lang, 1, signed=True)  # noqa: E731
+    idr_ci = lambda lo, hi: formatting.format_interval(lo, hi, formatting.format_idr, lang)  # noqa: E731
+    placebo = [analysis.effects[c] for c in PLACEBO_CATEGORIES]
+    placebo_null = all(e.ci_low <= 0 <= e.ci_high for e in placebo)
+    base = analysis.parameters["price_base_year"]
+    if lang == "id":
+        parts = [
+            f"WFA mengubah belanja rutin Pemda penerap sebesar **{pct(headline.att)}** "
+            f"(IK 95% {formatting.format_interval(np.expm1(headline.ci_low) * 100, np.expm1(headline.ci_high) * 100, formatting.format_pct, lang)}), "
+            f"{'setelah' if headline.adjusted else 'tanpa'} memperhitungkan pemotongan TKD 2026. "
+            f"Tanpa penyesuaian itu, estimasinya {pct(naive.att)}.",
+            f"Selama periode pengamatan, {headline.n_treated} Pemda penerap menghemat sekitar "
+            f"**{formatting.format_idr(total['savings_idr'], lang)}** (IK 95% {idr_ci(total['ci_low'], total['ci_high'])}), "
+            f"atau {formatting.format_idr(per_year['savings_idr'], lang)} per Pemda per tahun (harga {base}).",
+            f"Jika {proj.n_pemda} Pemda menerapkan {formatting.format_number(proj.days_per_week, lang, 0)} hari WFA per pekan, "
+            f"penghematan diperkirakan **{formatting.format_idr(proj.savings_idr, lang)} per tahun** "
+            f"(IK 95% {idr_ci(proj.ci_low, proj.ci_high)})"
+            + (" — ini ekstrapolasi di luar jumlah hari yang teramati." if proj.extrapolated else "."),
+            "Kategori plasebo (penerangan jalan, pemeliharaan) "
+            + ("tidak menunjukkan efek, sesuai harapan." if placebo_null else "menunjukkan efek: hasil di atas perlu dibaca hati-hati."),
+        ]
+    else:
+        parts = [
+            f"WFA changed adopters' routine spending by **{pct(headline.att)}** "
+            f"(95% CI {formatting.format_interval(np.expm1(headline.ci_low) * 100, np.expm1(headline.ci_high) * 100, formatting.format_pct, lang)}), "
+            f"{'after' if headline.adjusted else 'without'} accounting for the 2026 TKD cut. "
+            f"Without that adjustment the estimate is {pct(naive.att)}.",
+            f"Over the observed period the {headline.n_treated} adopting Pemda saved about "
+            f"**{formatting.format_idr(total['savings_idr'], lang)}** (95% CI {idr_ci(total['ci_low'], total['ci_high'])}), "
+            f"or {formatting.format_idr(per_year['savings_idr'], lang)} per Pemda per year ({base} prices).",
+            f"If {proj.n_pemda} Pemda adopted {proj.days_per_week:g} WFA day(s) per week, they would save about "
+            f"**{formatting.format_idr(proj.savings_idr, lang)} per year** (95% CI {idr_ci(proj.ci_low, proj.ci_high)})"
+            + (" — an extrapolation beyond the observed number of days." if proj.extrapolated else "."),
+            "The placebo categories (street lighting, maintenance) "
+            + ("show no effect, as expected." if placebo_null else "show an effect: read the results above with caution."),
+        ]
+    return "\n\n".join(parts)
+
+
+def result_entries(analysis: BudgetAnalysis) -> list:
+    """The ``results.json`` entries of notebook 20."""
+    head, naive = analysis.effects[ROUTINE_TOTAL], analysis.unadjusted[ROUTINE_TOTAL]
+    total, per_year, proj = analysis.savings.total(), analysis.savings.per_adopter_year(), analysis.projection
+    base = analysis.parameters["price_base_year"]
+    entries = [
+        ResultEntry("att_log_routine_spending", head.att, head.se, head.ci_low, head.ci_high, "log points",
+                    "CS ATT on log routine spending" + (" (TKD-adjusted)" if head.adjusted else "")),
+        ResultEntry("att_log_routine_spending_unadjusted", naive.att, naive.se, naive.ci_low, naive.ci_high,
+                    "log points", "CS ATT on log routine spending without the TKD adjustment"),
+        ResultEntry("savings_idr_total", total["savings_idr"], total["se"], total["ci_low"], total["ci_high"],
+                    "IDR", f"savings of all adopters over the observed post-adoption periods ({base} prices)"),
+        ResultEntry("savings_idr_per_adopter_year", per_year["savings_idr"], per_year["se"], per_year["ci_low"],
+                    per_year["ci_high"], "IDR", f"savings per adopter per year ({base} prices)"),
+        ResultEntry("projection_idr_per_year", proj.savings_idr, proj.se, proj.ci_low, proj.ci_high, "IDR",
+                    f"projected savings per year, {proj.n_pemda} Pemda, {proj.days_per_week:g} WFA day(s)/week"),
+    ]
+    for category in (*ROUTINE_CATEGORIES, *PLACEBO_CATEGORIES):
+        e = analysis.effects[category]
+        entries.append(ResultEntry(f"att_log_{category}", e.att, e.se, e.ci_low, e.ci_high, "log points",
+                                   f"CS ATT on log {category} spending"))
+    return entries
+
+
+def result_extra(analysis: BudgetAnalysis) -> dict:
+    """Machine-readable detail for ``results.json`` ``extra``: the comparison table (every
+    category, adjusted and unadjusted, with the truth over the estimator's own cells on synthetic
+    data), savings by category (their sum is ``savings_idr_total``), the sample exclusions, the
+    projection's assumptions and the joint placebo test (:func:`placebo_joint_test`)."""
+    by_category = analysis.savings.summarise(["category"])
+    return {
+        "comparison": analysis.comparison.to_dict(orient="records"),
+        "savings_by_category": by_category[["category", "savings_idr", "ci_low", "ci_high"]].to_dict(orient="records"),
+        "excluded_pemda": analysis.excluded.to_dict(orient="records"),
+        "savings_ci_method": analysis.savings.method,
+        "projection": {
+            "n_pemda": analysis.projection.n_pemda, "scope": analysis.projection.scope,
+            "days_per_week": analysis.projection.days_per_week,
+            "observed_doses": list(analysis.projection.observed_doses),
+            "extrapolated": analysis.projection.extrapolated, "assumptions": list(analysis.projection.assumptions),
+        },
+        "truth_json_budget": analysis.truth,
+        "placebo_joint_test": placebo_joint_test(analysis.effects),
+    }

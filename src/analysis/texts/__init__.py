@@ -1,0 +1,1 @@
+"""The words of every report, in Indonesian (``id``) and English (``en``)."""
