@@ -4,14 +4,20 @@ Every headline number a notebook states is also written here, for the index page
 brief and the tests. Shape::
 
     {"report": "10_service_time", "parameters": {...},
-     "results": [{"name", "estimate", "se", "ci_low", "ci_high", "unit", "label"}, ...]}
+     "results": [{"name", "estimate", "se", "ci_low", "ci_high", "unit", "label",
+                  "estimand", "sample", "inference"}, ...]}
+
+``estimand``, ``sample`` and ``inference`` are facts, not sentences (the words are in
+``analysis.texts``): a headline entry says what it measures (:class:`Estimand`), on whom
+(:class:`Sample`), and how its uncertainty was computed (:class:`Inference`). They are ``null``
+for plain counts.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -21,9 +27,68 @@ RESULTS_FILE = "results.json"
 
 
 @dataclass(frozen=True)
+class Estimand:
+    """What a number measures, in codes the text catalogue renders.
+
+    ``outcome``: the measured quantity (e.g. ``log_median_days``, ``log_routine_spending_real``,
+    ``savings_idr``); ``scale``: ``log_points``, ``percent``, ``percentage_points``, ``idr``,
+    ``idr_per_year``, ``ratio`` or ``days``; ``units``: whose effect (e.g.
+    ``treated_pemda_service_lines``, ``treated_pemda``, ``target_pemda``); ``periods``: which
+    periods (e.g. ``post_adoption_months_wfa_in_force``); ``weights``: how cells are weighted
+    (e.g. ``treated_cells_equal``, ``requests``); ``estimator``: short name (``imputation``,
+    ``cs``, ``sdid``, ...); ``details``: anything else that pins it down (window, base year,
+    days per week), JSON-safe values.
+    """
+
+    outcome: str
+    scale: str
+    units: str
+    periods: str
+    weights: str
+    estimator: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """On whom a number was estimated: Pemda counted on each side and who was left out, why.
+
+    ``treated``: region codes of the treated Pemda in the estimate; ``comparison_count``: number
+    of comparison Pemda; ``excluded``: one mapping per Pemda left out, ``{"region_code",
+    "reason"}`` (``reason`` a code, e.g. ``switched_off``, ``single_pemda_cohort``,
+    ``cohort_after_window``), plus optional fields; ``real_adopters_included``: the region codes
+    of real (registry) adopters among ``treated``.
+    """
+
+    treated: tuple[str, ...]
+    comparison_count: int
+    excluded: tuple[dict[str, Any], ...] = ()
+    real_adopters_included: tuple[str, ...] = ()
+
+    @property
+    def treated_count(self) -> int:
+        return len(self.treated)
+
+
+@dataclass(frozen=True)
+class Inference:
+    """How the uncertainty of a number was computed. ``method``: ``cluster_robust``,
+    ``randomization``, ``wild_cluster_bootstrap``, ``multiplier_bootstrap``, ``placebo`` ...;
+    ``reason``: why this method (a code, e.g. ``few_treated_clusters``); ``n_treated_clusters``;
+    ``pvalue``: of the null of no effect under this method; ``details``: draws, seed, weights."""
+
+    method: str
+    reason: str = ""
+    n_treated_clusters: int | None = None
+    pvalue: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ResultEntry:
     """One headline number. ``unit`` is e.g. ``log points``, ``percent``, ``percentage points``,
-    ``IDR`` or ``days``; ``label`` is a short human description in the report's language."""
+    ``IDR`` or ``days``; ``label`` is a short description (not shown to readers: pages take their
+    words from ``analysis.texts``); ``estimand``, ``sample``, ``inference``: see the module doc."""
 
     name: str
     estimate: float | None
@@ -32,6 +97,9 @@ class ResultEntry:
     ci_high: float | None = None
     unit: str = ""
     label: str = ""
+    estimand: Estimand | None = None
+    sample: Sample | None = None
+    inference: Inference | None = None
 
 
 def _clean(value: Any) -> Any:
@@ -44,6 +112,8 @@ def _clean(value: Any) -> Any:
         return None
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, Sample):
+        return {**_clean(asdict(value)), "treated_count": value.treated_count}
     if isinstance(value, (list, tuple)):
         return [_clean(v) for v in value]
     return value
@@ -77,7 +147,7 @@ def write_results(
     document = {
         "report": report,
         "parameters": _clean(dict(parameters)),
-        "results": [_clean(asdict(entry)) for entry in entries],
+        "results": [_entry_dict(entry) for entry in entries],
     }
     if extra:
         document["extra"] = _clean(extra)
@@ -85,6 +155,16 @@ def write_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     return path
+
+
+def _entry_dict(entry: ResultEntry) -> dict[str, Any]:
+    out = {}
+    for name in ("name", "estimate", "se", "ci_low", "ci_high", "unit", "label"):
+        out[name] = _clean(getattr(entry, name))
+    for name in ("estimand", "sample", "inference"):
+        value = getattr(entry, name)
+        out[name] = None if value is None else _clean(value if isinstance(value, Sample) else asdict(value))
+    return out
 
 
 def read_results(path: str | Path) -> dict[str, Any]:
