@@ -11,6 +11,16 @@ os.environ.setdefault("PEMDA_WFA_SALT", "test-session-salt")
 
 import pytest
 
+#: Fixtures that simulate a whole synthetic dataset: a test using one is marked ``slow``, so
+#: ``pytest -m "not slow"`` is the fast inner loop (CI runs everything).
+DATASET_FIXTURES = {"default_dataset", "small_dataset", "shared_datasets"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if DATASET_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def shared_datasets(tmp_path_factory):
