@@ -224,3 +224,28 @@ def test_bootstrap_reproducible_bands_wider_and_se_close():
         assert np.all(np.abs(ratio - 1) < 0.25), ratio
     other_seed = callaway_santanna(mpdta(), **COLUMNS, bootstrap=True, n_boot=999, seed=7)
     assert not math.isclose(other_seed.att_gt["se"].iloc[0], first.att_gt["se"].iloc[0])
+
+
+def test_influence_functions_reproduce_the_analytic_standard_errors():
+    """The influence functions the savings bootstrap and the group tests rely on: unit-level
+    sum of squares / n^2 = the reported variance, rows in sorted unit order, and the event
+    aggregation's columns are its event times."""
+    data = mpdta()
+    result = callaway_santanna(data, outcome="lemp", unit="countyreal", time="year", cohort="first.treat")
+    simple = result.influence("simple")
+    assert simple.unit_ids == tuple(sorted(data["countyreal"].unique()))
+    assert np.sqrt((simple.values[:, 0] ** 2).sum()) / simple.n_units == pytest.approx(result.overall()["se"], rel=1e-10)
+    event = result.influence("event")
+    table = result.event_study()
+    assert list(event.columns) == list(table["event"])
+    se = np.sqrt((event.values**2).sum(axis=0)) / event.n_units
+    np.testing.assert_allclose(se, table["se"], rtol=1e-10)
+    # clustered on state-like groups: the summed influence gives the clustered variance
+    data = data.assign(region=data["countyreal"] // 100)
+    clustered = callaway_santanna(data, outcome="lemp", unit="countyreal", time="year", cohort="first.treat",
+                                  cluster="region").influence("simple")
+    by_cluster = clustered.by_cluster()
+    assert len(by_cluster) == data["region"].nunique()
+    assert by_cluster["overall"].sum() == pytest.approx(clustered.values[:, 0].sum() / clustered.n_units)
+    with pytest.raises(ValueError, match="simple' or 'event"):
+        result.influence("group")

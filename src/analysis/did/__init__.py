@@ -8,7 +8,7 @@ Estimators are imported lazily so ``import analysis.did`` stays cheap.
 
 from importlib import import_module
 
-from analysis.did.results import CallawaySantAnnaResult, EventStudyResult, PretrendTest
+from analysis.did.results import CallawaySantAnnaResult, EventStudyResult, InfluenceFunction, PretrendTest
 
 _LAZY = {
     "callaway_santanna": "analysis.did.cs",
@@ -22,7 +22,7 @@ _LAZY = {
     "bacon_decomposition": "analysis.did.bacon",
 }
 
-__all__ = ["CallawaySantAnnaResult", "EventStudyResult", "PretrendTest", *_LAZY]
+__all__ = ["CallawaySantAnnaResult", "EventStudyResult", "InfluenceFunction", "PretrendTest", *_LAZY]
 
 
 def __getattr__(name: str):

@@ -134,11 +134,17 @@ def callaway_santanna(
         base_period=base_period,
         random_state=seed,
     )
-    return _build_result(native, panel, alpha=alpha, bootstrap=bootstrap)
+    unit_ids = tuple(sorted(pd.unique(data[unit])))
+    cluster_ids = unit_ids
+    if cluster_vars:
+        cluster_of = data.drop_duplicates(unit).set_index(unit)[cluster]
+        cluster_ids = tuple(cluster_of.loc[list(unit_ids)])
+    return _build_result(native, panel, alpha=alpha, bootstrap=bootstrap, unit_ids=unit_ids,
+                         cluster_ids=cluster_ids)
 
 
 def _build_result(
-    native: Any, panel: PreparedPanel, *, alpha: float, bootstrap: bool
+    native: Any, panel: PreparedPanel, *, alpha: float, bootstrap: bool, unit_ids: tuple, cluster_ids: tuple
 ) -> CallawaySantAnnaResult:
     mapping = panel.time_mapping
     att = np.asarray(native.att_gt, dtype=float)
@@ -167,7 +173,8 @@ def _build_result(
         time_mapping=mapping,
         alpha=alpha,
         event_vcov=None,
-        details={"bootstrap": bootstrap, "columns": panel.columns},
+        details={"bootstrap": bootstrap, "columns": panel.columns, "unit_ids": unit_ids,
+                 "cluster_ids": cluster_ids},
         att_gt=att_gt,
         aggregator=lambda kind: _aggregate(native, kind, mapping, alpha, bootstrap),
         native={"att_gt": native},

@@ -138,6 +138,39 @@ class EventStudyResult:
         return {k: float(self.overall_estimate[k]) for k in OVERALL_KEYS}
 
 
+@dataclass(frozen=True)
+class InfluenceFunction:
+    """Influence functions of some estimates, one row per unit (moderndid's convention).
+
+    ``values``: ``n_units x k``; column ``j`` is the influence function of ``estimates[j]``, so
+    the analytic covariance is ``values.T @ values / n_units**2`` (unit level) and a multiplier
+    bootstrap draw is ``estimates + xi @ values / n_units`` with one ``xi`` per unit (or per
+    cluster, shared by its units). ``unit_ids``: the input's unit labels in row order.
+    ``cluster_ids``: the cluster label of each row (the ``cluster`` column, else the unit).
+    ``columns``: what each column estimates (``"overall"`` or an event time).
+    """
+
+    values: np.ndarray
+    estimates: np.ndarray
+    unit_ids: tuple[Any, ...]
+    cluster_ids: tuple[Any, ...]
+    columns: tuple[Any, ...]
+
+    @property
+    def n_units(self) -> int:
+        return len(self.unit_ids)
+
+    def by_cluster(self) -> pd.DataFrame:
+        """Influence functions summed within clusters, scaled to the estimate's error
+        (``values / n_units``): index = cluster label, one column per estimate. Their sum of
+        squares is the cluster-robust variance without a small-sample factor. (With a ``cluster``
+        column moderndid's own reported SE is computed differently: on mpdta clustered into 65
+        groups it gives 0.01374 where this sum gives 0.01495. Joint tests that combine several
+        estimates should use this sum consistently for every estimate they combine.)"""
+        scaled = pd.DataFrame(self.values / self.n_units, columns=list(self.columns))
+        return scaled.groupby(np.asarray(self.cluster_ids, dtype=object)).sum()
+
+
 @dataclass(frozen=True, kw_only=True)
 class CallawaySantAnnaResult(EventStudyResult):
     """Callaway-Sant'Anna result: ATT(g,t) cells plus the four aggregations.
@@ -180,6 +213,23 @@ class CallawaySantAnnaResult(EventStudyResult):
 
     def event_study(self) -> pd.DataFrame:
         return self.aggregate("event")
+
+    def influence(self, kind: str = "simple") -> InfluenceFunction:
+        """Influence functions of the ``simple`` ATT (one column, ``"overall"``) or of the
+        ``event`` aggregation (one column per event time), rows in ``details["unit_ids"]``
+        order; the basis of joint tests across estimates and of multiplier-bootstrap draws."""
+        agg = self.native_aggregate(kind)
+        if kind == "simple":
+            values = np.asarray(agg.influence_func_overall, dtype=float).reshape(-1, 1)
+            estimates, columns = np.array([float(agg.overall_att)]), ("overall",)
+        elif kind == "event":
+            values = np.asarray(agg.influence_func, dtype=float)
+            estimates = np.asarray(agg.att_by_event, dtype=float)
+            columns = tuple(int(e) for e in np.asarray(agg.event_times))
+        else:
+            raise ValueError(f"influence(kind={kind!r}): kind must be 'simple' or 'event'")
+        return InfluenceFunction(values=values, estimates=estimates, unit_ids=tuple(self.details["unit_ids"]),
+                                 cluster_ids=tuple(self.details["cluster_ids"]), columns=columns)
 
     def overall(self, kind: str = "simple") -> dict[str, float]:
         """Overall ATT: the ``simple`` aggregation by default; ``kind="event"|"group"|
