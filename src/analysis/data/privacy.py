@@ -18,6 +18,7 @@ hashed columns can still be counted and joined (e.g. repeat applicants).
 from __future__ import annotations
 
 import hashlib
+import re
 import os
 import secrets
 from pathlib import Path
@@ -66,3 +67,46 @@ def hash_sql(expression: str, salt: str) -> str:
     literal = "'" + salt.replace("'", "''") + "|'"
     return (f"CASE WHEN ({expression}) IS NULL THEN NULL "
             f"ELSE left(sha256({literal} || ({expression})), {HASH_HEX_CHARS}) END")
+
+
+# --------------------------------------------------------------------------------------------
+# Personal identifiers by value: the rule shared by the loader and the output checks
+# --------------------------------------------------------------------------------------------
+#
+# NIK (Nomor Induk Kependudukan, 16 digits): province (2) regency (2) district (2) birth date
+# DDMMYY (women: day + 40) and a serial (4); written plain or grouped with spaces, dots or dashes.
+# NIP (Nomor Induk Pegawai of an ASN, 18 digits): birth date YYYYMMDD, appointment YYYYMM,
+# sex (1/2), serial (3); often written "19800101 200501 1 001". A run of digits is reported only
+# when its fields are plausible, so amounts in Rupiah and other long numbers are not flagged.
+
+_ID_RUN = re.compile(r"(?<![\d.\-])\d(?:[ .\-]?\d){15,17}(?!\d)")
+
+
+def _plausible_nik(digits: str) -> bool:
+    province, day, month = int(digits[:2]), int(digits[6:8]), int(digits[8:10])
+    day = day - 40 if day > 40 else day
+    return 11 <= province <= 96 and 1 <= day <= 31 and 1 <= month <= 12
+
+
+def _plausible_nip(digits: str) -> bool:
+    birth_year, birth_month, birth_day = int(digits[:4]), int(digits[4:6]), int(digits[6:8])
+    start_year, start_month, sex = int(digits[8:12]), int(digits[12:14]), digits[14]
+    return (1900 <= birth_year <= 2099 and 1 <= birth_month <= 12 and 1 <= birth_day <= 31
+            and 1900 <= start_year <= 2099 and 1 <= start_month <= 12 and sex in "12")
+
+
+def find_personal_ids(text: str) -> list[str]:
+    """NIK- and NIP-shaped identifiers in ``text`` (plain or grouped with spaces, dots or
+    dashes), as they appear. Use :func:`mask_id` to report one."""
+    found = []
+    for match in _ID_RUN.finditer(text):
+        digits = re.sub(r"\D", "", match.group(0))
+        if (len(digits) == 16 and _plausible_nik(digits)) or (len(digits) == 18 and _plausible_nip(digits)):
+            found.append(match.group(0))
+    return found
+
+
+def mask_id(value: str) -> str:
+    """A personal identifier shown safely: its first 4 digits, the rest as ``*``."""
+    digits = re.sub(r"\D", "", value)
+    return digits[:4] + "*" * (len(digits) - 4)
