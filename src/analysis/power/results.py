@@ -1,0 +1,170 @@
+"""Results of the power simulation: facts (numbers, per-draw tables, note codes), no sentences.
+
+Monte Carlo errors. A power is a share of ``n_sims`` independent draws, so its Monte Carlo SE is
+the binomial ``sqrt(p (1 - p) / n_sims)`` (the size-adjusted power ignores the estimation of its
+critical value). The MDE is a quantile of the per-draw detection thresholds (see
+:mod:`analysis.power.simulate`); its Monte Carlo SE is half the distance between the threshold
+quantiles at ``target_power -/+ sqrt(target_power (1 - target_power) / n_sims)`` (the
+order-statistic interval of a sample quantile, one binomial SE either side), converted to
+percent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from analysis.notes import Note
+from analysis.power.design import PilotDesign
+
+__all__ = ["DesignAssessment", "MdeResult", "PowerResult", "log_to_pct", "pct_to_log"]
+
+
+def pct_to_log(effect_pct: float) -> float:
+    """Percent change (10 = 10% higher) → log points."""
+    if not effect_pct > -100:
+        raise ValueError(f"effect_pct must be > -100 (a percent change), got {effect_pct!r}")
+    return float(np.log1p(effect_pct / 100.0))
+
+
+def log_to_pct(effect_log):
+    """Log points → percent change."""
+    return 100.0 * np.expm1(effect_log)
+
+
+def binomial_se(share: float, n: int) -> float:
+    return float(np.sqrt(share * (1.0 - share) / n)) if n > 0 else np.nan
+
+
+@dataclass(frozen=True)
+class PowerResult:
+    """Power of a two-sided test of "no effect" for one design and effect size.
+
+    ``effect_pct`` (percent change added to every treated cell; ``effect_log`` the same in log
+    points); ``power``: share of draws rejecting at ``alpha``, ``power_se`` its Monte Carlo SE;
+    ``size`` / ``size_se``: the same at zero effect (a well-sized test gives ``alpha``);
+    ``power_size_adjusted`` (``_se``): the power when the critical value is the one that makes
+    the rejection rate at zero effect exactly at most ``alpha`` in these draws
+    (``critical_pvalue``) — about what a correctly sized few-treated test (randomization
+    inference) detects; ``draws``: one row per draw: ``draw, att, se, pvalue, reject,
+    att_null, se_null, pvalue_null, reject_null, n_treated_cells, n_not_imputable`` (log
+    points); ``n_failed``: draws without an estimate (counted as not rejecting); ``notes``.
+    """
+
+    outcome: str
+    design: PilotDesign
+    effect_pct: float
+    effect_log: float
+    alpha: float
+    n_sims: int
+    seed: int
+    estimator: str
+    power: float
+    power_se: float
+    size: float
+    size_se: float
+    power_size_adjusted: float
+    power_size_adjusted_se: float
+    critical_pvalue: float
+    n_failed: int
+    n_comparison_pemda: int
+    draws: pd.DataFrame = field(repr=False)
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def rejections(self) -> int:
+        return int(self.draws["reject"].sum())
+
+    def as_dict(self) -> dict:
+        """The scalar facts (design flattened), JSON-safe."""
+        return {
+            "outcome": self.outcome, **_design_dict(self.design), "effect_pct": self.effect_pct,
+            "alpha": self.alpha, "n_sims": self.n_sims, "seed": self.seed, "estimator": self.estimator,
+            "power": self.power, "power_se": self.power_se, "rejections": self.rejections,
+            "size": self.size, "size_se": self.size_se,
+            "power_size_adjusted": self.power_size_adjusted,
+            "power_size_adjusted_se": self.power_size_adjusted_se,
+            "critical_pvalue": self.critical_pvalue, "n_failed": self.n_failed,
+            "n_comparison_pemda": self.n_comparison_pemda,
+        }
+
+
+@dataclass(frozen=True)
+class MdeResult:
+    """Minimum detectable effect: the smallest effect (in ``direction``) detected with
+    ``target_power`` by a two-sided test at ``alpha`` (detected = rejected with an estimate of
+    the right sign).
+
+    ``mde_pct`` (percent change, signed: + slowdown / - saving) with ``mde_pct_se`` (Monte Carlo,
+    see the module docstring), ``mde_log`` in log points; ``mde_size_adjusted_pct`` (``_se``): the
+    same with the size-adjusted critical value (see :class:`PowerResult`). ``inf``/``-inf`` when
+    fewer than ``target_power`` of draws detect any effect up to ``max_effect_pct``.
+    ``thresholds`` / ``thresholds_size_adjusted``: per-draw detection thresholds in log points
+    (magnitude; ``inf`` = not detected in range): draw ``k`` detects every effect beyond its
+    threshold, so the share of thresholds below ``m`` is the power at ``m``. ``size`` /
+    ``size_se`` at zero effect, as in :class:`PowerResult`.
+    """
+
+    outcome: str
+    design: PilotDesign
+    target_power: float
+    alpha: float
+    direction: int
+    n_sims: int
+    seed: int
+    estimator: str
+    mde_log: float
+    mde_pct: float
+    mde_pct_se: float
+    mde_size_adjusted_pct: float
+    mde_size_adjusted_pct_se: float
+    size: float
+    size_se: float
+    max_effect_pct: float
+    thresholds: np.ndarray = field(repr=False)
+    thresholds_size_adjusted: np.ndarray = field(repr=False)
+    notes: tuple[Note, ...] = ()
+
+    def power_at(self, effect_pct, *, size_adjusted: bool = False):
+        """Power to detect ``effect_pct`` (same sign as ``direction``) read off the thresholds;
+        array-like in, array out."""
+        thresholds = self.thresholds_size_adjusted if size_adjusted else self.thresholds
+        magnitude = self.direction * np.log1p(np.asarray(effect_pct, dtype=float) / 100.0)
+        return (thresholds[None, :] < np.atleast_1d(magnitude)[:, None]).mean(axis=1).reshape(np.shape(magnitude))
+
+    def as_dict(self) -> dict:
+        return {
+            "outcome": self.outcome, **_design_dict(self.design), "target_power": self.target_power,
+            "alpha": self.alpha, "direction": self.direction, "n_sims": self.n_sims, "seed": self.seed,
+            "estimator": self.estimator, "mde_pct": self.mde_pct, "mde_pct_se": self.mde_pct_se,
+            "mde_log": self.mde_log, "mde_size_adjusted_pct": self.mde_size_adjusted_pct,
+            "mde_size_adjusted_pct_se": self.mde_size_adjusted_pct_se,
+            "size": self.size, "size_se": self.size_se, "max_effect_pct": self.max_effect_pct,
+        }
+
+
+@dataclass(frozen=True)
+class DesignAssessment:
+    """Power at one effect size and the MDE of one design, from the same simulated draws."""
+
+    power: PowerResult
+    mde: MdeResult
+
+    @property
+    def notes(self) -> tuple[Note, ...]:
+        seen, out = set(), []
+        for note in (*self.power.notes, *self.mde.notes):
+            key = (note.code, tuple(sorted(note.params.items())))
+            if key not in seen:
+                seen.add(key)
+                out.append(note)
+        return tuple(out)
+
+
+def _design_dict(design: PilotDesign) -> dict:
+    return {"n_adopters": design.n_adopters, "waves": design.waves,
+            "months_after": design.months_after, "months_before": design.months_before,
+            "wave_gap_months": design.wave_gap_months, "first_wave_month": design.first_wave_month,
+            "strata": design.strata}
