@@ -119,26 +119,32 @@ def allocate_to_strata(sizes: pd.Series, n: int) -> pd.Series:
     return counts
 
 
-def draw_adopters(eligible: pd.DataFrame, design: PilotDesign, rng: np.random.Generator) -> np.ndarray:
-    """Pemda positions of the adopters of one draw and their wave, as an ``n_adopters x 2``
-    integer array (column 0: ``pemda_index`` of ``eligible``, column 1: wave, 0-based).
+def draw_adopters(eligible: np.ndarray, design: PilotDesign, rng: np.random.Generator,
+                  strata: np.ndarray | None = None) -> np.ndarray:
+    """Adopters of one draw and their wave, as an ``n_adopters x 2`` integer array (column 0:
+    Pemda index, taken from ``eligible``; column 1: wave, 0-based).
 
-    ``eligible``: one row per Pemda that may adopt, with ``pemda_index`` and the stratum
-    column if the design is stratified. Within each stratum the Pemda are taken in a random
-    order, so for the same generator state a larger pilot contains the smaller one.
+    ``eligible``: Pemda indices that may adopt; ``strata``: their stratum labels (same order;
+    required when the design is stratified, missing labels form a stratum of their own).
+    Within each stratum the Pemda are taken in a random order, so for the same generator state
+    a larger pilot contains the smaller one.
     """
+    eligible = np.asarray(eligible)
     if design.n_adopters > len(eligible):
         raise ValueError(f"PilotDesign.n_adopters={design.n_adopters} exceeds the "
                          f"{len(eligible)} Pemda eligible to adopt")
     if design.strata is None:
-        chosen = eligible["pemda_index"].to_numpy()[rng.permutation(len(eligible))[: design.n_adopters]]
+        chosen = eligible[rng.permutation(len(eligible))[: design.n_adopters]]
     else:
-        stratum = eligible[design.strata].astype("string").fillna("<missing>")
-        groups = {key: eligible["pemda_index"].to_numpy()[index]
-                  for key, index in stratum.groupby(stratum, sort=True).indices.items()}
-        counts = allocate_to_strata(pd.Series({k: len(v) for k, v in groups.items()}), design.n_adopters)
-        chosen = np.concatenate([groups[key][rng.permutation(len(groups[key]))[:count]]
-                                 for key, count in counts.items()])
+        if strata is None or len(strata) != len(eligible):
+            raise ValueError(f"PilotDesign.strata={design.strata!r}: give one stratum label per eligible Pemda")
+        labels = pd.Series(strata, dtype="string").fillna("<missing>").to_numpy()
+        keys, index = np.unique(labels, return_inverse=True)
+        sizes = pd.Series(np.bincount(index, minlength=len(keys)), index=keys)
+        counts = allocate_to_strata(sizes, design.n_adopters)
+        chosen = np.concatenate([
+            eligible[index == position][rng.permutation(int(sizes[key]))[: int(counts.get(key, 0))]]
+            for position, key in enumerate(keys)])
         chosen = chosen[rng.permutation(len(chosen))]
     waves = np.repeat(np.arange(design.waves), design.wave_sizes)
     return np.column_stack([chosen, waves])

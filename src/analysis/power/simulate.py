@@ -71,50 +71,60 @@ MAX_EFFECT_PCT = 50.0
 # Draws
 # --------------------------------------------------------------------------------------------
 
-def _eligible(outcomes: PilotOutcomes, design: PilotDesign) -> pd.DataFrame:
-    pemda = outcomes.pemda
-    if design.eligible is None:
-        return pemda
-    unknown = sorted(set(design.eligible) - set(pemda["region_code"]))
-    if unknown:
-        raise ValueError(f"PilotDesign.eligible: region code(s) {unknown} are not in the outcome "
-                         "pool (Pemda with a WFA policy, or without data, are not)")
-    return pemda[pemda["region_code"].isin(design.eligible)]
+class _Draws:
+    """Makes the draws of one design on one pool (everything that does not change between
+    draws is prepared once)."""
+
+    def __init__(self, outcomes: PilotOutcomes, design: PilotDesign, seed: int, futures: BlockBootstrap):
+        pemda = outcomes.pemda
+        if design.eligible is not None:
+            unknown = sorted(set(design.eligible) - set(pemda["region_code"]))
+            if unknown:
+                raise ValueError(f"PilotDesign.eligible: region code(s) {unknown} are not in the "
+                                 "outcome pool (Pemda with a WFA policy, or without data, are not)")
+            pemda = pemda[pemda["region_code"].isin(design.eligible)]
+        if design.n_adopters > len(pemda):
+            raise ValueError(f"PilotDesign.n_adopters={design.n_adopters} exceeds the {len(pemda)} "
+                             "Pemda eligible to adopt")
+        if design.n_adopters >= outcomes.n_pemda:
+            raise ValueError(f"PilotDesign.n_adopters={design.n_adopters} leaves no comparison "
+                             f"Pemda in a pool of {outcomes.n_pemda}")
+        self.outcomes, self.design, self.seed, self.futures = outcomes, design, seed, futures
+        self.eligible = pemda["pemda_index"].to_numpy()
+        self.strata = None if design.strata is None else pemda[design.strata].to_numpy()
+        self.pool_calendar = outcomes.calendar_months()
+        self.target_calendar = design.calendar_months()
+        self.cluster = outcomes.units["pemda_index"].to_numpy()
+        self.wave_cohort = np.asarray(design.wave_starts) + 1
+
+    def __call__(self, k: int) -> PilotDraw:
+        future_seq, adopter_seq = np.random.SeedSequence(self.seed, spawn_key=(int(k),)).spawn(2)
+        columns = self.futures.source_months(self.pool_calendar, self.target_calendar,
+                                             np.random.default_rng(future_seq))
+        adopters = draw_adopters(self.eligible, self.design, np.random.default_rng(adopter_seq), self.strata)
+        pemda_cohort = np.zeros(self.outcomes.n_pemda, dtype=np.int64)
+        pemda_cohort[adopters[:, 0]] = self.wave_cohort[adopters[:, 1]]
+        return PilotDraw(values=self.outcomes.residuals[:, columns], cohort=pemda_cohort[self.cluster],
+                         cluster=self.cluster, n_clusters=self.outcomes.n_pemda)
 
 
-def _check(outcomes: PilotOutcomes, design: PilotDesign, alpha: float, n_sims: int) -> None:
+def _check(alpha: float, n_sims: int) -> None:
     if not 0 < alpha < 1:
         raise ValueError(f"alpha must be between 0 and 1, got {alpha!r}")
     if not isinstance(n_sims, (int, np.integer)) or n_sims < 1:
         raise ValueError(f"n_sims must be a positive integer, got {n_sims!r}")
-    n_eligible = len(_eligible(outcomes, design))
-    if design.n_adopters > n_eligible:
-        raise ValueError(f"PilotDesign.n_adopters={design.n_adopters} exceeds the {n_eligible} "
-                         "Pemda eligible to adopt")
-    if design.n_adopters >= outcomes.n_pemda:
-        raise ValueError(f"PilotDesign.n_adopters={design.n_adopters} leaves no comparison Pemda "
-                         f"in a pool of {outcomes.n_pemda}")
 
 
 def pilot_draw(outcomes: PilotOutcomes, design: PilotDesign, draw: int, *,
                seed: int = DEFAULT_SEED, futures: BlockBootstrap = BlockBootstrap()) -> PilotDraw:
     """Draw ``draw`` of ``design`` at zero effect (see the module docstring)."""
-    future_seq, adopter_seq = np.random.SeedSequence(seed, spawn_key=(int(draw),)).spawn(2)
-    columns = futures.source_months(outcomes.calendar_months(), design.calendar_months(),
-                                    np.random.default_rng(future_seq))
-    adopters = draw_adopters(_eligible(outcomes, design), design, np.random.default_rng(adopter_seq))
-    pemda_cohort = np.zeros(outcomes.n_pemda, dtype=np.int64)
-    pemda_cohort[adopters[:, 0]] = np.asarray(design.wave_starts)[adopters[:, 1]] + 1
-    cluster = outcomes.units["pemda_index"].to_numpy()
-    return PilotDraw(values=outcomes.residuals[:, columns], cohort=pemda_cohort[cluster],
-                     cluster=cluster, n_clusters=outcomes.n_pemda)
+    return _Draws(outcomes, design, seed, futures)(draw)
 
 
-def _fit_all(outcomes, design, n_sims, seed, estimator, futures, effect_log=0.0) -> pd.DataFrame:
+def _fit_all(draws: _Draws, n_sims: int, estimator, effect_log: float = 0.0) -> pd.DataFrame:
     rows = []
     for k in range(n_sims):
-        draw = pilot_draw(outcomes, design, k, seed=seed, futures=futures).with_effect(effect_log)
-        fit = estimator(draw)
+        fit = estimator(draws(k).with_effect(effect_log))
         rows.append((k, fit.att, fit.se, fit.pvalue, fit.n_treated_cells, fit.n_not_imputable))
     return pd.DataFrame(rows, columns=["draw", "att", "se", "pvalue", "n_treated_cells", "n_not_imputable"])
 
@@ -149,11 +159,10 @@ def _detects(estimator, draw: PilotDraw, magnitude: float, direction: int, criti
     return bool(np.isfinite(fit.pvalue) and fit.pvalue < critical_p and np.sign(fit.att) == direction)
 
 
-def _thresholds_bisection(outcomes, design, n_sims, seed, estimator, futures, direction,
-                          critical_p, max_log) -> np.ndarray:
+def _thresholds_bisection(draws: _Draws, n_sims, estimator, direction, critical_p, max_log) -> np.ndarray:
     out = np.full(n_sims, np.inf)
     for k in range(n_sims):
-        draw = pilot_draw(outcomes, design, k, seed=seed, futures=futures)
+        draw = draws(k)
         if _detects(estimator, draw, 0.0, direction, critical_p):
             out[k] = 0.0
             continue
@@ -174,10 +183,10 @@ def _quantile_with_se(thresholds: np.ndarray, target_power: float, direction: in
     half = np.sqrt(target_power * (1 - target_power) / n)
     low = np.quantile(thresholds, max(target_power - half, 0.0), method="inverted_cdf")
     high = np.quantile(thresholds, min(target_power + half, 1.0), method="inverted_cdf")
-    pct = float(log_to_pct(direction * q))
-    with np.errstate(invalid="ignore"):
-        se = float(abs(log_to_pct(direction * high) - log_to_pct(direction * low)) / 2.0)
-    return float(q), pct, se if np.isfinite(se) else np.inf
+    if not np.isfinite(high):
+        return float(q), float(log_to_pct(direction * q)) if np.isfinite(q) else direction * np.inf, np.inf
+    se = float(abs(log_to_pct(direction * high) - log_to_pct(direction * low)) / 2.0)
+    return float(q), float(log_to_pct(direction * q)), se
 
 
 # --------------------------------------------------------------------------------------------
@@ -192,6 +201,9 @@ def _notes(outcomes, design, size, size_se, alpha, fits: pd.DataFrame) -> list[N
     if size - alpha > 2 * size_se:
         notes.append(Note("power_few_treated_size_distortion", {
             "n_adopters": design.n_adopters, "size": size, "size_se": size_se, "alpha": alpha}))
+    if min(design.wave_sizes) < 2:
+        notes.append(Note("power_single_pemda_wave", {"waves": design.waves,
+                                                      "n_adopters": design.n_adopters}))
     failed = int(fits["att"].isna().sum())
     if failed:
         notes.append(Note("power_draws_without_estimate", {"n_failed": failed, "n_sims": len(fits)}))
@@ -212,7 +224,7 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
     from the same ``n_sims`` draws (module docstring). ``direction``: sign of the effect the MDE
     is about (default: ``outcomes.direction``, +1 slowdown for service times, -1 saving for
     spending); ``max_effect_pct``: largest magnitude searched (percent)."""
-    _check(outcomes, design, alpha, n_sims)
+    _check(alpha, n_sims)
     if not 0 < target_power < 1:
         raise ValueError(f"target_power must be between 0 and 1, got {target_power!r}")
     if not 0 < max_effect_pct < 100:
@@ -221,15 +233,15 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
     if direction == 0:
         raise ValueError("direction must be +1 (increase) or -1 (decrease)")
     effect_log = pct_to_log(effect_pct)
-    null = _fit_all(outcomes, design, n_sims, seed, estimator, futures)
+    draws_of = _Draws(outcomes, design, seed, futures)
+    null = _fit_all(draws_of, n_sims, estimator)
     p_null = null["pvalue"].to_numpy()
     critical = _critical_pvalue(p_null, alpha)
     if estimator.equivariant:
         at_effect = null.assign(att=null["att"] + effect_log)
         at_effect["pvalue"] = wald_pvalue(at_effect["att"], at_effect["se"])
     else:
-        at_effect = null if effect_log == 0 else _fit_all(outcomes, design, n_sims, seed, estimator,
-                                                          futures, effect_log)
+        at_effect = null if effect_log == 0 else _fit_all(draws_of, n_sims, estimator, effect_log)
     reject = _rejects(at_effect["pvalue"].to_numpy(), alpha)
     reject_adjusted = _rejects(at_effect["pvalue"].to_numpy(), critical)
     size = float(_rejects(p_null, alpha).mean())
@@ -256,9 +268,8 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
         thresholds = _thresholds_equivariant(null, direction, alpha, max_log)
         adjusted = _thresholds_equivariant(null, direction, critical, max_log)
     else:
-        args = (outcomes, design, n_sims, seed, estimator, futures, direction)
-        thresholds = _thresholds_bisection(*args, alpha, max_log)
-        adjusted = _thresholds_bisection(*args, critical, max_log)
+        thresholds = _thresholds_bisection(draws_of, n_sims, estimator, direction, alpha, max_log)
+        adjusted = _thresholds_bisection(draws_of, n_sims, estimator, direction, critical, max_log)
     mde_log, mde_pct, mde_se = _quantile_with_se(thresholds, target_power, direction)
     _, mde_adj_pct, mde_adj_se = _quantile_with_se(adjusted, target_power, direction)
     mde_notes = list(notes)
