@@ -207,6 +207,6 @@ class DidEstimator:
         overall = result.overall()
         att, se = overall["att"], overall["se"]
         details = getattr(result, "details", {}) or {}
+        not_imputable = int(details.get("n_not_imputable", 0))
         return DrawEstimate(att, se, float(wald_pvalue(att, se)),
-                            int(details.get("n_treated_obs", 0)) - int(details.get("n_not_imputable", 0)),
-                            int(details.get("n_not_imputable", 0)))
+                            int(draw.treated().sum()) - not_imputable, not_imputable)
