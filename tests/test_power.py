@@ -352,3 +352,20 @@ def test_callaway_santanna_universal_base_is_shift_equivariant():
     assert shifted.att == pytest.approx(base.att + 0.1, abs=1e-10)
     assert shifted.se == pytest.approx(base.se, rel=1e-8)
     assert base.n_treated_cells == draw.treated().sum()
+
+
+def test_result_entries_write_a_results_file(pool, tmp_path):
+    from analysis.report.results_file import read_results, results_frame, write_results
+
+    design = power.PilotDesign(n_adopters=12, waves=2, months_after=6)
+    result = power.assess_design(pool, design, effect_pct=10, n_sims=100, seed=1)
+    entries = power.result_entries(result, excluded=pool.excluded, measure=pool.measure)
+    table = results_frame(read_results(write_results(tmp_path, "50_pilot_design", {}, entries)))
+    assert table.loc["power", "estimate"] == result.power.power
+    assert table.loc["power", "se"] == pytest.approx(result.power.power_se)
+    assert table.loc["mde_pct", "estimate"] == result.mde.mde_pct
+    assert table.loc["mde_pct", "se"] == result.mde.mde_pct_se
+    assert table.loc["size", "estimate"] == result.power.size
+    details = table.loc["power", "estimand"]["details"]
+    assert (details["n_adopters"], details["months_after"], details["effect_pct"]) == (12, 6, 10.0)
+    assert table.loc["mde_pct", "inference"]["details"]["n_sims"] == 100

@@ -7,6 +7,7 @@ A notebook is a few calls::
     result = power.assess_design(outcomes, design, effect_pct=10, alpha=0.05, n_sims=200, seed=1)
     result.power.power, result.power.power_se, result.power.size     # at +10%
     result.mde.mde_pct, result.mde.mde_pct_se                         # at 80% power
+    power.result_entries(result, excluded=outcomes.excluded, measure=outcomes.measure)  # results.json
     power.power_curve(outcomes, design, n_adopters=[5, 10, 20, 40], months_after=[3, 6, 12],
                       effect_pct=10, n_sims=200, seed=1)
 
@@ -21,7 +22,9 @@ from analysis.power.design import STRATA, PilotDesign
 from analysis.power.estimators import DidEstimator, DrawEstimate, FastImputation, PilotDraw, PilotEstimator
 from analysis.power.outcomes import OUTCOMES, PilotOutcomes, pilot_outcomes
 from analysis.power.placebo import BlockBootstrap
-from analysis.power.results import DesignAssessment, MdeResult, PowerResult, log_to_pct, pct_to_log
+from analysis.power.results import (
+    DesignAssessment, MdeResult, PowerResult, log_to_pct, pct_to_log, result_entries,
+)
 from analysis.power.simulate import (
     CURVE_COLUMNS, DEFAULT_SEED, FEW_TREATED_PEMDA, assess_design, minimum_detectable_effect,
     pilot_draw, power_curve, simulate_power,
@@ -32,5 +35,5 @@ __all__ = [
     "DrawEstimate", "FEW_TREATED_PEMDA", "FastImputation", "MdeResult", "OUTCOMES", "PilotDesign",
     "PilotDraw", "PilotEstimator", "PilotOutcomes", "PowerResult", "STRATA", "assess_design",
     "log_to_pct", "minimum_detectable_effect", "pct_to_log", "pilot_draw", "pilot_outcomes",
-    "power_curve", "simulate_power",
+    "power_curve", "result_entries", "simulate_power",
 ]

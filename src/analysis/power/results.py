@@ -18,8 +18,9 @@ import pandas as pd
 
 from analysis.notes import Note
 from analysis.power.design import PilotDesign
+from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
 
-__all__ = ["DesignAssessment", "MdeResult", "PowerResult", "log_to_pct", "pct_to_log"]
+__all__ = ["DesignAssessment", "MdeResult", "PowerResult", "log_to_pct", "pct_to_log", "result_entries"]
 
 
 def pct_to_log(effect_pct: float) -> float:
@@ -168,3 +169,44 @@ def _design_dict(design: PilotDesign) -> dict:
             "months_after": design.months_after, "months_before": design.months_before,
             "wave_gap_months": design.wave_gap_months, "first_wave_month": design.first_wave_month,
             "strata": design.strata}
+
+
+def result_entries(assessment: DesignAssessment, *, excluded: pd.DataFrame | None = None,
+                   measure: str = "") -> list[ResultEntry]:
+    """``results.json`` entries of a design assessment: ``power`` (share, at ``effect_pct``),
+    ``size`` (share, at zero effect) and ``mde_pct`` (percent, at ``target_power``), each with its
+    Monte Carlo SE; the design, test and simulation settings are in ``estimand.details`` and
+    ``inference.details``. ``excluded``: the pool's excluded Pemda (``PilotOutcomes.excluded``);
+    ``measure``: the logged quantity (``PilotOutcomes.measure``)."""
+    p, m = assessment.power, assessment.mde
+    details = {**_design_dict(p.design), "outcome": p.outcome, "measure": measure, "alpha": p.alpha,
+               "effect_pct": p.effect_pct, "target_power": m.target_power, "direction": m.direction,
+               "test": "two_sided_wald", "effect": "constant_proportional"}
+    inference = Inference(method="monte_carlo", reason="simulated_pilots", details={
+        "n_sims": p.n_sims, "seed": p.seed, "power_se": "binomial", "mde_se": "order_statistic",
+        "placebo": "seasonal_block_bootstrap"})
+    sample = Sample(treated=(), comparison_count=p.n_comparison_pemda,
+                    excluded=tuple(excluded[["region_code", "reason"]].to_dict("records"))
+                    if excluded is not None else ())
+
+    def estimand(what: str, scale: str, extra: dict) -> Estimand:
+        return Estimand(outcome=what, scale=scale, units="simulated_adopter_pemda",
+                        periods="pilot_months_wfa_in_force", weights="treated_cells_equal",
+                        estimator=p.estimator, details={**details, **extra})
+
+    return [
+        ResultEntry(name="power", estimate=p.power, se=p.power_se, unit="share", label="power",
+                    estimand=estimand("power", "share", {
+                        "size": p.size, "size_se": p.size_se,
+                        "power_size_adjusted": p.power_size_adjusted,
+                        "power_size_adjusted_se": p.power_size_adjusted_se}),
+                    sample=sample, inference=inference),
+        ResultEntry(name="size", estimate=p.size, se=p.size_se, unit="share", label="size",
+                    estimand=estimand("size", "share", {}), sample=sample, inference=inference),
+        ResultEntry(name="mde_pct", estimate=m.mde_pct, se=m.mde_pct_se, unit="percent",
+                    label="minimum detectable effect",
+                    estimand=estimand("minimum_detectable_effect", "percent", {
+                        "mde_size_adjusted_pct": m.mde_size_adjusted_pct,
+                        "mde_size_adjusted_pct_se": m.mde_size_adjusted_pct_se}),
+                    sample=sample, inference=inference),
+    ]
