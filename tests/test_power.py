@@ -369,3 +369,27 @@ def test_result_entries_write_a_results_file(pool, tmp_path):
     details = table.loc["power", "estimand"]["details"]
     assert (details["n_adopters"], details["months_after"], details["effect_pct"]) == (12, 6, 10.0)
     assert table.loc["mde_pct", "inference"]["details"]["n_sims"] == 100
+
+
+def test_effect_heterogeneity_widens_the_spread_and_the_se(pool):
+    """Adopters' own effects (SD 20%) around the average: on a pool without noise the ATT
+    scatters around the average effect with the SD implied by the cell weights (2 waves of 6
+    Pemda with 8 and 5 treated months: sd * sqrt(6*64 + 6*25) / 78), and the SE follows it; on a
+    noisy pool the SE grows, power falls, and the test keeps its size."""
+    flat = synthetic_pool(n_pemda=60, n_months=30, sd=0.0, seasonal_sd=0.0, seed=2)
+    design = power.PilotDesign(n_adopters=12, waves=2, months_after=5)
+    assert power.FastImputation()(power.pilot_draw(flat, design, 0)).se < 1e-8
+    result = power.simulate_power(flat, design, 5, n_sims=400, seed=1, effect_sd_pct=20)
+    expected_sd = np.log(1.2) * np.sqrt(6 * 64 + 6 * 25) / 78
+    att = result.draws["att"]
+    assert abs(att.mean() - np.log(1.05)) < 3 * expected_sd / np.sqrt(400)
+    assert att.std() == pytest.approx(expected_sd, rel=0.15)
+    assert result.draws["se"].mean() == pytest.approx(att.std(), rel=0.15)
+    design = power.PilotDesign(n_adopters=20, waves=2, months_after=6)
+    plain = power.simulate_power(pool, design, 10, n_sims=400, seed=6)
+    spread = power.simulate_power(pool, design, 10, n_sims=400, seed=6, effect_sd_pct=20)
+    assert spread.draws["se"].mean() > 1.2 * plain.draws["se"].mean()
+    assert spread.power < plain.power - 0.1 and spread.effect_sd_pct == 20
+    assert abs(spread.size - 0.05) < 3 * np.sqrt(0.05 * 0.95 / 400)
+    with pytest.raises(ValueError, match="effect_sd_pct"):
+        power.simulate_power(pool, design, 10, n_sims=5, effect_sd_pct=-1)

@@ -51,7 +51,8 @@ class PowerResult:
     (``critical_pvalue``) — about what a correctly sized few-treated test (randomization
     inference) detects; ``draws``: one row per draw: ``draw, att, se, pvalue, reject,
     att_null, se_null, pvalue_null, reject_null, n_treated_cells, n_not_imputable`` (log
-    points); ``n_failed``: draws without an estimate (counted as not rejecting); ``notes``.
+    points); ``n_failed``: draws without an estimate (counted as not rejecting); ``notes``;
+    ``effect_sd_pct``: SD of the adopters' own effects around ``effect_pct`` (0 = constant).
     """
 
     outcome: str
@@ -73,6 +74,7 @@ class PowerResult:
     n_comparison_pemda: int
     draws: pd.DataFrame = field(repr=False)
     notes: tuple[Note, ...] = ()
+    effect_sd_pct: float = 0.0
 
     @property
     def rejections(self) -> int:
@@ -88,7 +90,7 @@ class PowerResult:
             "power_size_adjusted": self.power_size_adjusted,
             "power_size_adjusted_se": self.power_size_adjusted_se,
             "critical_pvalue": self.critical_pvalue, "n_failed": self.n_failed,
-            "n_comparison_pemda": self.n_comparison_pemda,
+            "n_comparison_pemda": self.n_comparison_pemda, "effect_sd_pct": self.effect_sd_pct,
         }
 
 
@@ -127,6 +129,7 @@ class MdeResult:
     thresholds: np.ndarray = field(repr=False)
     thresholds_size_adjusted: np.ndarray = field(repr=False)
     notes: tuple[Note, ...] = ()
+    effect_sd_pct: float = 0.0
 
     def power_at(self, effect_pct, *, size_adjusted: bool = False):
         """Power to detect ``effect_pct`` (same sign as ``direction``) read off the thresholds;
@@ -143,6 +146,7 @@ class MdeResult:
             "mde_log": self.mde_log, "mde_size_adjusted_pct": self.mde_size_adjusted_pct,
             "mde_size_adjusted_pct_se": self.mde_size_adjusted_pct_se,
             "size": self.size, "size_se": self.size_se, "max_effect_pct": self.max_effect_pct,
+            "effect_sd_pct": self.effect_sd_pct,
         }
 
 
@@ -180,8 +184,9 @@ def result_entries(assessment: DesignAssessment, *, excluded: pd.DataFrame | Non
     ``measure``: the logged quantity (``PilotOutcomes.measure``)."""
     p, m = assessment.power, assessment.mde
     details = {**_design_dict(p.design), "outcome": p.outcome, "measure": measure, "alpha": p.alpha,
-               "effect_pct": p.effect_pct, "target_power": m.target_power, "direction": m.direction,
-               "test": "two_sided_wald", "effect": "constant_proportional"}
+               "effect_pct": p.effect_pct, "effect_sd_pct": p.effect_sd_pct,
+               "target_power": m.target_power, "direction": m.direction, "test": "two_sided_wald",
+               "effect": "proportional" if p.effect_sd_pct else "constant_proportional"}
     inference = Inference(method="monte_carlo", reason="simulated_pilots", details={
         "n_sims": p.n_sims, "seed": p.seed, "power_se": "binomial", "mde_se": "order_statistic",
         "placebo": "seasonal_block_bootstrap"})

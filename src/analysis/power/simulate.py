@@ -7,12 +7,17 @@ One draw ``k`` of a design:
    seasonality and gaps, no WFA);
 2. the adopters and their waves (:func:`analysis.power.design.draw_adopters`);
 3. a known effect: ``log(1 + effect_pct / 100)`` added to the log outcome of every cell with WFA
-   in force (a constant proportional effect: 10 = every adopter's months 10% slower/higher);
+   in force (a proportional effect: 10 = the adopters' months 10% slower/higher). By default the
+   effect is the same for every adopter; with ``effect_sd_pct`` each adopting Pemda gets its own
+   effect, ``effect_pct`` plus a deviation drawn ``N(0, log(1 + effect_sd_pct / 100))`` (effects
+   do differ between Pemda: by SPBE maturity, e-Kinerja, service mix). ``effect_pct`` is then
+   the average effect over all Pemda, the quantity a ministry generalises to; the adopters' own
+   average differs from it by chance, and the test must cover that too;
 4. the estimator and its test (:mod:`analysis.power.estimators`; default the imputation ATT with
    cluster-robust SE): reject "no effect" when the p-value is below ``alpha``.
 
 Randomness: draw ``k`` uses ``numpy.random.SeedSequence(seed, spawn_key=(k,))`` (one child stream
-for the future, one for the adopters), so a draw does not depend on ``n_sims``, designs of the same
+for the future, one for the adopters, one for the effects' spread), so a draw does not depend on ``n_sims``, designs of the same
 length share their placebo futures, and a larger pilot's adopters contain a smaller one's (common
 random numbers: power curves are smooth and comparisons between designs sharper).
 
@@ -75,7 +80,11 @@ class _Draws:
     """Makes the draws of one design on one pool (everything that does not change between
     draws is prepared once)."""
 
-    def __init__(self, outcomes: PilotOutcomes, design: PilotDesign, seed: int, futures: BlockBootstrap):
+    def __init__(self, outcomes: PilotOutcomes, design: PilotDesign, seed: int, futures: BlockBootstrap,
+                 effect_sd_pct: float = 0.0):
+        if not (np.isfinite(effect_sd_pct) and effect_sd_pct >= 0):
+            raise ValueError(f"effect_sd_pct must be >= 0 (percent), got {effect_sd_pct!r}")
+        self.effect_sd_log = float(np.log1p(effect_sd_pct / 100.0))
         pemda = outcomes.pemda
         if design.eligible is not None:
             unknown = sorted(set(design.eligible) - set(pemda["region_code"]))
@@ -98,14 +107,25 @@ class _Draws:
         self.wave_cohort = np.asarray(design.wave_starts) + 1
 
     def __call__(self, k: int) -> PilotDraw:
-        future_seq, adopter_seq = np.random.SeedSequence(self.seed, spawn_key=(int(k),)).spawn(2)
+        future_seq, adopter_seq, effect_seq = np.random.SeedSequence(self.seed, spawn_key=(int(k),)).spawn(3)
         columns = self.futures.source_months(self.pool_calendar, self.target_calendar,
                                              np.random.default_rng(future_seq))
         adopters = draw_adopters(self.eligible, self.design, np.random.default_rng(adopter_seq), self.strata)
         pemda_cohort = np.zeros(self.outcomes.n_pemda, dtype=np.int64)
         pemda_cohort[adopters[:, 0]] = self.wave_cohort[adopters[:, 1]]
-        return PilotDraw(values=self.outcomes.residuals[:, columns], cohort=pemda_cohort[self.cluster],
+        draw = PilotDraw(values=self.outcomes.residuals[:, columns], cohort=pemda_cohort[self.cluster],
                          cluster=self.cluster, n_clusters=self.outcomes.n_pemda)
+        if self.effect_sd_log > 0:
+            draw = self._heterogeneous(draw, adopters[:, 0], np.random.default_rng(effect_seq))
+        return draw
+
+    def _heterogeneous(self, draw: PilotDraw, adopters: np.ndarray, rng: np.random.Generator) -> PilotDraw:
+        """Add to each adopter's treated cells its own effect's deviation from the average
+        effect of all Pemda, drawn ``N(0, effect_sd)``."""
+        deviation = np.zeros(draw.n_clusters)
+        deviation[adopters] = rng.normal(0.0, self.effect_sd_log, len(adopters))
+        return replace(draw, values=np.where(draw.treated(), draw.values + deviation[self.cluster][:, None],
+                                             draw.values))
 
 
 def _check(alpha: float, n_sims: int) -> None:
@@ -116,9 +136,10 @@ def _check(alpha: float, n_sims: int) -> None:
 
 
 def pilot_draw(outcomes: PilotOutcomes, design: PilotDesign, draw: int, *,
-               seed: int = DEFAULT_SEED, futures: BlockBootstrap = BlockBootstrap()) -> PilotDraw:
-    """Draw ``draw`` of ``design`` at zero effect (see the module docstring)."""
-    return _Draws(outcomes, design, seed, futures)(draw)
+               seed: int = DEFAULT_SEED, futures: BlockBootstrap = BlockBootstrap(),
+               effect_sd_pct: float = 0.0) -> PilotDraw:
+    """Draw ``draw`` of ``design`` at zero average effect (see the module docstring)."""
+    return _Draws(outcomes, design, seed, futures, effect_sd_pct)(draw)
 
 
 def _fit_all(draws: _Draws, n_sims: int, estimator, effect_log: float = 0.0) -> pd.DataFrame:
@@ -219,11 +240,14 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
                   target_power: float = 0.8, direction: int | None = None,
                   max_effect_pct: float = MAX_EFFECT_PCT,
                   estimator: PilotEstimator = FastImputation(),
-                  futures: BlockBootstrap = BlockBootstrap()) -> DesignAssessment:
+                  futures: BlockBootstrap = BlockBootstrap(),
+                  effect_sd_pct: float = 0.0) -> DesignAssessment:
     """Power at ``effect_pct`` and the MDE at ``target_power`` of ``design`` on ``outcomes``,
     from the same ``n_sims`` draws (module docstring). ``direction``: sign of the effect the MDE
     is about (default: ``outcomes.direction``, +1 slowdown for service times, -1 saving for
-    spending); ``max_effect_pct``: largest magnitude searched (percent)."""
+    spending); ``max_effect_pct``: largest magnitude searched (percent); ``effect_sd_pct``: SD
+    across adopting Pemda of their own effect around the average (percent; 0 = the same effect
+    everywhere), which the standard error must also cover."""
     _check(alpha, n_sims)
     if not 0 < target_power < 1:
         raise ValueError(f"target_power must be between 0 and 1, got {target_power!r}")
@@ -233,7 +257,7 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
     if direction == 0:
         raise ValueError("direction must be +1 (increase) or -1 (decrease)")
     effect_log = pct_to_log(effect_pct)
-    draws_of = _Draws(outcomes, design, seed, futures)
+    draws_of = _Draws(outcomes, design, seed, futures, effect_sd_pct)
     null = _fit_all(draws_of, n_sims, estimator)
     p_null = null["pvalue"].to_numpy()
     critical = _critical_pvalue(p_null, alpha)
@@ -261,7 +285,8 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
         power_size_adjusted=float(reject_adjusted.mean()),
         power_size_adjusted_se=binomial_se(float(reject_adjusted.mean()), n_sims),
         critical_pvalue=critical, n_failed=int(null["att"].isna().sum()),
-        n_comparison_pemda=outcomes.n_pemda - design.n_adopters, draws=draws, notes=tuple(notes))
+        n_comparison_pemda=outcomes.n_pemda - design.n_adopters, draws=draws, notes=tuple(notes),
+        effect_sd_pct=float(effect_sd_pct))
 
     max_log = abs(pct_to_log(direction * max_effect_pct))
     if estimator.equivariant:
@@ -282,19 +307,21 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
         mde_pct=mde_pct, mde_pct_se=mde_se, mde_size_adjusted_pct=mde_adj_pct,
         mde_size_adjusted_pct_se=mde_adj_se, size=size, size_se=size_se,
         max_effect_pct=max_effect_pct, thresholds=thresholds, thresholds_size_adjusted=adjusted,
-        notes=tuple(mde_notes))
+        notes=tuple(mde_notes), effect_sd_pct=float(effect_sd_pct))
     return DesignAssessment(power=power, mde=mde)
 
 
 def simulate_power(outcomes: PilotOutcomes, design: PilotDesign, effect_pct: float, *,
                    alpha: float = 0.05, n_sims: int = 200, seed: int = DEFAULT_SEED,
                    estimator: PilotEstimator = FastImputation(),
-                   futures: BlockBootstrap = BlockBootstrap()) -> PowerResult:
+                   futures: BlockBootstrap = BlockBootstrap(),
+                   effect_sd_pct: float = 0.0) -> PowerResult:
     """Power of ``design`` to detect ``effect_pct`` (percent change of the outcome in every
     adopter's months with WFA) with a two-sided test at ``alpha``; with its size and Monte Carlo
     errors (see :class:`analysis.power.results.PowerResult`)."""
     return assess_design(outcomes, design, effect_pct=effect_pct, alpha=alpha, n_sims=n_sims,
-                         seed=seed, estimator=estimator, futures=futures).power
+                         seed=seed, estimator=estimator, futures=futures,
+                         effect_sd_pct=effect_sd_pct).power
 
 
 def minimum_detectable_effect(outcomes: PilotOutcomes, design: PilotDesign, *,
@@ -302,13 +329,15 @@ def minimum_detectable_effect(outcomes: PilotOutcomes, design: PilotDesign, *,
                               seed: int = DEFAULT_SEED, direction: int | None = None,
                               max_effect_pct: float = MAX_EFFECT_PCT,
                               estimator: PilotEstimator = FastImputation(),
-                              futures: BlockBootstrap = BlockBootstrap()) -> MdeResult:
+                              futures: BlockBootstrap = BlockBootstrap(),
+                              effect_sd_pct: float = 0.0) -> MdeResult:
     """Minimum detectable effect (percent) of ``design`` at ``target_power``, with its Monte
     Carlo SE: the ``target_power`` quantile of the per-draw detection thresholds (module
     docstring; :class:`analysis.power.results.MdeResult`)."""
     return assess_design(outcomes, design, effect_pct=0.0, alpha=alpha, n_sims=n_sims, seed=seed,
                          target_power=target_power, direction=direction,
-                         max_effect_pct=max_effect_pct, estimator=estimator, futures=futures).mde
+                         max_effect_pct=max_effect_pct, estimator=estimator, futures=futures,
+                         effect_sd_pct=effect_sd_pct).mde
 
 
 #: Columns of :func:`power_curve`.
@@ -324,7 +353,8 @@ def power_curve(outcomes: PilotOutcomes, design: PilotDesign, *, n_adopters: Ite
                 n_sims: int = 200, seed: int = DEFAULT_SEED, target_power: float = 0.8,
                 direction: int | None = None, max_effect_pct: float = MAX_EFFECT_PCT,
                 estimator: PilotEstimator = FastImputation(),
-                futures: BlockBootstrap = BlockBootstrap()) -> pd.DataFrame:
+                futures: BlockBootstrap = BlockBootstrap(),
+                effect_sd_pct: float = 0.0) -> pd.DataFrame:
     """Power and MDE over a grid of pilot sizes × durations (the other design choices from
     ``design``), one row per design with :data:`CURVE_COLUMNS`; the same seed for every design
     (common random numbers)."""
@@ -334,7 +364,8 @@ def power_curve(outcomes: PilotOutcomes, design: PilotDesign, *, n_adopters: Ite
             one = replace(design, n_adopters=n, months_after=months)
             result = assess_design(outcomes, one, effect_pct=effect_pct, alpha=alpha, n_sims=n_sims,
                                    seed=seed, target_power=target_power, direction=direction,
-                                   max_effect_pct=max_effect_pct, estimator=estimator, futures=futures)
+                                   max_effect_pct=max_effect_pct, estimator=estimator, futures=futures,
+                                   effect_sd_pct=effect_sd_pct)
             p, m = result.power, result.mde
             rows.append((n, months, one.waves, float(effect_pct), p.power, p.power_se, p.size,
                          p.size_se, p.power_size_adjusted, p.power_size_adjusted_se, m.mde_pct,
