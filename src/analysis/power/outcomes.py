@@ -193,6 +193,9 @@ def _service_long(dataset, service_type: str, start: str | None, end: str | None
     if dataset.service_requests is None:
         raise DataContractError("the dataset has no service_requests table: outcome 'median_days' "
                                 "needs it")
+    if dataset.extracted_at is None:
+        raise DataContractError("the dataset has no extraction date (dataset.json 'extracted_at'): "
+                                "open requests cannot be censored")
     if service_type != "all" and service_type not in SERVICE_TYPES:
         raise ValueError(f"service_type must be 'all' or one of {tuple(SERVICE_TYPES)}, got {service_type!r}")
     panel = build_service_panel(dataset.service_requests, extracted_at=dataset.extracted_at)

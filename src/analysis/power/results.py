@@ -25,8 +25,8 @@ __all__ = ["DesignAssessment", "MdeResult", "PowerResult", "log_to_pct", "pct_to
 
 def pct_to_log(effect_pct: float) -> float:
     """Percent change (10 = 10% higher) → log points."""
-    if not effect_pct > -100:
-        raise ValueError(f"effect_pct must be > -100 (a percent change), got {effect_pct!r}")
+    if not (np.isfinite(effect_pct) and effect_pct > -100):
+        raise ValueError(f"effect_pct must be a finite percent change > -100, got {effect_pct!r}")
     return float(np.log1p(effect_pct / 100.0))
 
 
