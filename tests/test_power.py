@@ -369,6 +369,10 @@ def test_result_entries_write_a_results_file(pool, tmp_path):
     details = table.loc["power", "estimand"]["details"]
     assert (details["n_adopters"], details["months_after"], details["effect_pct"]) == (12, 6, 10.0)
     assert table.loc["mde_pct", "inference"]["details"]["n_sims"] == 100
+    headline = result.headline(service_type="perizinan")
+    assert headline.code == "power_design_headline"
+    assert (headline.params["power"], headline.params["mde_pct"], headline.params["n_sims"]) == (
+        result.power.power, result.mde.mde_pct, 100)
 
 
 def test_effect_heterogeneity_widens_the_spread_and_the_se(pool):

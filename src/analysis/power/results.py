@@ -157,6 +157,22 @@ class DesignAssessment:
     power: PowerResult
     mde: MdeResult
 
+    def headline(self, *, service_type: str | None = None) -> Note:
+        """The decision-maker's sentence as facts (``power_design_headline``): "with
+        ``n_adopters`` Pemda for ``months_after`` months, a ``effect_pct`` change in ``outcome``
+        (``service_type``) is detected with ``power``; the smallest change detected with
+        ``target_power`` is ``mde_pct``", with Monte Carlo SEs, the size at zero effect and the
+        number of draws."""
+        p, m = self.power, self.mde
+        return Note("power_design_headline", {
+            "outcome": p.outcome, "service_type": service_type, "n_adopters": p.design.n_adopters,
+            "waves": p.design.waves, "months_after": p.design.months_after,
+            "effect_pct": p.effect_pct, "effect_sd_pct": p.effect_sd_pct, "alpha": p.alpha,
+            "power": p.power, "power_se": p.power_se, "power_size_adjusted": p.power_size_adjusted,
+            "size": p.size, "size_se": p.size_se, "target_power": m.target_power,
+            "mde_pct": m.mde_pct, "mde_pct_se": m.mde_pct_se,
+            "mde_size_adjusted_pct": m.mde_size_adjusted_pct, "n_sims": p.n_sims})
+
     @property
     def notes(self) -> tuple[Note, ...]:
         seen, out = set(), []
