@@ -42,14 +42,16 @@ def validation_summary(validation) -> pd.DataFrame:
 
 
 def rejection_reasons(validation) -> pd.DataFrame:
-    """Why rows were rejected: ``table, reason, rows`` (largest first; empty if nothing was)."""
-    rows = [
-        (table, reason, count)
-        for table, report in validation.tables.items()
-        for reason, count in report.rejected_by_reason.items()
-    ]
-    frame = pd.DataFrame(rows, columns=["table", "reason", "rows"])
-    return frame.sort_values(["rows", "table", "reason"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    """Why rows were rejected: ``table, column, reason, rows`` (``reason`` a rule code such as
+    ``duplicate_key``; largest first; empty if nothing was)."""
+    rows = []
+    for table, report in validation.tables.items():
+        for key, count in report.rejected_by_reason.items():
+            column, _, reason = key.rpartition(": ")  # "request_id: duplicate_key"
+            rows.append((table, column, reason, count))
+    frame = pd.DataFrame(rows, columns=["table", "column", "reason", "rows"])
+    return frame.sort_values(["rows", "table", "column", "reason"], ascending=[False, True, True, True],
+                             kind="stable").reset_index(drop=True)
 
 
 def coverage(dataset) -> pd.DataFrame:
