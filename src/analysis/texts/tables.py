@@ -36,7 +36,7 @@ COLUMN_LABELS: dict[str, str] = {
     "category": "category", "status": "status", "service_type": "service_type", "split": "split",
     "group": "group", "estimator": "estimator", "table": "table", "reason": "reject_reason",
     "adjusted": "adjusted", "is_trial": "bool", "method": "method", "risk": "risk", "verdict": "verdict",
-    "measure": "measure", "level": "level",
+    "measure": "result", "level": "level",
 }
 #: Label domains whose codes come from the data ("other values allowed" in the schema): a code
 #: without a text is shown as it is, underscores as spaces, rather than stopping the report.
