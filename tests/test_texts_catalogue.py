@@ -129,6 +129,7 @@ def test_every_code_a_module_can_emit_has_words():
         "report_problem": ("missing", "failed", "no_results"),
         "pool_rule": ("never_adopting_provinces", "never_adopting_kabkota"),
         "budget_group": ("routine", "placebo", "other"),
+        "exclusion": ("switched_off", "already_treated", "adopted_in_first_period"),
     }
     for domain, codes in domains.items():
         missing = [code for code in codes if not has(f"label.{domain}.{code}", "en")]
@@ -202,3 +203,20 @@ def test_sentences_choose_words_by_code_not_by_sign():
     english = t("10.conclusion", "en", **{**facts, "clarity": "unclear", "pretrend_p": None})
     assert "became 4.7% shorter (95% CI −9.1% to −0.2%)" in english and "not statistically clear" in english
     assert "p = –" in english  # no test, no number
+
+
+def test_brief_sentences_carry_the_results_and_say_the_direction_in_words():
+    from analysis.analyses import brief
+
+    service = brief.ReportInput("s", {"att_log_median_days": {"estimate": 0.05, "ci_low": 0.01, "ci_high": 0.09}})
+    budget = brief.ReportInput("b", {"att_log_routine_spending": {"estimate": -0.06, "ci_low": -0.1, "ci_high": -0.02},
+                                     "savings_idr_per_adopter_year": {"estimate": 2.1e9}})
+    facts = brief.brief_facts(service, budget, brief.assess_risks(service),
+                              {"n_adopters": 7, "n_trials": 3, "first_adoption": "2025-03-01"})
+    indonesian = t("90.findings", "id", **facts)
+    assert "menjadi **5,1% lebih lama** (IK 95%: 1,0% s.d. 9,4%)" in indonesian  # 100·(exp(0.05) − 1)
+    assert "WFA menurunkan belanja rutin" in indonesian and "**5,8%**" in indonesian
+    assert "**Rp 2,1 miliar**" in indonesian
+    english = t("90.findings", "en", **facts)
+    assert "became **5.1% longer**" in english and "WFA lowered routine spending" in english
+    assert "first on 1 March 2025" in t("90.caveats", "en", **facts)

@@ -146,8 +146,10 @@ def brief_facts(service: ReportInput, budget: ReportInput, risks: pd.DataFrame, 
     ``90.implications``, ``90.caveats``).
 
     Findings: ``service`` / ``spending`` / ``saving`` (``shown`` when the entry exists, else
-    ``absent``) with ``service_att`` / ``service_ci``, ``spending_att`` / ``spending_ci`` (log
-    points) and ``saving_per_year`` (Rupiah). Implications: the verdict code of each risk,
+    ``absent``); the service effect as a percent change of the median completion time
+    (``service_pct``, ``service_pct_ci``, ``service_direction``: ``longer`` / ``shorter``); the
+    spending effect likewise (``spending_pct``, ``spending_pct_ci``, ``spending_direction``:
+    ``down`` / ``up``); ``saving_per_year`` (Rupiah). Implications: the verdict code of each risk,
     ``digital``, ``performance``, ``coordination`` (``supported``, ``not_supported``,
     ``no_evidence``). Caveats: ``n_adopters``, ``n_trials``, ``first_adoption`` (``context``:
     :func:`adoption_context`)."""
@@ -155,13 +157,15 @@ def brief_facts(service: ReportInput, budget: ReportInput, risks: pd.DataFrame, 
     b = budget.entries.get(SPENDING_HEADLINE) or {}
     saving = budget.entries.get(SAVINGS_PER_ADOPTER_YEAR) or {}
     verdicts = dict(zip(risks["risk"], risks["verdict"]))
+    service_pct, spending_pct = log_to_pct(s.get("estimate")), log_to_pct(b.get("estimate"))
     return {
-        "service": "shown" if s else "absent", "service_att": s.get("estimate"),
-        "service_ci": (s.get("ci_low"), s.get("ci_high")),
-        "spending": "shown" if b else "absent", "spending_att": b.get("estimate"),
-        "spending_ci": (b.get("ci_low"), b.get("ci_high")),
+        "service": "shown" if s else "absent", "service_pct": service_pct,
+        "service_pct_ci": (log_to_pct(s.get("ci_low")), log_to_pct(s.get("ci_high"))),
+        "service_direction": "longer" if (service_pct or 0) > 0 else "shorter",
+        "spending": "shown" if b else "absent", "spending_pct": spending_pct,
+        "spending_pct_ci": (log_to_pct(b.get("ci_low")), log_to_pct(b.get("ci_high"))),
+        "spending_direction": "down" if (spending_pct or 0) < 0 else "up",
         "saving": "shown" if saving else "absent", "saving_per_year": saving.get("estimate"),
-        "findings": "some" if s or b or saving else "none",
         "digital": verdicts.get("digital_readiness") or "no_evidence",
         "performance": verdicts.get("performance_management") or "no_evidence",
         "coordination": verdicts.get("coordination") or "no_evidence",
