@@ -229,20 +229,21 @@ def results_extra(result: CaseStudyResult) -> dict[str, Any]:
 
 
 def header_facts(data: CaseStudyData) -> dict:
-    """The adopter, its WFA period and the donor pool (catalogue ``30.header``)."""
+    """The adopter, its WFA period (``period``: first and last month) and the donor pool
+    (catalogue ``30.header``)."""
     return {"region_name": data.region_name, "region_code": data.region_code, "level": data.level.lower(),
-            "start": data.treatment_start, "last_post": data.last_post, "status": data.status,
+            "period": (data.treatment_start, data.last_post), "status": data.status,
             "n_donors": len(data.donors), "pool_rule": data.pool_rule, "n_dropped": len(data.dropped)}
 
 
 def conclusion_facts(result: CaseStudyResult) -> dict:
     """The numbers and codes of the plain-language conclusion (catalogue ``30.conclusion``):
-    ``sdid`` with its 95% placebo interval ``sdid_ci``, ``sc``, the outcome code (which sets the
-    unit: days or log points), ``interval`` (``covers_zero`` / ``excludes_zero``), the placebo
+    the WFA ``period`` (first and last month), ``sdid`` with its 95% placebo interval ``sdid_ci``,
+    ``sc``, the ``outcome`` code (which sets the unit: days or log points), ``interval`` (``covers_zero`` / ``excludes_zero``), the placebo
     ``rank`` among ``n_units`` and its ``pvalue``, the donor rule."""
     d, se = result.data, result.sdid_se
     return {
-        "region_name": d.region_name, "start": d.treatment_start, "last_post": d.last_post, "outcome": d.outcome,
+        "region_name": d.region_name, "period": (d.treatment_start, d.last_post), "outcome": d.outcome,
         "sdid": result.sdid.estimate, "sdid_ci": (se.ci_low, se.ci_high), "sc": result.sc.effect,
         "interval": "covers_zero" if se.ci_low <= 0 <= se.ci_high else "excludes_zero",
         "rank": result.placebo.rank, "n_units": len(result.placebo.ratios), "pvalue": result.placebo.p_value,

@@ -125,7 +125,8 @@ def format_entry(entry: dict[str, Any], lang: str) -> str:
 
 def headline(results_path: Path, lang: str | None, name: str | None = None) -> str | None:
     """One line from a report's ``results.json``: the entry called ``name`` (reports.yaml
-    ``headline``), else the first entry, formatted (None if absent)."""
+    ``headline``), else the first entry, formatted in ``lang`` (both languages for a report
+    without one; None if absent)."""
     try:
         document = json.loads(Path(results_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -135,8 +136,9 @@ def headline(results_path: Path, lang: str | None, name: str | None = None) -> s
         return None
     chosen = next((entry for entry in entries if entry.get("name") == name), entries[0])
     try:
-        # a report without a language parameter: its headline in Indonesian, like its data
-        return format_entry(chosen, lang if lang in LANGUAGES else "id")
+        if lang is None:  # a report without a language: its headline in both, like the index's words
+            return " / ".join(format_entry(chosen, code) for code in LANGUAGES)
+        return format_entry(chosen, lang)
     except (TypeError, ValueError, KeyError):
         return None
 
