@@ -19,7 +19,7 @@ def _figure():
 def test_numbering_files_and_registry(tmp_path):
     exhibits.configure(tmp_path, "en")
     first = exhibits.show_figure(_figure(), "trend", "Trend", "A rising line")
-    table = exhibits.show_table(pd.DataFrame({"a": [1]}), "tab-one", "One")
+    table = exhibits.show_table(pd.DataFrame({"n_pemda": [1]}), "tab-one", "One")
     second = exhibits.show_figure(_figure(), "trend-2", "Trend again", "Another line")
     assert (first.number, table.number, second.number) == (1, 1, 2)
     assert (tmp_path / "figures" / "trend.png").read_bytes()[:4] == b"\x89PNG"
@@ -47,10 +47,10 @@ def test_same_figure_same_bytes(tmp_path):
 
 def test_small_counts_suppressed_and_personal_columns_refused(tmp_path):
     exhibits.configure(tmp_path, "id")
-    table = pd.DataFrame({"pemda": ["a", "b", "c"], "requests": [3, 0, 25]})
-    exhibits.show_table(table, "counts", "Counts", count_columns=["requests"])
+    table = pd.DataFrame({"name": ["a", "b", "c"], "n_requests": [3, 0, 25]})
+    exhibits.show_table(table, "counts", "Counts", count_columns=["n_requests"])
     saved = pd.read_csv(tmp_path / "tables" / "counts.csv")
-    assert saved["requests"].tolist() == ["<10", "0", "25"]
+    assert saved["n_requests"].tolist() == ["<10", "0", "25"]
     with pytest.raises(ValueError, match="personal-data column"):
         exhibits.show_table(pd.DataFrame({"applicant_nik": ["1"]}), "p", "P")
     with pytest.raises(ValueError, match="count column"):

@@ -50,10 +50,10 @@ def test_event_study_plot_with_nans_and_existing_axes(results):
     assert fig is fig0
     assert _point_counts(ax0) == [len(imp.event_study()) - 1]  # the NaN horizon is not drawn
     assert ax0.get_xlabel() == "Bulan sejak penerapan WFA"
-    assert ax0.get_legend().get_texts()[0].get_text() == "Imputasi BJS"
+    assert ax0.get_legend().get_texts()[0].get_text() == "Imputasi (BJS)"
     plt.close(fig)
     with pytest.raises(ValueError, match="labels"):
-        event_study_plot(results, ["only one"])
+        event_study_plot(results, ["only one"], lang="id")
 
 
 def test_att_gt_heatmap(results):
@@ -89,7 +89,7 @@ def test_event_study_plot_accepts_tables_window_and_truth():
     assert [len(line.get_xdata()) for line in points] == [5, 5]
     assert "truth" in [text.get_text() for text in ax.get_legend().get_texts()]
     try:
-        event_study_plot([table])
+        event_study_plot([table], lang="en")
     except ValueError as error:
         assert "labels are required" in str(error)
     else:

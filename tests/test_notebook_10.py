@@ -34,7 +34,8 @@ def test_notebook_runs_and_writes_results(small_dataset, tmp_path):
 def test_notebook_is_committed_without_outputs():
     nb = json.loads(NOTEBOOK.read_text())
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
-    assert "parameters" in nb["cells"][1]["metadata"].get("tags", [])
+    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
+    assert "parameters" in code[0]["metadata"].get("tags", [])
 
 
 def test_bad_parameter_is_rejected():

@@ -21,7 +21,7 @@ def test_notebook_is_committed_without_outputs_and_declares_parameters():
     notebook = nbformat.read(NOTEBOOK, as_version=4)
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     assert "parameters" in code[0].metadata.get("tags", [])
-    assert 'validate_notebook_parameters("20_budget_savings", globals())' in code[1].source
+    assert 'report_context("20_budget_savings", globals())' in code[1].source
     assert all(not cell.get("outputs") and cell.get("execution_count") is None for cell in code)
     assert not any("def " in cell.source for cell in code), "no function definitions in the notebook"
 
@@ -126,7 +126,7 @@ def test_savings_total_is_the_sum_of_the_categories(executed):
 
 
 def test_money_is_formatted_indonesian_style(executed):
-    from analysis.texts.formatting import format_idr
+    from analysis.texts.numbers import idr as format_idr
 
     text = "\n".join(
         output.get("data", {}).get("text/markdown", "")

@@ -1,5 +1,6 @@
 """Every committed notebook is clean: no outputs or execution counts, a tagged parameters cell
-whose defaults equal the declared ones, validation in the next cell, no functions or classes."""
+whose defaults equal the declared ones, the one prologue (``report_context``, which validates them)
+in the next cell, no functions or classes."""
 
 from __future__ import annotations
 
@@ -39,5 +40,5 @@ def test_notebook_is_committed_clean(path):
     declared = {name: spec.default for name, spec in load_spec(path.stem).items()}
     assert defaults == declared, f"{path.name}: parameters cell defaults differ from {path.stem}.params.yaml"
 
-    assert "validate_notebook_parameters" in code_cells[1].source, (
-        f"{path.name}: the cell after the parameters must call validate_notebook_parameters")
+    assert f'ctx = report_context("{path.stem}", globals())' in code_cells[1].source, (
+        f"{path.name}: the cell after the parameters must be the prologue ctx = report_context(...)")

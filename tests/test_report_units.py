@@ -87,8 +87,11 @@ def test_small_count_check_reads_count_columns():
 
 def test_entry_formatting_follows_language_and_unit():
     entry = {"name": "s", "estimate": 1.5e9, "ci_low": 1e9, "ci_high": 2e9, "unit": "IDR", "label": "Savings"}
-    assert format_entry(entry, "id").startswith("Savings: Rp 1,5 miliar")
-    assert format_entry(entry, "en").startswith("Savings: IDR 1.5 billion")
+    assert format_entry(entry, "id") == "Savings: Rp 1,5 miliar (Rp 1,0 miliar s.d. Rp 2,0 miliar)"
+    assert format_entry(entry, "en") == "Savings: IDR 1.5 billion (IDR 1.0 billion to IDR 2.0 billion)"
+    # an entry the catalogue knows is named in the page's language
+    known = {**entry, "name": "savings_idr_total"}
+    assert format_entry(known, "id").startswith("Penghematan seluruh penerap selama periode pengamatan: Rp 1,5 miliar")
 
 
 def _results(directory, entries, status="ok"):
@@ -102,13 +105,17 @@ def test_brief_reports_missing_and_failed_inputs(tmp_path):
     service = brief.load_report_input(tmp_path, "svc")
     budget = brief.load_report_input(tmp_path, "nothing-here")
     assert (service.problem, budget.problem) == ("failed", "missing")
-    sentences = brief.missing_inputs_text([service, budget], "en")
+    from analysis.texts import note, t
+
+    sentences = [note(n, "en") for n in brief.missing_inputs([service, budget])]
     assert "svc" in sentences[0] and "failed" in sentences[0] and "not run" in sentences[1]
     risks = brief.assess_risks(service)
     assert set(risks["verdict"]) == {"no_evidence"}
-    assert brief.headline_table(service, budget, "id").empty
-    text = brief.brief_paragraphs(service, budget, risks, {"n_adopters": 3, "n_trials": 2, "first_adoption": "2026-01-01"}, "id")
-    assert "3 Pemda" in text["caveats"]
+    assert brief.headline_table(service, budget).empty
+    facts = brief.brief_facts(service, budget, risks, {"n_adopters": 3, "n_trials": 2, "first_adoption": "2026-01-01"})
+    assert "3 Pemda" in t("90.caveats", "id", **facts) and "1 Januari 2026" in t("90.caveats", "id", **facts)
+    assert t("90.findings", "id", **facts).strip() == ""  # nothing to report, and nothing invented
+    assert "belum dapat dinilai" in t("90.implications", "id", **facts)
 
 
 def test_brief_risk_verdicts_come_from_group_entries(tmp_path):
@@ -126,8 +133,12 @@ def test_brief_risk_verdicts_come_from_group_entries(tmp_path):
     risks = brief.assess_risks(brief.load_report_input(tmp_path, "svc")).set_index("risk")["verdict"]
     assert risks.to_dict() == {"digital_readiness": "supported", "performance_management": "not_supported",
                                "coordination": "no_evidence"}
-    table = brief.headline_table(brief.load_report_input(tmp_path, "svc"), brief.ReportInput("b", problem="missing"), "en")
-    assert table.iloc[0]["Estimate"] == "+5.1%"
+    from analysis.texts.tables import for_display
+
+    table = brief.headline_table(brief.load_report_input(tmp_path, "svc"), brief.ReportInput("b", problem="missing"))
+    shown = for_display(table, "en", kinds={c: "row:kind" for c in ("estimate", "ci_low", "ci_high")},
+                        labels={"measure": "result"})
+    assert shown.iloc[0]["Estimate"] == "+5.1%" and shown.iloc[0]["Measure"] == "Effect of WFA on median completion time"
 
 
 def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
@@ -137,25 +148,27 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
     from analysis.report.scrub import check_report_dir
 
     exhibits.configure(tmp_path, "en")
-    exhibits.show_table(pd.DataFrame({"group": ["a"], "n_treated_pemda": [2]}), "pemda", "Pemda")
+    exhibits.show_table(pd.DataFrame({"group": ["single"], "n_treated_pemda": [2]}), "pemda", "Pemda")
     assert check_report_dir(tmp_path, frozenset()) == []
-    exhibits.show_table(pd.DataFrame({"group": ["a"], "n_requests": [4]}), "requests", "Requests")
+    exhibits.show_table(pd.DataFrame({"group": ["single"], "n_requests": [4]}), "requests", "Requests")
     assert any("n_requests = 4" in problem for problem in check_report_dir(tmp_path, frozenset()))
     exhibits.configure(tmp_path / "declared", "en")
-    table = pd.DataFrame({"group": ["a"], "households": [4]})
-    exhibits.show_table(table, "declared", "Declared", count_columns=["households"])
+    table = pd.DataFrame({"group": ["single"], "n_pemda": [4]})
+    exhibits.show_table(table, "declared", "Declared", count_columns=["n_pemda"])
     assert check_report_dir(tmp_path / "declared", frozenset()) == []  # suppressed at source
-    (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,households\na,4\n")
-    assert any("households = 4" in p for p in check_report_dir(tmp_path / "declared", frozenset()))
+    (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,n_pemda\nsingle,4\n")
+    assert any("n_pemda = 4" in p for p in check_report_dir(tmp_path / "declared", frozenset()))
 
 
 def test_index_headline_formats_by_unit():
     from analysis.report.index import format_entry
 
     assert format_entry({"name": "n", "label": "Requests", "estimate": 2402757.0, "unit": "requests"}, "id") == "Requests: 2.402.757"
-    assert format_entry({"name": "r", "label": "risk: supported", "estimate": 1.0, "unit": "indicator"}, "en") == "risk: supported"
+    verdict = {"name": "risk_coordination", "label": "coordination: supported", "estimate": 1.0, "unit": "indicator"}
+    assert format_entry(verdict, "en") == "Risk: cross-unit coordination: supported by the evidence"
+    assert format_entry({**verdict, "estimate": None}, "id") == "Risiko: koordinasi lintas unit: belum dapat dinilai"
     text = format_entry({"name": "s", "label": "Savings", "estimate": 3.2e10, "ci_low": 2.4e10, "ci_high": 4.0e10, "unit": "IDR"}, "en")
-    assert text == "Savings: IDR 32.0 billion [IDR 24.0 billion, IDR 40.0 billion]"
+    assert text == "Savings: IDR 32.0 billion (IDR 24.0 billion to IDR 40.0 billion)"
 
 
 def test_brief_recognises_merged_spbe_bands_and_writes_verdict_entries(tmp_path):

@@ -176,21 +176,21 @@ def small_analysis():
                           unadjusted, comparison, savings, projection, None)
 
 
-def test_conclusion_formats_money_with_format_idr_in_both_languages(small_analysis, monkeypatch):
-    from analysis.texts import formatting
-    from analysis.analyses.budget_savings import conclusion_text
+def test_conclusion_facts_carry_the_computed_numbers_into_both_languages(small_analysis):
+    from analysis.analyses.budget_savings import conclusion_facts
+    from analysis.texts import t
+    from analysis.texts.numbers import idr
 
-    total = small_analysis.savings.total()["savings_idr"]
-    indonesian = conclusion_text(small_analysis, "id")
-    english = conclusion_text(small_analysis, "en")
-    assert formatting.format_idr(total, "id") in indonesian and "Rp " in indonesian and "IDR" not in indonesian
-    assert formatting.format_idr(total, "en") in english and "IDR " in english and "Rp " not in english
-    assert formatting.format_idr(small_analysis.projection.savings_idr, "id") in indonesian
-    # every Rupiah amount goes through format_idr
-    monkeypatch.setattr(formatting, "format_idr", lambda value, lang, **kw: "<IDR>")
-    patched = conclusion_text(small_analysis, "id")
-    assert patched.count("<IDR>") == 7  # total, its CI (2), per adopter-year, projection, its CI (2)
-    assert "Rp" not in patched
+    facts = conclusion_facts(small_analysis)
+    total = small_analysis.savings.total()
+    assert facts["savings"] == total["savings_idr"] and facts["savings_ci"] == (total["ci_low"], total["ci_high"])
+    indonesian, english = t("20.conclusion", "id", **facts), t("20.conclusion", "en", **facts)
+    assert idr(total["savings_idr"], "id") in indonesian and "Rp " in indonesian and "IDR" not in indonesian
+    assert idr(total["savings_idr"], "en") in english and "IDR " in english and "Rp " not in english
+    assert idr(small_analysis.projection.savings_idr, "id") in indonesian
+    # every Rupiah amount of the template goes through the idr format: total, its CI (2), per
+    # adopter-year, projection, its CI (2)
+    assert indonesian.count("Rp ") == 7 and english.count("IDR ") == 7
 
 
 def test_result_entries_name_every_required_number(small_analysis):

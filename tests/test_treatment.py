@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from analysis.notes import Note
 from analysis.paths import POLICIES_CSV, REGIONS_CSV
 from analysis.panels.treatment import assign_treatment, treatment_by_period
 
@@ -26,7 +27,7 @@ def test_bundled_registry_cohorts(registry):
         assert t.loc[code, "cohort"] == "2026-01" and t.loc[code, "status"] == "adopter"
     # Jawa Barat: November trial, December gap bridged, policy from January
     assert t.loc["32", "cohort"] == "2025-11" and t.loc["32", "treated_months"] == 12
-    assert "2025-12" in t.loc["32", "note"]
+    assert Note("gap_bridged", {"months": ["2025-12"]}) in t.loc["32", "note"]
     # Surakarta: 14–28 Jan only (11 of 22 working days) → switched off, out of the staggered sample
     assert t.loc["33.72", "status"] == "switched_off" and not t.loc["33.72", "in_staggered_sample"]
     assert t.loc["33.72", "last_treated"] == "2026-01"

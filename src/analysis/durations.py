@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from analysis.notes import Note
 from analysis.panels.km import kaplan_meier
 from analysis.panels.service import _register_source, connect, extraction_moment
 
@@ -45,13 +46,13 @@ class HazardResult:
     n_completed: int
     n_treated_pemda: int
     n_control_pemda: int
-    model: str
+    model: Note  # hazard_model: the model and the size of its person-period data
 
 
 def request_sample(
     requests, treatment: pd.DataFrame, *, extracted_at, start: str = "2025-01", end: str | None = None,
     n_control_pemda: int = 60, max_requests: int = 300_000, seed: int = 20260101,
-) -> tuple[pd.DataFrame, str]:
+) -> tuple[pd.DataFrame, Note]:
     """Requests for the hazard model: ``region_code, service_type, month, days, completed, wfa, adopter``.
 
     ``requests`` is a DataFrame or parquet path (read by DuckDB, only the needed columns).
@@ -83,12 +84,13 @@ def request_sample(
         """).df()
     finally:
         con.close()
-    note = (f"all requests of {len(adopters)} adopting Pemda and of {len(controls)} randomly drawn "
-            f"comparison Pemda (of {len(never)}), submitted from {start}{' to ' + end if end else ''}")
+    kept_share = 1.0
     if len(df) > max_requests:
-        frac = max_requests / len(df)
+        kept_share = max_requests / len(df)
         df = df.sample(n=max_requests, random_state=seed)
-        note += f"; thinned at random to {frac:.0%} of these requests"
+    note = Note("request_sample", {"n_adopters": len(adopters), "n_comparison": len(controls),
+                                   "n_never": len(never), "start": start, "end": end or "",
+                                   "kept_share": kept_share})
     df["adopter"] = df["cohort"].notna()
     df["wfa"] = (df["adopter"] & (df["month"] >= df["cohort"].fillna("9999"))).astype(float)
     return df.drop(columns="cohort").reset_index(drop=True), note
@@ -150,7 +152,7 @@ def hazard_ratio(counts: pd.DataFrame) -> HazardResult:
         float(np.exp(b)), float(np.exp(b - 1.959964 * se)), float(np.exp(b + 1.959964 * se)), b, se,
         int(counts["n_requests"].sum()), int(counts["events"].sum()),
         len(adopters), int(d["region_code"].nunique() - len(adopters)),
-        f"piecewise-exponential PH (Poisson on {len(d):,} person-period cells, {len(DAY_BINS) - 1} day bins)",
+        Note("hazard_model", {"n_cells": len(d), "n_bins": len(DAY_BINS) - 1}),
     )
 
 

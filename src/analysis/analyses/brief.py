@@ -1,5 +1,5 @@
-"""The policy brief for Komisi II (notebook ``90_policy_brief``): text and tables computed from
-other reports' ``results.json``, never typed.
+"""The policy brief for Komisi II (notebook ``90_policy_brief``): facts computed from other
+reports' ``results.json``, never typed. The words are in the catalogue (``90.*``).
 
 Inputs are read with :func:`load_report_input`, which says *why* a report is unusable (missing,
 failed, no results) instead of raising, so the brief always renders and states what it lacks.
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.texts.formatting import format_idr, format_number, format_pct
+from analysis.notes import Note
 
 SERVICE_HEADLINE = "att_log_median_days"
 SLA_HEADLINE = "att_sla_share"
@@ -29,34 +29,6 @@ RISKS = {
     "performance_management": ("ekinerja", {"false"}, {"true"}),
     "coordination": ("units", {"cross"}, {"single"}),
 }
-
-_TEXT = {
-    "id": {
-        "digital_readiness": "Kesiapan digital (indeks SPBE rendah)",
-        "performance_management": "Manajemen kinerja (tanpa e-Kinerja harian)",
-        "coordination": "Koordinasi lintas unit",
-        "supported": "didukung bukti",
-        "not_supported": "tidak didukung bukti",
-        "no_evidence": "belum dapat dinilai",
-        "missing": "Laporan {slug} tidak tersedia ({reason}); angka dari laporan itu tidak dapat disajikan.",
-        "reason_missing": "belum dijalankan",
-        "reason_failed": "gagal dijalankan",
-        "reason_no_results": "tidak menulis hasil",
-    },
-    "en": {
-        "digital_readiness": "Digital readiness (low SPBE index)",
-        "performance_management": "Performance management (no daily e-Kinerja)",
-        "coordination": "Cross-unit coordination",
-        "supported": "supported by the evidence",
-        "not_supported": "not supported by the evidence",
-        "no_evidence": "cannot be assessed yet",
-        "missing": "Report {slug} is not available ({reason}); its numbers cannot be shown.",
-        "reason_missing": "not run",
-        "reason_failed": "it failed",
-        "reason_no_results": "it wrote no results",
-    },
-}
-
 
 @dataclass(frozen=True)
 class ReportInput:
@@ -92,12 +64,9 @@ def load_report_input(reports_dir: str | Path, slug: str) -> ReportInput:
     return ReportInput(slug, entries, None if entries else "no_results")
 
 
-def missing_inputs_text(inputs: list[ReportInput], lang: str) -> list[str]:
-    """One sentence per unusable input report."""
-    text = _TEXT[lang]
-    return [
-        text["missing"].format(slug=i.slug, reason=text[f"reason_{i.problem}"]) for i in inputs if not i.usable
-    ]
+def missing_inputs(inputs: list[ReportInput]) -> list[Note]:
+    """One ``report_unavailable`` note per unusable input report (``slug``, ``problem``)."""
+    return [Note("report_unavailable", {"slug": i.slug, "problem": i.problem}) for i in inputs if not i.usable]
 
 
 def log_to_pct(value: float | None) -> float | None:
@@ -107,36 +76,33 @@ def log_to_pct(value: float | None) -> float | None:
     return 100.0 * math.expm1(value)
 
 
-def _pct_interval(entry: dict, lang: str) -> str:
-    low, high = log_to_pct(entry.get("ci_low")), log_to_pct(entry.get("ci_high"))
-    separator = "; " if lang == "id" else ", "
-    return f"{format_pct(low, lang, signed=True)}{separator}{format_pct(high, lang, signed=True)}"
+#: The headline measures in the brief's order: (input, entry name).
+HEADLINE_MEASURES = (("service", SERVICE_HEADLINE), ("service", SLA_HEADLINE), ("budget", SPENDING_HEADLINE),
+                     ("budget", SPENDING_UNADJUSTED), ("budget", SAVINGS_PER_ADOPTER_YEAR), ("budget", PROJECTION))
 
 
-def headline_table(service: ReportInput, budget: ReportInput, lang: str) -> pd.DataFrame:
-    """The brief's headline numbers: ``measure, estimate, ci95`` (formatted for ``lang``),
-    one row per available entry."""
+def headline_table(service: ReportInput, budget: ReportInput) -> pd.DataFrame:
+    """The brief's headline numbers, one row per available entry: ``measure`` (the entry name),
+    ``estimate, ci_low, ci_high`` and ``kind``, the number format of the row: log-point effects as
+    percent changes (``pctchange1``), the SLA share in percentage points (``spp1``; a share given
+    as 0-1 is scaled to points), Rupiah (``idr``)."""
     rows = []
-    for source, name in ((service, SERVICE_HEADLINE), (service, SLA_HEADLINE), (budget, SPENDING_HEADLINE),
-                         (budget, SPENDING_UNADJUSTED), (budget, SAVINGS_PER_ADOPTER_YEAR), (budget, PROJECTION)):
-        entry = source.entries.get(name)
+    sources = {"service": service, "budget": budget}
+    for source, name in HEADLINE_MEASURES:
+        entry = sources[source].entries.get(name)
         if entry is None:
             continue
+        values = [entry.get(k) for k in ("estimate", "ci_low", "ci_high")]
         if name.startswith("att_log"):
-            estimate = format_pct(log_to_pct(entry.get("estimate")), lang, signed=True)
-            interval = _pct_interval(entry, lang)
+            kind = "pctchange1"
         elif name.endswith("share"):
-            scale = 100.0 if abs(entry.get("estimate") or 0) <= 1 else 1.0
-            estimate = format_number((entry.get("estimate") or 0) * scale, lang, 1) + " pp"
-            interval = (f"{format_number((entry.get('ci_low') or 0) * scale, lang, 1)} – "
-                        f"{format_number((entry.get('ci_high') or 0) * scale, lang, 1)} pp")
+            scale = 100.0 if abs(values[0] or 0) <= 1 else 1.0
+            values = [None if v is None else v * scale for v in values]
+            kind = "spp1"
         else:
-            estimate = format_idr(entry.get("estimate"), lang)
-            interval = (f"{format_idr(entry.get('ci_low'), lang)} – {format_idr(entry.get('ci_high'), lang)}"
-                        if entry.get("ci_low") is not None else "–")
-        rows.append((entry.get("label") or name, estimate, interval))
-    labels = ("Ukuran", "Estimasi", "IK 95%") if lang == "id" else ("Measure", "Estimate", "95% CI")
-    return pd.DataFrame(rows, columns=list(labels))
+            kind = "idr"
+        rows.append((name, *values, kind))
+    return pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "kind"])
 
 
 def _group_entries(service: ReportInput, split: str) -> dict[str, dict]:
@@ -169,103 +135,49 @@ def assess_risks(service: ReportInput) -> pd.DataFrame:
     )
 
 
-def risk_table(risks: pd.DataFrame, lang: str) -> pd.DataFrame:
-    """``assess_risks`` formatted for the brief (percent changes in completion time)."""
-    text = _TEXT[lang]
-    labels = ("Risiko", "Efek pada kelompok berisiko", "Efek pada pembanding", "Penilaian") if lang == "id" else (
-        "Risk", "Effect in the group at risk", "Effect in the comparison group", "Assessment")
-    rows = [
-        (
-            text[r.risk],
-            format_pct(log_to_pct(r.at_risk_effect), lang, signed=True) if r.at_risk_effect is not None else "–",
-            format_pct(log_to_pct(r.comparison_effect), lang, signed=True) if r.comparison_effect is not None else "–",
-            text[r.verdict],
-        )
-        for r in risks.itertuples(index=False)
-    ]
-    return pd.DataFrame(rows, columns=list(labels))
+def risk_table(risks: pd.DataFrame) -> pd.DataFrame:
+    """The columns of :func:`assess_risks` the brief shows: ``risk, at_risk_effect,
+    comparison_effect, verdict`` (effects in log points; shown as percent changes)."""
+    return risks[["risk", "at_risk_effect", "comparison_effect", "verdict"]].reset_index(drop=True)
 
 
-def brief_paragraphs(service: ReportInput, budget: ReportInput, risks: pd.DataFrame, context: dict, lang: str) -> dict[str, str]:
-    """The brief's text as Markdown paragraphs keyed ``findings, risks, implications, caveats``.
+def brief_facts(service: ReportInput, budget: ReportInput, risks: pd.DataFrame, context: dict) -> dict:
+    """The numbers and codes of the brief's paragraphs (catalogue ``90.findings``,
+    ``90.implications``, ``90.caveats``).
 
-    ``context``: ``n_adopters``, ``n_trials``, ``first_adoption`` (computed from the data).
-    """
-    findings, implications = [], []
-    s = service.entries.get(SERVICE_HEADLINE)
-    b = budget.entries.get(SPENDING_HEADLINE)
-    saving = budget.entries.get(SAVINGS_PER_ADOPTER_YEAR)
-    if lang == "id":
-        if s:
-            findings.append(
-                f"WFA mengubah median waktu penyelesaian layanan sebesar **{format_pct(log_to_pct(s['estimate']), lang, signed=True)}** "
-                f"(IK 95%: {_pct_interval(s, lang)}).")
-        if b:
-            findings.append(
-                f"Belanja rutin (listrik, air, telepon/internet, ATK, BBM, perjalanan dinas) berubah "
-                f"**{format_pct(log_to_pct(b['estimate']), lang, signed=True)}** (IK 95%: {_pct_interval(b, lang)}), "
-                "setelah memperhitungkan pemotongan TKD.")
-        if saving:
-            findings.append(f"Penghematan per Pemda penerap per tahun: **{format_idr(saving['estimate'], lang)}**.")
-    else:
-        if s:
-            findings.append(
-                f"WFA changed median service completion time by **{format_pct(log_to_pct(s['estimate']), lang, signed=True)}** "
-                f"(95% CI: {_pct_interval(s, lang)}).")
-        if b:
-            findings.append(
-                f"Routine spending (electricity, water, phone/internet, stationery, fuel, official travel) changed by "
-                f"**{format_pct(log_to_pct(b['estimate']), lang, signed=True)}** (95% CI: {_pct_interval(b, lang)}), "
-                "after accounting for the TKD cuts.")
-        if saving:
-            findings.append(f"Savings per adopting Pemda per year: **{format_idr(saving['estimate'], lang)}**.")
+    Findings: ``service`` / ``spending`` / ``saving`` (``shown`` when the entry exists, else
+    ``absent``); the service effect as a percent change of the median completion time
+    (``service_pct``, ``service_pct_ci``, ``service_direction``: ``longer`` / ``shorter``); the
+    spending effect likewise (``spending_pct``, ``spending_pct_ci``, ``spending_direction``:
+    ``down`` / ``up``); ``saving_per_year`` (Rupiah). Implications: the verdict code of each risk,
+    ``digital``, ``performance``, ``coordination`` (``supported``, ``not_supported``,
+    ``no_evidence``). Caveats: ``n_adopters``, ``n_trials``, ``first_adoption`` (``context``:
+    :func:`adoption_context`)."""
+    s = service.entries.get(SERVICE_HEADLINE) or {}
+    b = budget.entries.get(SPENDING_HEADLINE) or {}
+    saving = budget.entries.get(SAVINGS_PER_ADOPTER_YEAR) or {}
     verdicts = dict(zip(risks["risk"], risks["verdict"]))
-    digital = verdicts.get("digital_readiness")
-    if lang == "id":
-        implications.append(
-            "Standar minimum infrastruktur digital (SPBE minimal predikat Baik, layanan daring, e-Kinerja harian) "
-            + ("**perlu menjadi syarat** sebelum Pemda menerapkan WFA, karena perlambatan terkonsentrasi pada Pemda dengan kesiapan digital rendah."
-               if digital == "supported" else
-               "tetap dianjurkan, tetapi data belum menunjukkan bahwa kesiapan digital rendah memperlambat layanan."))
-        implications.append(
-            "Pedoman WFA nasional sebaiknya " + (
-                "mewajibkan pengukuran kinerja berbasis keluaran harian. " if verdicts.get("performance_management") == "supported"
-                else "tetap meminta pengukuran kinerja, meskipun bukti risiko manajemen kinerja belum ada. ")
-            + ("Layanan lintas unit memerlukan mekanisme koordinasi khusus (hari kantor bersama)."
-               if verdicts.get("coordination") == "supported" else
-               "Bukti belum menunjukkan masalah koordinasi lintas unit."))
-        caveats = (
-            f"Baru **{context.get('n_adopters', 0)} Pemda** yang menerapkan WFA (pertama {context.get('first_adoption', '–')}), "
-            f"**{context.get('n_trials', 0)}** di antaranya uji coba; estimasi dengan sedikit penerap tidak presisi. "
-            "Penerapan bersamaan dengan pemotongan TKD dan gerakan efisiensi, sehingga penghematan bukan hanya dari WFA.")
-    else:
-        implications.append(
-            "A minimum digital-infrastructure standard (SPBE rating at least Baik, online services, daily e-Kinerja) "
-            + ("**should be a precondition** for WFA: the slowdown concentrates in Pemda with low digital readiness."
-               if digital == "supported" else
-               "remains advisable, but the data do not show that low digital readiness slows services."))
-        implications.append(
-            "National WFA guidelines should " + (
-                "require daily output-based performance records. " if verdicts.get("performance_management") == "supported"
-                else "still ask for performance measurement, although no performance-management risk is shown. ")
-            + ("Cross-unit services need a coordination mechanism (shared office days)."
-               if verdicts.get("coordination") == "supported" else
-               "The evidence shows no cross-unit coordination problem."))
-        caveats = (
-            f"Only **{context.get('n_adopters', 0)} Pemda** have adopted WFA (first {context.get('first_adoption', '–')}), "
-            f"**{context.get('n_trials', 0)}** of them as trials; estimates from few adopters are imprecise. "
-            "Adoption coincided with TKD cuts and efficiency drives, so savings are not all due to WFA.")
+    service_pct, spending_pct = log_to_pct(s.get("estimate")), log_to_pct(b.get("estimate"))
     return {
-        "findings": " ".join(findings) or ("–"),
-        "implications": "\n\n".join(implications),
-        "caveats": caveats,
+        "service": "shown" if s else "absent", "service_pct": service_pct,
+        "service_pct_ci": (log_to_pct(s.get("ci_low")), log_to_pct(s.get("ci_high"))),
+        "service_direction": "longer" if (service_pct or 0) > 0 else "shorter",
+        "spending": "shown" if b else "absent", "spending_pct": spending_pct,
+        "spending_pct_ci": (log_to_pct(b.get("ci_low")), log_to_pct(b.get("ci_high"))),
+        "spending_direction": "down" if (spending_pct or 0) < 0 else "up",
+        "saving": "shown" if saving else "absent", "saving_per_year": saving.get("estimate"),
+        "digital": verdicts.get("digital_readiness") or "no_evidence",
+        "performance": verdicts.get("performance_management") or "no_evidence",
+        "coordination": verdicts.get("coordination") or "no_evidence",
+        "n_adopters": context.get("n_adopters", 0), "n_trials": context.get("n_trials", 0),
+        "first_adoption": context.get("first_adoption"),
     }
 
 
 def adoption_context(policies: pd.DataFrame | None) -> dict:
     """``n_adopters``, ``n_trials`` (adopters whose every adoption is a trial), ``first_adoption``."""
     if policies is None or policies.empty:
-        return {"n_adopters": 0, "n_trials": 0, "first_adoption": "–"}
+        return {"n_adopters": 0, "n_trials": 0, "first_adoption": None}
     trial = policies.groupby("region_code")["is_trial"].all()
     return {
         "n_adopters": int(policies["region_code"].nunique()),

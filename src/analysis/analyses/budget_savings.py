@@ -9,17 +9,19 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from analysis.analyses.projection import Projection, project_annual_savings
 from analysis.analyses.savings import DEFAULT_DRAWS, DEFAULT_SEED, Savings, savings_in_rupiah, truth_savings_over_cells
 from analysis.analyses.spending_effect import (
     estimate_spending_effect,
+    other_estimator_event_studies,
     placebo_joint_test,
     truth_over_cells,
 )
 from analysis.data import load_table
+from analysis.notes import Note
+from analysis.texts.numbers import pct_change
 from analysis.panels.budget import (
     PLACEBO_CATEGORIES,
     ROUTINE_CATEGORIES,
@@ -31,7 +33,6 @@ from analysis.panels.budget import (
 )
 from analysis.paths import POLICIES_CSV
 from analysis.report.results_file import ResultEntry
-from analysis.texts import formatting
 
 
 @dataclass(frozen=True)
@@ -156,52 +157,116 @@ def savings_by_pemda(analysis: BudgetAnalysis, *, registry_only: bool = False) -
     return table[columns].sort_values("savings_idr", ascending=False).reset_index(drop=True)
 
 
-def conclusion_text(analysis: BudgetAnalysis, lang: str) -> str:
-    """Plain-language conclusion (markdown) whose numbers all come from ``analysis``; money via
-    :func:`analysis.texts.formatting.format_idr`, percentages via ``formatting.format_pct``."""
-    formatting.check_lang(lang)
+def conclusion_facts(analysis: BudgetAnalysis) -> dict:
+    """The numbers and codes of the plain-language conclusion (catalogue ``20.conclusion``).
+
+    ``att`` / ``att_ci``: the headline CS ATT on log routine spending (log points), the same as a
+    percent change ``pct`` / ``pct_ci`` (100·(exp(x) − 1)) and ``direction`` (``down`` / ``up``); ``adjustment``: ``adjusted`` or ``unadjusted`` for the TKD
+    cut; ``att_unadjusted`` / ``pct_unadjusted``; ``n_treated``; ``savings`` / ``savings_ci`` over the observed
+    period and ``savings_per_year`` per adopter (Rupiah of ``base_year`` prices);
+    ``projection_pemda``, ``projection_days``, ``projection`` / ``projection_ci`` per year and
+    ``projection_range`` (``observed`` / ``extrapolated``); ``placebo`` (``null`` when every
+    placebo category's 95% CI covers zero, else ``effect``)."""
     headline = analysis.effects[ROUTINE_TOTAL]
     naive = analysis.unadjusted[ROUTINE_TOTAL]
     total = analysis.savings.total()
     per_year = analysis.savings.per_adopter_year()
     proj = analysis.projection
-    pct = lambda v: formatting.format_pct(100 * float(np.expm1(v)), lang, 1, signed=True)  # noqa: E731
-    idr_ci = lambda lo, hi: formatting.format_interval(lo, hi, formatting.format_idr, lang)  # noqa: E731
     placebo = [analysis.effects[c] for c in PLACEBO_CATEGORIES]
-    placebo_null = all(e.ci_low <= 0 <= e.ci_high for e in placebo)
-    base = analysis.parameters["price_base_year"]
-    if lang == "id":
-        parts = [
-            f"WFA mengubah belanja rutin Pemda penerap sebesar **{pct(headline.att)}** "
-            f"(IK 95% {formatting.format_interval(np.expm1(headline.ci_low) * 100, np.expm1(headline.ci_high) * 100, formatting.format_pct, lang)}), "
-            f"{'setelah' if headline.adjusted else 'tanpa'} memperhitungkan pemotongan TKD 2026. "
-            f"Tanpa penyesuaian itu, estimasinya {pct(naive.att)}.",
-            f"Selama periode pengamatan, {headline.n_treated} Pemda penerap menghemat sekitar "
-            f"**{formatting.format_idr(total['savings_idr'], lang)}** (IK 95% {idr_ci(total['ci_low'], total['ci_high'])}), "
-            f"atau {formatting.format_idr(per_year['savings_idr'], lang)} per Pemda per tahun (harga {base}).",
-            f"Jika {proj.n_pemda} Pemda menerapkan {formatting.format_number(proj.days_per_week, lang, 0)} hari WFA per pekan, "
-            f"penghematan diperkirakan **{formatting.format_idr(proj.savings_idr, lang)} per tahun** "
-            f"(IK 95% {idr_ci(proj.ci_low, proj.ci_high)})"
-            + (" — ini ekstrapolasi di luar jumlah hari yang teramati." if proj.extrapolated else "."),
-            "Kategori plasebo (penerangan jalan, pemeliharaan) "
-            + ("tidak menunjukkan efek, sesuai harapan." if placebo_null else "menunjukkan efek: hasil di atas perlu dibaca hati-hati."),
-        ]
-    else:
-        parts = [
-            f"WFA changed adopters' routine spending by **{pct(headline.att)}** "
-            f"(95% CI {formatting.format_interval(np.expm1(headline.ci_low) * 100, np.expm1(headline.ci_high) * 100, formatting.format_pct, lang)}), "
-            f"{'after' if headline.adjusted else 'without'} accounting for the 2026 TKD cut. "
-            f"Without that adjustment the estimate is {pct(naive.att)}.",
-            f"Over the observed period the {headline.n_treated} adopting Pemda saved about "
-            f"**{formatting.format_idr(total['savings_idr'], lang)}** (95% CI {idr_ci(total['ci_low'], total['ci_high'])}), "
-            f"or {formatting.format_idr(per_year['savings_idr'], lang)} per Pemda per year ({base} prices).",
-            f"If {proj.n_pemda} Pemda adopted {proj.days_per_week:g} WFA day(s) per week, they would save about "
-            f"**{formatting.format_idr(proj.savings_idr, lang)} per year** (95% CI {idr_ci(proj.ci_low, proj.ci_high)})"
-            + (" — an extrapolation beyond the observed number of days." if proj.extrapolated else "."),
-            "The placebo categories (street lighting, maintenance) "
-            + ("show no effect, as expected." if placebo_null else "show an effect: read the results above with caution."),
-        ]
-    return "\n\n".join(parts)
+    return {
+        "att": headline.att, "att_ci": (headline.ci_low, headline.ci_high),
+        "pct": pct_change(headline.att), "pct_ci": (pct_change(headline.ci_low), pct_change(headline.ci_high)),
+        "pct_unadjusted": pct_change(naive.att),
+        "direction": "down" if headline.att < 0 else "up",
+        "adjustment": "adjusted" if headline.adjusted else "unadjusted",
+        "att_unadjusted": naive.att, "n_treated": headline.n_treated,
+        "savings": total["savings_idr"], "savings_ci": (total["ci_low"], total["ci_high"]),
+        "savings_per_year": per_year["savings_idr"], "base_year": str(analysis.parameters["price_base_year"]),
+        "projection_pemda": proj.n_pemda, "projection_days": proj.days_per_week,
+        "projection": proj.savings_idr, "projection_ci": (proj.ci_low, proj.ci_high),
+        "projection_range": "extrapolated" if proj.extrapolated else "observed",
+        "placebo": "null" if all(e.ci_low <= 0 <= e.ci_high for e in placebo) else "effect",
+    }
+
+
+def sample_table(analysis: BudgetAnalysis) -> pd.DataFrame:
+    """The estimation sample: adopters per cohort (``cohort, n_pemda``)."""
+    treated = analysis.units[analysis.units["cohort_time"] > 0]
+    return treated.groupby("cohort").size().rename("n_pemda").reset_index()
+
+
+def excluded_table(analysis: BudgetAnalysis) -> pd.DataFrame:
+    """The adopters left out of the staggered sample, by name: ``name, region_code, reason, note``."""
+    names = analysis.regions.assign(region_code=analysis.regions["region_code"].astype(str)).set_index("region_code")["name"]
+    table = analysis.excluded.assign(name=analysis.excluded["region_code"].astype(str).map(names))
+    return table[["name", "region_code", "reason", "note"]]
+
+
+def not_estimated_table(analysis: BudgetAnalysis) -> pd.DataFrame:
+    """Adopters whose cohort the estimator could not estimate, per category: ``category, name,
+    region_code`` (empty when every cohort was estimated)."""
+    names = analysis.regions.assign(region_code=analysis.regions["region_code"].astype(str)).set_index("region_code")["name"]
+    rows = [(category, names.get(str(code), str(code)), str(code))
+            for category, effect in analysis.effects.items() for code in effect.adopters_not_estimated]
+    return pd.DataFrame(rows, columns=["category", "name", "region_code"])
+
+
+def truth_facts(analysis: BudgetAnalysis) -> dict:
+    """The simulation's true savings (synthetic data only; catalogue ``20.truth``): ``truth``
+    (``known`` / ``unknown``), ``over_cells`` (over the estimated cells), ``total`` (over every
+    treated month) and ``by_category`` (DataFrame ``category, savings_idr``)."""
+    truth = analysis.truth or {}
+    cells, total = truth.get("savings_idr_over_estimated_cells"), truth.get("savings_idr_total")
+    by_category = pd.DataFrame(list((truth.get("savings_idr_by_category") or {}).items()),
+                               columns=["category", "savings_idr"])
+    known = cells is not None or total is not None
+    return {"truth": "known" if known else "unknown", "over_cells": cells, "total": total, "by_category": by_category}
+
+
+def projection_facts(analysis: BudgetAnalysis) -> dict:
+    """Scope and dose of the projection (catalogue ``20.projection_scope``): ``scope``
+    (``province`` / ``all``), ``province``, ``n_pemda``, ``days``, ``observed_days`` (sequence)
+    and ``projection_range`` (``observed`` / ``extrapolated``)."""
+    proj, province = analysis.projection, analysis.parameters["projection_province"]
+    return {"scope": "province" if province else "all", "province": str(province), "n_pemda": proj.n_pemda,
+            "days": proj.days_per_week, "observed_days": list(proj.observed_doses),
+            "projection_range": "extrapolated" if proj.extrapolated else "observed"}
+
+
+#: Names under which :func:`analysis.analyses.spending_effect.other_estimator_event_studies`
+#: returns its estimators → estimator codes (``label.estimator.<code>``).
+_OTHER_ESTIMATORS = {"Sun-Abraham": "sun_abraham", "Imputation (BJS)": "imputation"}
+
+
+def event_study_series(analysis: BudgetAnalysis, category: str) -> tuple[dict[str, pd.DataFrame], float | None, list[Note]]:
+    """The event studies of ``category`` for the overlay figure: ``({estimator code: table},
+    truth, failures)``. Codes: ``cs_adjusted`` / ``cs_unadjusted`` (CS with and without the TKD
+    adjustment; both when ``adjust_for_tkd``), ``sun_abraham``, ``imputation``. ``truth``: the true
+    mean effect over the headline estimate's cells (synthetic data) or None. ``failures``: one
+    ``estimator_failed`` note per estimator that could not run."""
+    head = analysis.effects[category]
+    studies = {"cs_adjusted" if head.adjusted else "cs_unadjusted": head.event_study}
+    if head.adjusted:
+        studies["cs_unadjusted"] = analysis.unadjusted[category].event_study
+    others = other_estimator_event_studies(analysis.panel, analysis.units, analysis.covariates, category=category,
+                                           adjust_for_tkd=analysis.parameters["adjust_for_tkd"])
+    studies.update({_OTHER_ESTIMATORS.get(name, name): study for name, study in others.items() if name != "errors"})
+    errors = others.get("errors", pd.DataFrame(columns=["estimator", "error"]))
+    failures = [Note("estimator_failed", {"estimator": _OTHER_ESTIMATORS.get(name, name), "error": error})
+                for name, error in errors.itertuples(index=False, name=None)]
+    rows = analysis.comparison[(analysis.comparison["category"] == category)
+                               & (analysis.comparison["adjusted"] == head.adjusted)]
+    truth = float(rows["truth"].iloc[0]) if "truth" in rows and len(rows) else None
+    return studies, truth, failures
+
+
+def comparison_table(analysis: BudgetAnalysis) -> pd.DataFrame:
+    """The CS estimates by category, with and without the TKD adjustment, as the notebook shows
+    them: ``category, adjusted, att, ci_low, ci_high`` (log points), ``truth`` (synthetic data),
+    ``n_treated, pretrend_pvalue``."""
+    columns = [c for c in ("category", "adjusted", "att", "ci_low", "ci_high", "truth", "n_treated", "pretrend_pvalue")
+               if c in analysis.comparison.columns]
+    return analysis.comparison[columns].reset_index(drop=True)
 
 
 def result_entries(analysis: BudgetAnalysis) -> list:

@@ -56,7 +56,9 @@ class CaseStudyData:
     """- ``panel``: long DataFrame ``region_code, period, value`` (treated unit and donors, balanced).
     - ``donors``: DataFrame ``region_code, name``; ``dropped``: DataFrame ``region_code, reason``.
     - ``treatment_start`` / ``last_post``: first and last month (``YYYY-MM``) of the post period.
-    - ``status``: the adopter's ``assign_treatment`` status; ``pool_rule``: the donor rule, in words.
+    - ``status``: the adopter's ``assign_treatment`` status; ``pool_rule``: the donor rule, a code
+      (``never_adopting_provinces`` / ``never_adopting_kabkota``); ``dropped.reason``: a code
+      (``no_data`` / ``incomplete_series``).
     """
 
     region_code: str
@@ -141,9 +143,9 @@ def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd
     dropped, kept = [], []
     for code in candidates["region_code"]:
         if code not in wide.index:
-            dropped.append((code, "no data"))
+            dropped.append((code, "no_data"))
         elif not np.isfinite(wide.loc[code].to_numpy(dtype=float)).all():
-            dropped.append((code, "missing or non-positive value in some month"))
+            dropped.append((code, "incomplete_series"))
         else:
             kept.append(code)
     if not kept:
@@ -151,7 +153,7 @@ def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd
     long = (wide.loc[kept + [region_code]].reset_index()
             .melt(id_vars="region_code", var_name="period", value_name="value"))
     names = regions.set_index("region_code")["name"]
-    rule = ("never-adopting provinces" if province else "never-adopting kabupaten and kota")
+    rule = "never_adopting_provinces" if province else "never_adopting_kabkota"
     return CaseStudyData(
         region_code=region_code, region_name=str(region["name"]), level=str(region["level"]),
         outcome=outcome, unit=OUTCOME_UNITS[outcome], treatment_start=cohort, last_post=last_post,
@@ -188,34 +190,29 @@ def run_case_study(data: CaseStudyData, *, replications: int = 100, seed: int = 
     return CaseStudyResult(data=data, sc=sc, placebo=placebo, sdid=sdid, sdid_se=se)
 
 
-def weights_table(result: CaseStudyResult, *, top: int = 10, lang: str = "id") -> pd.DataFrame:
-    """Top donors by SC weight with their SDID weight (names, not codes)."""
+def weights_table(result: CaseStudyResult, *, top: int = 10) -> pd.DataFrame:
+    """Top donors by SC weight with their SDID weight: ``name, region_code, sc_weight, sdid_weight``."""
     names = result.data.donors.set_index("region_code")["name"]
     sc = result.sc.weights.set_index("donor")["weight"]
     sdid = result.sdid.unit_weights.set_index("donor")["weight"]
-    table = pd.DataFrame({"region_code": sc.index, "name": [names[c] for c in sc.index],
+    table = pd.DataFrame({"name": [names[c] for c in sc.index], "region_code": sc.index,
                           "sc_weight": sc.to_numpy(), "sdid_weight": sdid.reindex(sc.index).to_numpy()})
     order = table.assign(key=np.maximum(table["sc_weight"], table["sdid_weight"])).sort_values("key", ascending=False)
-    shown = order.drop(columns="key").head(top).round(3).reset_index(drop=True)
-    labels = {"id": {"region_code": "Kode", "name": "Pemda donor", "sc_weight": "Bobot SC", "sdid_weight": "Bobot SDID"},
-              "en": {"region_code": "Code", "name": "Donor Pemda", "sc_weight": "SC weight", "sdid_weight": "SDID weight"}}
-    return shown.rename(columns=labels[lang])
+    return order.drop(columns="key").head(top).reset_index(drop=True)
 
 
-def result_entries(result: CaseStudyResult, lang: str = "id") -> list[ResultEntry]:
-    """The headline numbers for ``results.json``."""
+def result_entries(result: CaseStudyResult) -> list[ResultEntry]:
+    """The headline numbers for ``results.json`` (labels are short English descriptions; pages
+    take their words from the catalogue, ``result.<name>``)."""
     unit = result.data.unit
-    en = lang == "en"
     se = result.sdid_se
     return [
-        ResultEntry("sc_effect", result.sc.effect, unit=unit,
-                    label="Synthetic control: average effect after adoption" if en else "Kontrol sintetis: rata-rata efek setelah adopsi"),
+        ResultEntry("sc_effect", result.sc.effect, unit=unit, label="Synthetic control: average effect after adoption"),
         ResultEntry("sdid_effect", result.sdid.estimate, se=se.se, ci_low=se.ci_low, ci_high=se.ci_high, unit=unit,
-                    label="Synthetic DiD: average effect (placebo SE, 95% CI)" if en else "Synthetic DiD: rata-rata efek (SE plasebo, IK 95%)"),
+                    label="Synthetic DiD: average effect (placebo SE, 95% CI)"),
         ResultEntry("placebo_pvalue", result.placebo.p_value, unit="probability",
-                    label="In-space placebo p-value (post/pre MSPE ratio rank)" if en else "Nilai p uji plasebo (peringkat rasio MSPE pasca/pra)"),
-        ResultEntry("pre_rmspe", result.sc.pre_rmspe, unit=unit,
-                    label="Pre-adoption fit of the synthetic control (RMSPE)" if en else "Kecocokan pra-adopsi kontrol sintetis (RMSPE)"),
+                    label="In-space placebo p-value (post/pre MSPE ratio rank)"),
+        ResultEntry("pre_rmspe", result.sc.pre_rmspe, unit=unit, label="Pre-adoption fit of the synthetic control (RMSPE)"),
     ]
 
 
@@ -231,72 +228,37 @@ def results_extra(result: CaseStudyResult) -> dict[str, Any]:
     }
 
 
-def _number(value: float, unit: str, lang: str) -> str:
-    text = f"{value:+.3f}" if unit == "log points" else f"{value:+.2f}"
-    return text.replace(".", ",") if lang == "id" else text
+def header_facts(data: CaseStudyData) -> dict:
+    """The adopter, its WFA period (``period``: first and last month) and the donor pool
+    (catalogue ``30.header``)."""
+    return {"region_name": data.region_name, "region_code": data.region_code, "level": data.level.lower(),
+            "period": (data.treatment_start, data.last_post), "status": data.status,
+            "n_donors": len(data.donors), "pool_rule": data.pool_rule, "n_dropped": len(data.dropped)}
 
 
-def conclusion(result: CaseStudyResult, lang: str = "id") -> str:
-    """Plain-language conclusion; every number in it comes from ``result``."""
+def conclusion_facts(result: CaseStudyResult) -> dict:
+    """The numbers and codes of the plain-language conclusion (catalogue ``30.conclusion``):
+    the WFA ``period`` (first and last month), ``sdid`` with its 95% placebo interval ``sdid_ci``,
+    ``sc``, the ``outcome`` code (which sets the unit: days or log points), ``interval`` (``covers_zero`` / ``excludes_zero``), the placebo
+    ``rank`` among ``n_units`` and its ``pvalue``, the donor rule."""
     d, se = result.data, result.sdid_se
-    covers_zero = se.ci_low <= 0 <= se.ci_high
-    unit = d.unit
-    sdid, sc = _number(result.sdid.estimate, unit, lang), _number(result.sc.effect, unit, lang)
-    lo, hi = _number(se.ci_low, unit, lang), _number(se.ci_high, unit, lang)
-    p = f"{result.placebo.p_value:.2f}"
-    rank, n = result.placebo.rank, len(result.placebo.ratios)
-    if lang == "en":
-        what = "median completion time (days)" if d.outcome == "median_days" else "log routine spending (log points; ×100 ≈ %)"
-        verdict = ("The interval includes zero: the data do not show a clear effect for this Pemda."
-                   if covers_zero else "The interval excludes zero: the change is unlikely to be noise alone.")
-        return (f"For {d.region_name}, WFA from {d.treatment_start} to {d.last_post} changed {what} by {sdid} "
-                f"according to synthetic DiD (95% placebo interval {lo} to {hi}), and by {sc} according to the "
-                f"synthetic control. {verdict} In the placebo test the adopter ranks {rank} of {n} "
-                f"(p = {p}; a small p means few donors show a gap as large). One Pemda is one case: "
-                f"the estimate assumes the donors ({d.pool_rule}) were not affected by WFA.")
-    what = "median waktu penyelesaian (hari)" if d.outcome == "median_days" else "log belanja rutin (poin log; ×100 ≈ %)"
-    verdict = ("Interval mencakup nol: data tidak menunjukkan efek yang jelas untuk Pemda ini."
-               if covers_zero else "Interval tidak mencakup nol: perubahan ini kecil kemungkinannya hanya kebetulan.")
-    pool = "provinsi yang tidak pernah menerapkan WFA" if is_province(d.level) else "kabupaten/kota yang tidak pernah menerapkan WFA"
-    return (f"Untuk {d.region_name}, WFA dari {d.treatment_start} sampai {d.last_post} mengubah {what} sebesar {sdid} "
-            f"menurut synthetic DiD (interval plasebo 95% {lo} sampai {hi}), dan sebesar {sc} menurut kontrol "
-            f"sintetis. {verdict} Dalam uji plasebo, Pemda ini berada di peringkat {rank} dari {n} "
-            f"(p = {p.replace('.', ',')}; p kecil berarti sedikit donor yang menunjukkan selisih sebesar itu). Satu Pemda adalah "
-            f"satu kasus: estimasi ini mengasumsikan donor ({pool}) tidak terpengaruh WFA.")
-
-
-def outcome_label(outcome: str, lang: str = "id") -> str:
-    """Axis label of the outcome."""
-    labels = {"median_days": {"id": "Median hari penyelesaian", "en": "Median completion days"},
-              "log_routine_spending": {"id": "Log belanja rutin (Rp 2025)", "en": "Log routine spending (2025 IDR)"}}
-    return labels[outcome][lang]
-
-
-def exhibit_texts(result: CaseStudyResult, lang: str = "id") -> dict[str, str]:
-    """Captions and alt texts of the notebook's exhibits (numbers from ``result``)."""
-    d = result.data
-    label = outcome_label(d.outcome, lang)
-    top = result.sc.weights.iloc[0]
-    top_name = d.donors.set_index("region_code")["name"][top["donor"]]
-    if lang == "en":
-        return {
-            "path_caption": f"{d.region_name}: actual and synthetic {label.lower()}, WFA from {d.treatment_start}.",
-            "path_alt": (f"Line chart of monthly {label.lower()} for {d.region_name} and its synthetic control; "
-                         f"pre-adoption RMSPE {result.sc.pre_rmspe:.3f}; after {d.treatment_start} the average gap is "
-                         f"{result.sc.effect:.3f}."),
-            "weights_caption": f"Donors with the largest weights ({len(d.donors)} never-adopting donors in the pool).",
-            "gap_caption": f"Gap between {d.region_name} and its synthetic control, with every donor's placebo gap in grey.",
-            "gap_alt": (f"Gap chart: the adopter's gap (black) against {len(result.placebo.ratios) - 1} placebo gaps (grey); "
-                        f"placebo rank {result.placebo.rank} of {len(result.placebo.ratios)}."),
-            "weights_note": f"Largest SC weight: {top_name} ({top['weight']:.3f}).",
-        }
     return {
-        "path_caption": f"{d.region_name}: {label.lower()} aktual dan sintetis, WFA sejak {d.treatment_start}.",
-        "path_alt": (f"Grafik garis {label.lower()} bulanan {d.region_name} dan kontrol sintetisnya; RMSPE pra-adopsi "
-                     f"{result.sc.pre_rmspe:.3f}; setelah {d.treatment_start} rata-rata selisih {result.sc.effect:.3f}."),
-        "weights_caption": f"Donor dengan bobot terbesar ({len(d.donors)} donor yang tidak pernah menerapkan WFA).",
-        "gap_caption": f"Selisih {d.region_name} dengan kontrol sintetisnya; selisih plasebo setiap donor berwarna abu-abu.",
-        "gap_alt": (f"Grafik selisih: selisih Pemda ini (hitam) dibandingkan {len(result.placebo.ratios) - 1} selisih plasebo "
-                    f"(abu-abu); peringkat plasebo {result.placebo.rank} dari {len(result.placebo.ratios)}."),
-        "weights_note": f"Bobot SC terbesar: {top_name} ({top['weight']:.3f}).",
+        "region_name": d.region_name, "period": (d.treatment_start, d.last_post), "outcome": d.outcome,
+        "sdid": result.sdid.estimate, "sdid_ci": (se.ci_low, se.ci_high), "sc": result.sc.effect,
+        "interval": "covers_zero" if se.ci_low <= 0 <= se.ci_high else "excludes_zero",
+        "rank": result.placebo.rank, "n_units": len(result.placebo.ratios), "pvalue": result.placebo.p_value,
+        "pool_rule": d.pool_rule,
+    }
+
+
+def exhibit_facts(result: CaseStudyResult) -> dict:
+    """The numbers of the exhibits' captions and alt texts (catalogue ``caption.30``, ``alt.30``)."""
+    d = result.data
+    top = result.sc.weights.iloc[0]
+    return {
+        "region_name": d.region_name, "outcome": d.outcome, "start": d.treatment_start,
+        "pre_rmspe": result.sc.pre_rmspe, "effect": result.sc.effect, "n_donors": len(d.donors),
+        "n_placebos": len(result.placebo.ratios) - 1, "rank": result.placebo.rank,
+        "n_units": len(result.placebo.ratios),
+        "top_donor": str(d.donors.set_index("region_code")["name"][top["donor"]]), "top_weight": float(top["weight"]),
     }

@@ -12,6 +12,7 @@ from scipy import stats
 
 from analysis.analyses.service_sample import ServiceInputs, build_did_panel, did_frame, truth_for_cells
 from analysis.data.schemas import SPBE_BANDS, spbe_band
+from analysis.notes import Note
 
 SPLITS = ("spbe_band", "ekinerja", "units", "wfa_days")
 #: Treated Pemda a heterogeneity group needs; sparser SPBE bands are merged with a neighbour.
@@ -96,7 +97,7 @@ def cs_simple_att(data: pd.DataFrame, *, treated_units=None, control: str = "nev
 # Heterogeneity
 # --------------------------------------------------------------------------------------------
 
-def _spbe_groups(regions: pd.DataFrame, treated_regions) -> tuple[pd.Series, str]:
+def _spbe_groups(regions: pd.DataFrame, treated_regions) -> tuple[pd.Series, Note | None]:
     bands = spbe_band(regions.set_index("region_code")["spbe_index"]).astype(object)
     labels = [label for label, _, _ in SPBE_BANDS]
     counts = bands[bands.index.isin(treated_regions)].value_counts()
@@ -113,35 +114,36 @@ def _spbe_groups(regions: pd.DataFrame, treated_regions) -> tuple[pd.Series, str
                 merged = True
                 break
     mapping = {b: "–".join((grp[0], grp[-1])) if len(grp) > 1 else grp[0] for grp in groups for b in grp}
-    note = ""
+    note = None
     if any(len(g) > 1 for g in groups):
-        note = "sparse SPBE bands merged: " + ", ".join(mapping[g[0]] for g in groups if len(g) > 1)
+        note = Note("spbe_bands_merged", {"bands": [mapping[g[0]] for g in groups if len(g) > 1],
+                                          "min_treated": MIN_TREATED_PER_GROUP})
     return bands.map(mapping), note
 
 
-def split_groups(regions: pd.DataFrame, treatment: pd.DataFrame, split: str) -> tuple[pd.Series | None, str]:
-    """Group label of each Pemda for a split (``None`` + a note when the column is absent)."""
+def split_groups(regions: pd.DataFrame, treatment: pd.DataFrame, split: str) -> tuple[pd.Series | None, Note | None]:
+    """Group label of each Pemda for a split (``None`` + a :class:`Note` when the column is absent)."""
     treated = treatment.loc[treatment["status"] == "adopter", "region_code"]
     if split == "spbe_band":
         if "spbe_index" not in regions.columns or regions["spbe_index"].isna().all():
-            return None, "regions has no spbe_index: the SPBE split is skipped"
+            return None, Note("split_skipped", {"split": split, "column": "spbe_index"})
         return _spbe_groups(regions, set(treated))
     if split == "ekinerja":
         if "ekinerja_daily" not in regions.columns or regions["ekinerja_daily"].isna().all():
-            return None, "regions has no ekinerja_daily: the e-Kinerja split is skipped"
+            return None, Note("split_skipped", {"split": split, "column": "ekinerja_daily"})
         col = regions.set_index("region_code")["ekinerja_daily"]
-        return col.map(lambda v: None if pd.isna(v) else str(bool(v)).lower()), ""
+        return col.map(lambda v: None if pd.isna(v) else str(bool(v)).lower()), None
     if split == "wfa_days":
         dose = treatment.set_index("region_code")["wfa_days_per_week"]
         return dose[dose > 0].astype(int).astype(str).where(lambda s: s.astype(int) < 3, "3"), \
-            "3 or more WFA days per week pooled as 3"
+            Note("wfa_days_pooled", {"days": 3})
     raise ValueError(f"unknown split {split!r}")
 
 
 def heterogeneity(
     inputs: ServiceInputs, *, outcome: str = "median_days", service_type: str = "all", control: str = "never",
     truth_cells: pd.DataFrame | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+) -> tuple[pd.DataFrame, pd.DataFrame, list[Note]]:
     """CS simple ATT by group for each split, with a joint test of equal effects per split.
 
     Returns ``(groups, tests, notes)``: ``groups`` has ``split, group, att, se, ci_low, ci_high,

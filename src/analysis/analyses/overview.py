@@ -12,7 +12,7 @@ from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
 
 
 def adoption_timeline(policies: pd.DataFrame, regions: pd.DataFrame | None = None) -> pd.DataFrame:
-    """One row per adoption, by start date: ``region_code, name, start_date, end_date,
+    """One row per adoption, by start date: ``name, region_code, start_date, end_date,
     wfa_days_per_week, is_trial, instrument``. Names come from ``policies.name`` or ``regions``."""
     frame = policies.copy()
     if regions is not None and "name" in regions:
@@ -21,7 +21,7 @@ def adoption_timeline(policies: pd.DataFrame, regions: pd.DataFrame | None = Non
         frame["name"] = frame["name"].fillna(fallback) if "name" in frame else fallback
     elif "name" not in frame:
         frame["name"] = frame["region_code"]
-    columns = ["region_code", "name", "start_date", "end_date", "wfa_days_per_week", "is_trial", "instrument"]
+    columns = ["name", "region_code", "start_date", "end_date", "wfa_days_per_week", "is_trial", "instrument"]
     frame = frame[[c for c in columns if c in frame]]
     return frame.sort_values(["start_date", "region_code"], kind="stable").reset_index(drop=True)
 
@@ -42,14 +42,16 @@ def validation_summary(validation) -> pd.DataFrame:
 
 
 def rejection_reasons(validation) -> pd.DataFrame:
-    """Why rows were rejected: ``table, reason, rows`` (largest first; empty if nothing was)."""
-    rows = [
-        (table, reason, count)
-        for table, report in validation.tables.items()
-        for reason, count in report.rejected_by_reason.items()
-    ]
-    frame = pd.DataFrame(rows, columns=["table", "reason", "rows"])
-    return frame.sort_values(["rows", "table", "reason"], ascending=[False, True, True], kind="stable").reset_index(drop=True)
+    """Why rows were rejected: ``table, column, reason, rows`` (``reason`` a rule code such as
+    ``duplicate_key``; largest first; empty if nothing was)."""
+    rows = []
+    for table, report in validation.tables.items():
+        for key, count in report.rejected_by_reason.items():
+            column, _, reason = key.rpartition(": ")  # "request_id: duplicate_key"
+            rows.append((table, column, reason, count))
+    frame = pd.DataFrame(rows, columns=["table", "column", "reason", "rows"])
+    return frame.sort_values(["rows", "table", "column", "reason"], ascending=[False, True, True, True],
+                             kind="stable").reset_index(drop=True)
 
 
 def coverage(dataset) -> pd.DataFrame:

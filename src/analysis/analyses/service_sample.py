@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import load_table
+from analysis.notes import Note
 from analysis.panels.service import build_service_panel
 from analysis.panels.treatment import assign_treatment
 
@@ -45,22 +46,22 @@ class ServiceInputs:
     policies: pd.DataFrame
     extracted_at: pd.Timestamp
     requests_source: object = field(repr=False)  # parquet path or DataFrame (for durations)
-    notes: tuple[str, ...] = ()
+    notes: tuple[Note, ...] = ()
 
 
-def _extracted_at(data_dir: Path, requests_source) -> tuple[pd.Timestamp, str]:
+def _extracted_at(data_dir: Path, requests_source) -> tuple[pd.Timestamp, Note | None]:
     meta = data_dir / "dataset.json"
     if meta.exists():
         value = json.loads(meta.read_text()).get("extracted_at")
         if value:
-            return pd.Timestamp(value), ""
+            return pd.Timestamp(value), None
     if isinstance(requests_source, pd.DataFrame):
         latest = pd.concat([requests_source["submitted_at"], requests_source["completed_at"]]).max()
     else:
         latest = duckdb.sql(
             f"SELECT greatest(max(submitted_at), max(completed_at)) FROM read_parquet('{requests_source}')"
         ).fetchall()[0][0]
-    return pd.Timestamp(latest), "dataset.json has no extracted_at: the latest timestamp in the data is used"
+    return pd.Timestamp(latest), Note("extracted_at_missing", {"latest": str(pd.Timestamp(latest).date())})
 
 
 def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
@@ -153,7 +154,8 @@ def build_did_panel(
     t = treatment.set_index("region_code")
     in_sample = t["in_staggered_sample"] & (t["cohort"].isna() | (t["cohort"].fillna("") <= end))
     excluded = t.loc[~in_sample, ["cohort", "status", "note"]].reset_index()
-    excluded.loc[excluded["status"] == "adopter", "note"] = f"cohort after the window end {end}"
+    excluded["note"] = [(Note("cohort_after_window", {"end": end}),) if status == "adopter" else note
+                        for status, note in zip(excluded["status"], excluded["note"])]
     df = df[df["region_code"].map(in_sample).fillna(False).astype(bool)].copy()
     df["cohort"] = df["region_code"].map(t["cohort"])
     df["unit"] = df[unit_keys[0]].astype(str)
@@ -168,8 +170,8 @@ def build_did_panel(
     if len(small):
         dropped = df.loc[df["cohort"].isin(small), ["region_code", "cohort"]].drop_duplicates()
         dropped = dropped.assign(status="adopter", note=[
-            f"cohort {c} has {cohort_pemda[c]} Pemda in the panel (< {min_cohort_pemda}): "
-            "cluster-robust variance degenerate" for c in dropped["cohort"]])
+            (Note("small_cohort_excluded", {"cohort": c, "n_pemda": int(cohort_pemda[c]), "min_pemda": min_cohort_pemda}),)
+            for c in dropped["cohort"]])
         excluded = pd.concat([excluded, dropped[["region_code", "cohort", "status", "note"]]], ignore_index=True)
         df = df[~df["cohort"].isin(small)].reset_index(drop=True)
     df["y"] = df[y]

@@ -47,8 +47,9 @@ from analysis.analyses.service_sample import (
     truth_for_cells,
 )
 from analysis.did import pretrend_test
+from analysis.notes import Note
+from analysis.panels.treatment import treatment_by_period
 from analysis.report.results_file import ResultEntry
-from analysis.texts.formatting import format_number, format_pct
 
 ESTIMATORS = ("cs", "sun_abraham", "imputation", "twfe")
 
@@ -119,7 +120,7 @@ class ServiceTimeAnalysis:
     group_tests: pd.DataFrame
     hazard: object                # analysis.durations.HazardResult
     km_curves: pd.DataFrame
-    notes: tuple[str, ...]
+    notes: tuple[Note, ...]       # analysis.notes.Note: data and heterogeneity notes
     parameters: dict
 
 
@@ -194,12 +195,6 @@ def result_entries(a: ServiceTimeAnalysis) -> list:
 PRETREND_WINDOW = 6
 
 
-def _n(value: float, decimals: int, signed: bool = False) -> str:
-    """A number in Indonesian notation (decimal comma) for the ``id`` texts below."""
-    text = format_number(value, "id", decimals)
-    return ("+" + text) if signed and value is not None and value > 0 else text
-
-
 def pretrend(a: ServiceTimeAnalysis):
     """Joint Wald test that the CS event-study estimates of the last ``PRETREND_WINDOW`` months
     before adoption are zero (``analysis.did.PretrendTest``), or None.
@@ -241,66 +236,98 @@ def pretrend(a: ServiceTimeAnalysis):
     return pretrend_test(cs, events=events) if events else None
 
 
-def headline_markdown(a: ServiceTimeAnalysis, lang: str) -> str:
-    """The headline estimate and the pre-trend test as one Markdown sentence in ``lang``."""
+def headline_facts(a: ServiceTimeAnalysis) -> dict:
+    """The numbers of the headline sentence (catalogue ``10.headline``): the CS simple ATT on log
+    median days (``att``, ``att_ci``), the same as a percent change of the median (``pct``,
+    ``pct_ci``), and the pre-trend test (``pretrend``: ``tested`` / ``not_tested``;
+    ``pretrend_months``, ``pretrend_stat``, ``pretrend_df``, ``pretrend_p``)."""
     m = a.median_cs
     pct, lo, hi = pct_change(m["att"], m["ci_low"], m["ci_high"])
     pt = pretrend(a)
-    if lang == "id":
-        text = (f"**ATT sederhana CS pada log median hari penyelesaian:** {_n(m['att'], 4)} (IK 95% {_n(m['ci_low'], 4)} "
-                f"s.d. {_n(m['ci_high'], 4)}) = **{format_pct(pct, lang, signed=True)}** (IK {format_pct(lo, lang, signed=True)} "
-                f"s.d. {format_pct(hi, lang, signed=True)}).")
-        if pt is not None:
-            text += (f" Uji Wald tren pra-adopsi ({len(pt.events)} bulan terakhir sebelum adopsi): statistik "
-                     f"{_n(pt.stat, 1)}, df {pt.df}, p = {_n(pt.pvalue, 3)}.")
-        return text
-    text = (f"**CS simple ATT on log median completion days:** {m['att']:.4f} (95% CI {m['ci_low']:.4f} to "
-            f"{m['ci_high']:.4f}) = **{format_pct(pct, lang, signed=True)}** (CI {format_pct(lo, lang, signed=True)} "
-            f"to {format_pct(hi, lang, signed=True)}).")
-    if pt is not None:
-        text += (f" Pre-trend Wald test (last {len(pt.events)} months before adoption): stat {pt.stat:.1f}, "
-                 f"df {pt.df}, p = {pt.pvalue:.3f}.")
-    return text
+    return {
+        "att": m["att"], "att_ci": (m["ci_low"], m["ci_high"]), "pct": pct, "pct_ci": (lo, hi),
+        "pretrend": "not_tested" if pt is None else "tested",
+        "pretrend_months": None if pt is None else len(pt.events),
+        "pretrend_stat": None if pt is None else pt.stat,
+        "pretrend_df": None if pt is None else pt.df,
+        "pretrend_p": None if pt is None else pt.pvalue,
+    }
 
 
-def conclusion(a: ServiceTimeAnalysis, lang: str) -> str:
-    """One plain-language paragraph whose numbers come from ``a`` (``id`` or ``en``)."""
-    m = a.median_cs
+def conclusion_facts(a: ServiceTimeAnalysis) -> dict:
+    """The numbers and codes of the plain-language conclusion (catalogue ``10.conclusion``):
+    ``direction`` (``longer`` / ``shorter``) and size ``pct`` of the change in median completion
+    time with ``pct_ci``; ``clarity`` (``clear`` when the 95% CI excludes zero, else
+    ``unclear``); the SLA share effect ``sla`` / ``sla_ci`` (percentage points); the hazard ratio
+    ``hazard_ratio`` / ``hazard_ci``; the pre-trend p-value ``pretrend_p`` (None if not tested)."""
+    m, s, h = a.median_cs, a.sla_cs, a.hazard
     pct, lo, hi = pct_change(m["att"], m["ci_low"], m["ci_high"])
-    s = a.sla_cs
+    pt = pretrend(a)
+    return {
+        "direction": "longer" if pct > 0 else "shorter", "pct": pct, "pct_ci": (lo, hi),
+        "clarity": "clear" if m["ci_low"] > 0 or m["ci_high"] < 0 else "unclear",
+        "sla": s["att"], "sla_ci": (s["ci_low"], s["ci_high"]),
+        "hazard_ratio": h.hazard_ratio, "hazard_ci": (h.ci_low, h.ci_high),
+        "pretrend_p": None if pt is None else pt.pvalue,
+    }
+
+
+def window_facts(a: ServiceTimeAnalysis) -> dict:
+    """The estimation window and the units kept and dropped (catalogue ``10.window``)."""
+    dp = a.did_panel
+    return {"window": dp.window, "n_units": int(dp.data["unit"].nunique()), "n_dropped": int(dp.n_units_dropped_unbalanced)}
+
+
+def hazard_facts(a: ServiceTimeAnalysis) -> dict:
+    """The request-level hazard ratio, its interval and sample (catalogue ``10.hazard``); below 1
+    means slower completion."""
     h = a.hazard
-    sig = m["ci_low"] > 0 or m["ci_high"] < 0
-    pt = pretrend(a)
-    p_pre = format_number(pt.pvalue, lang, 2) if pt is not None and pt.pvalue == pt.pvalue else "–"
-    if lang == "id":
-        direction = "lebih lama" if pct > 0 else "lebih cepat"
-        return (
-            f"Di Pemda yang menerapkan WFA, median waktu penyelesaian layanan menjadi "
-            f"{format_pct(abs(pct), lang)} {direction} (IK 95%: {format_pct(lo, lang, signed=True)} s.d. "
-            f"{format_pct(hi, lang, signed=True)}), dibandingkan Pemda yang belum menerapkan WFA"
-            f"{'' if sig else '; perbedaan ini belum pasti secara statistik'}. Bagian permohonan yang selesai "
-            f"dalam standar pelayanan berubah {_n(s['att'], 1, True)} poin persen (IK 95%: {_n(s['ci_low'], 1, True)} s.d. "
-            f"{_n(s['ci_high'], 1, True)}). Model tingkat permohonan memberi rasio hazard penyelesaian {_n(h.hazard_ratio, 2)} "
-            f"(IK 95%: {_n(h.ci_low, 2)}–{_n(h.ci_high, 2)}; di bawah 1 berarti lebih lambat). Uji tren sebelum adopsi: "
-            f"p = {p_pre}. Permohonan yang masih terbuka saat ekstraksi diperlakukan sebagai tersensor; "
-            f"mengabaikannya membuat waktu tampak lebih singkat."
-        )
-    direction = "longer" if pct > 0 else "shorter"
-    return (
-        f"In Pemda that adopted WFA, the median time to complete a service request became "
-        f"{format_pct(abs(pct), lang)} {direction} (95% CI {format_pct(lo, lang, signed=True)} to "
-        f"{format_pct(hi, lang, signed=True)}) than in Pemda without WFA"
-        f"{'' if sig else '; the difference is not statistically clear'}. The share of requests completed "
-        f"within the service standard changed by {s['att']:+.1f} percentage points (95% CI {s['ci_low']:+.1f} to "
-        f"{s['ci_high']:+.1f}). The request-level model gives a completion hazard ratio of {h.hazard_ratio:.2f} "
-        f"(95% CI {h.ci_low:.2f}–{h.ci_high:.2f}; below 1 means slower). Pre-adoption trend test: p = {p_pre}. "
-        f"Requests still open at extraction are treated as censored; ignoring them makes times look shorter."
-    )
+    return {"hazard_ratio": h.hazard_ratio, "hazard_ci": (h.ci_low, h.ci_high), "n_requests": h.n_requests,
+            "n_treated_pemda": h.n_treated_pemda, "n_control_pemda": h.n_control_pemda,
+            "n_cells": h.model.params["n_cells"], "n_bins": h.model.params["n_bins"]}
+
+
+def adopters_table(inputs: ServiceInputs) -> pd.DataFrame:
+    """Every Pemda with WFA in the data and how the staggered estimators treat it: ``name,
+    region_code, cohort, wfa_days_per_week, treated_months, last_treated, status, note`` (notes
+    as :class:`~analysis.notes.Note` tuples), by cohort."""
+    adopters = inputs.treatment[inputs.treatment["status"] != "never"]
+    names = inputs.regions.assign(region_code=inputs.regions["region_code"].astype(str)).set_index("region_code")["name"]
+    table = adopters.assign(name=adopters["region_code"].astype(str).map(names))
+    columns = ["name", "region_code", "cohort", "wfa_days_per_week", "treated_months", "last_treated", "status", "note"]
+    return table[columns].sort_values(["cohort", "region_code"], kind="stable").reset_index(drop=True)
+
+
+def naive_bias_table(a: ServiceTimeAnalysis) -> pd.DataFrame:
+    """The simple ATT on log median days with Kaplan–Meier medians and with completed-only
+    medians: ``method`` (``km`` / ``naive``), ``att, se, ci_low, ci_high, n_treated_cells`` and
+    ``truth`` on synthetic data."""
+    rows = [{"method": method, **a.naive[method]} for method in ("km", "naive")]
+    return pd.DataFrame(rows)
+
+
+def wfa_by_month(inputs: ServiceInputs) -> pd.DataFrame:
+    """WFA in force per Pemda and month over the analysis months (from ``ANALYSIS_START``), for
+    the adoption timeline (:func:`analysis.panels.treatment.treatment_by_period`)."""
+    months = sorted(p for p in inputs.panel["month"].unique() if p >= ANALYSIS_START)
+    return treatment_by_period(inputs.policies, inputs.regions, periods=months)
+
+
+def estimator_failures(a: ServiceTimeAnalysis) -> list[Note]:
+    """One ``estimator_failed`` note per estimator that could not run (``estimator``, ``error``)."""
+    return [Note("estimator_failed", {"estimator": name, "error": error})
+            for name, error in a.estimates.get("errors", {}).items()]
+
+
+def event_study_tables(a: ServiceTimeAnalysis) -> dict[str, pd.DataFrame]:
+    """``{estimator code: event-study table}`` of the estimators that ran."""
+    return {name: result.event_study() for name, result in a.estimates.items() if name != "errors"}
 
 
 #: What notebook 10 uses from this module (the sample and inputs are re-exported for it).
 __all__ = [
     "ANALYSIS_START", "OUTCOMES", "ESTIMATORS", "ServiceInputs", "ServiceTimeAnalysis", "load_inputs",
     "run_analysis", "estimate_all", "overall_table", "pct_change", "result_entries", "pretrend",
-    "headline_markdown", "conclusion",
+    "headline_facts", "conclusion_facts", "window_facts", "hazard_facts", "adopters_table", "naive_bias_table",
+    "event_study_tables", "wfa_by_month", "estimator_failures",
 ]

@@ -15,11 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.collections import PolyCollection  # noqa: E402
 
 from analysis.paths import KABKOTA_GEOJSON, PROVINCES_GEOJSON  # noqa: E402
-
-_TEXT = {
-    "id": {"province": "Provinsi penerap WFA", "kabkota": "Kabupaten/kota penerap WFA", "other": "Belum menerapkan"},
-    "en": {"province": "Province with WFA", "kabkota": "Kabupaten/kota with WFA", "other": "No WFA (yet)"},
-}
+from analysis.texts import check_lang, t  # noqa: E402
 
 
 @lru_cache(maxsize=4)
@@ -38,9 +34,9 @@ def _rings(polygons: dict[str, list], codes) -> list:
     return [ring for code in codes for ring in polygons.get(code, [])]
 
 
-def adopter_map(adopter_codes, lang: str = "id"):
+def adopter_map(adopter_codes, *, lang: str):
     """Map of Indonesia with adopting provinces and kabupaten/kota highlighted; returns the Figure."""
-    text = _TEXT[lang]
+    check_lang(lang)
     provinces = load_polygons(str(PROVINCES_GEOJSON))
     kabkota = load_polygons(str(KABKOTA_GEOJSON))
     codes = {str(c) for c in adopter_codes}
@@ -58,6 +54,7 @@ def adopter_map(adopter_codes, lang: str = "id"):
     ax.set_aspect("equal")
     ax.set_axis_off()
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in ("#8ecae6", "#e63946", "#e9ecef")]
-    ax.legend(handles, [text["province"], text["kabkota"], text["other"]], loc="lower left", frameon=False)
+    ax.legend(handles, [t(f"label.legend.map_{part}", lang) for part in ("province", "kabkota", "other")],
+              loc="lower left", frameon=False)
     fig.tight_layout()
     return fig

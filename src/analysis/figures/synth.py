@@ -8,14 +8,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-_LABELS = {
-    "id": {"actual": "Aktual", "sc": "Kontrol sintetis", "sdid": "Synthetic DiD (disesuaikan level)",
-           "start": "Mulai WFA", "gap": "Selisih (aktual − sintetis)", "placebo": "Plasebo (donor)",
-           "period": "Bulan"},
-    "en": {"actual": "Actual", "sc": "Synthetic control", "sdid": "Synthetic DiD (level-adjusted)",
-           "start": "WFA start", "gap": "Gap (actual − synthetic)", "placebo": "Placebos (donors)",
-           "period": "Month"},
-}
+from analysis.texts import check_lang, label, t  # noqa: E402
 
 
 def _start_index(times, start) -> int:
@@ -28,42 +21,43 @@ def _ticks(ax, times) -> None:
     ax.set_xticklabels([str(t) for t in times[::step]], rotation=45, ha="right")
 
 
-def path_plot(sc, sdid=None, *, outcome_label: str, lang: str = "id", ax=None):
-    """Actual outcome and its synthetic counterparts over time; a dashed line at the start."""
-    labels = _LABELS[lang]
+def path_plot(sc, sdid=None, *, outcome: str, lang: str, ax=None):
+    """Actual outcome and its synthetic counterparts over time; a dashed line at the start.
+    ``outcome``: the case study's outcome code (axis label ``label.outcome.<outcome>``)."""
+    check_lang(lang)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 4))
     times = list(sc.path["time"])
     x = range(len(times))
-    ax.plot(x, sc.path["treated"], color="black", lw=2, label=labels["actual"])
-    ax.plot(x, sc.path["synthetic"], color="tab:blue", lw=1.5, ls="--", label=labels["sc"])
+    ax.plot(x, sc.path["treated"], color="black", lw=2, label=t("label.legend.actual", lang))
+    ax.plot(x, sc.path["synthetic"], color="tab:blue", lw=1.5, ls="--", label=label("estimator", "sc", lang))
     if sdid is not None:
-        ax.plot(x, sdid.path["synthetic"], color="tab:orange", lw=1.5, ls=":", label=labels["sdid"])
+        ax.plot(x, sdid.path["synthetic"], color="tab:orange", lw=1.5, ls=":", label=t("label.legend.sdid_level_adjusted", lang))
     ax.axvline(_start_index(times, sc.treatment_start) - 0.5, color="grey", ls="--", lw=1)
-    ax.text(_start_index(times, sc.treatment_start) - 0.4, ax.get_ylim()[1], labels["start"], va="top", fontsize=8)
-    ax.set_ylabel(outcome_label)
-    ax.set_xlabel(labels["period"])
+    ax.text(_start_index(times, sc.treatment_start) - 0.4, ax.get_ylim()[1], t("label.legend.wfa_start", lang), va="top", fontsize=8)
+    ax.set_ylabel(label("outcome", outcome, lang))
+    ax.set_xlabel(t("label.axis.month", lang))
     _ticks(ax, times)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
 
 
-def gap_plot(sc, placebo, *, outcome_label: str, lang: str = "id", ax=None):
+def gap_plot(sc, placebo, *, outcome: str, lang: str, ax=None):
     """The adopter's gap (black) over the donors' placebo gaps (grey)."""
-    labels = _LABELS[lang]
+    check_lang(lang)
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(8, 4))
     times = list(sc.path["time"])
     index = {t: i for i, t in enumerate(times)}
     first = True
     for unit, rows in placebo.gaps[~placebo.gaps["is_treated"]].groupby("unit", sort=False):
         ax.plot([index[t] for t in rows["time"]], rows["gap"], color="lightgrey", lw=0.7,
-                label=labels["placebo"] if first else None)
+                label=t("label.legend.placebo_donors", lang) if first else None)
         first = False
-    ax.plot(range(len(times)), sc.path["gap"], color="black", lw=2, label=labels["actual"])
+    ax.plot(range(len(times)), sc.path["gap"], color="black", lw=2, label=t("label.legend.actual", lang))
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(_start_index(times, sc.treatment_start) - 0.5, color="grey", ls="--", lw=1)
-    ax.set_ylabel(f"{labels['gap']}: {outcome_label}")
-    ax.set_xlabel(labels["period"])
+    ax.set_ylabel(t("label.axis.gap", lang, outcome=label("outcome", outcome, lang)))
+    ax.set_xlabel(t("label.axis.month", lang))
     _ticks(ax, times)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()

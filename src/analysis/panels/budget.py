@@ -23,6 +23,7 @@ from analysis.panels.deflators import Deflator, load_deflator
 from analysis.errors import DataContractError
 
 from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
+from analysis.notes import Note
 from analysis.panels.treatment import assign_treatment
 
 ROUTINE_TOTAL = "routine_total"
@@ -223,7 +224,9 @@ def cohorts_for_estimation(
     Pemda absent from ``adoption`` are never treated.
     Returns ``(units, excluded)``: ``units`` has ``region_code``, ``cohort_time`` (integer period
     of adoption, 0 = never treated), ``cohort`` (period label or None), ``wfa_days_per_week``
-    (0 for never treated); ``excluded`` has ``region_code``, ``reason``.
+    (0 for never treated); ``excluded`` has ``region_code``, ``reason`` (a code: the treatment
+    status ``switched_off`` / ``already_treated``, or ``adopted_in_first_period``) and ``note`` (a
+    tuple of :class:`~analysis.notes.Note`).
     """
     codes = sorted(panel["region_code"].unique())
     first_time = int(panel["time"].min())
@@ -235,16 +238,16 @@ def cohorts_for_estimation(
             continue
         row = adopt.loc[code]
         if not bool(row["in_staggered_sample"]):
-            excluded.append((code, f"{row['status']}: {row['note']}"))
+            excluded.append((code, str(row["status"]), tuple(row["note"]) if isinstance(row["note"], tuple) else ()))
             continue
         period = month_to_period(pd.Series([row["cohort"]]), frequency).iloc[0]
         cohort_time = int(period_to_time(pd.Series([period]), frequency).iloc[0])
         if cohort_time <= first_time:
-            excluded.append((code, f"adopted {row['cohort']}, in the first panel period"))
+            excluded.append((code, "adopted_in_first_period", (Note("adopted_in_first_period", {"cohort": period}),)))
             continue
         units.append((code, cohort_time, period, float(row["wfa_days_per_week"])))
     return (
         pd.DataFrame(units, columns=["region_code", "cohort_time", "cohort", "wfa_days_per_week"]),
-        pd.DataFrame(excluded, columns=["region_code", "reason"]),
+        pd.DataFrame(excluded, columns=["region_code", "reason", "note"]),
     )
 

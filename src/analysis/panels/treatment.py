@@ -30,6 +30,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from analysis.notes import Note
+
 TRIAL_HANDLING = ("exclude", "absorbing")
 
 #: Values of the ``status`` column.
@@ -120,7 +122,8 @@ def assign_treatment(
     ``wfa_days_per_week`` (dose, 0 if never), ``treated_months`` (months in the window with WFA in
     force), ``last_treated`` (``YYYY-MM`` or None), ``status`` (``never``, ``adopter``,
     ``switched_off``, ``already_treated``), ``in_staggered_sample`` (bool: used by the staggered
-    estimators, as treated or as control), ``note`` (why, in English).
+    estimators, as treated or as control), ``note`` (why: a tuple of :class:`~analysis.notes.Note`,
+    codes ``gap_bridged``, ``no_pre_period``, ``switched_off_excluded``, ``ended_kept_absorbing``).
     """
     if trial_handling not in TRIAL_HANDLING:
         raise ValueError(f"trial_handling must be one of {TRIAL_HANDLING}, got {trial_handling!r}")
@@ -130,24 +133,24 @@ def assign_treatment(
     for code, grp in by_period.groupby("region_code", sort=False):
         on = grp[grp["wfa_in_force"]]
         if on.empty:
-            rows.append((code, None, 0, 0, None, "never", True, ""))
+            rows.append((code, None, 0, 0, None, "never", True, ()))
             continue
         cohort, last = on["period"].iloc[0], on["period"].iloc[-1]
         dose = int(on["wfa_days_per_week"].iloc[-1])
         note = []
         if on["bridged"].any():
-            note.append(f"gap {', '.join(on.loc[on['bridged'], 'period'])} bridged (rule 2)")
+            note.append(Note("gap_bridged", {"months": list(on.loc[on["bridged"], "period"])}))
         if cohort <= periods[0]:
             status, included = "already_treated", False
-            note.append("no pre-period in the window")
+            note.append(Note("no_pre_period", {"cohort": cohort}))
         elif last < periods[-1] and trial_handling == "exclude":
             status, included = "switched_off", False
-            note.append(f"WFA ended after {last}; excluded from staggered estimators")
+            note.append(Note("switched_off_excluded", {"last_month": last}))
         else:
             status, included = "adopter", True
             if last < periods[-1]:
-                note.append(f"WFA ended after {last}; kept as treated (absorbing)")
-        rows.append((code, cohort, dose, len(on), last, status, included, "; ".join(note)))
+                note.append(Note("ended_kept_absorbing", {"last_month": last}))
+        rows.append((code, cohort, dose, len(on), last, status, included, tuple(note)))
     return pd.DataFrame(
         rows,
         columns=["region_code", "cohort", "wfa_days_per_week", "treated_months", "last_treated", "status",

@@ -1,10 +1,12 @@
 """Numbered figures and tables for rendered reports.
 
-A notebook calls ``configure(output_dir, lang)`` once, then ``show_figure`` / ``show_table``. Each
-exhibit is saved under ``output_dir`` (``figures/<key>.png``, ``tables/<key>.csv``), displayed as a
-self-contained HTML ``<figure>`` with a numbered caption (Gambar/Tabel N in Indonesian,
-Figure/Table N in English) and real alt text, and listed in ``output_dir/exhibits.json`` (the map
-from every exhibit to its file: what a replication package lists).
+A notebook calls ``configure(output_dir, lang)`` once (``analysis.report.context.report_context``
+does), then ``show_figure`` / ``show_table``. Each exhibit is saved under ``output_dir``
+(``figures/<key>.png``, ``tables/<key>.csv``), displayed as a self-contained HTML ``<figure>`` with a
+numbered caption (Gambar/Tabel N in Indonesian, Figure/Table N in English) and real alt text, and
+listed in ``output_dir/exhibits.json`` (the map from every exhibit to its file: what a replication
+package lists). A table is shown in the configured language (headers, code labels and numbers
+through :func:`analysis.texts.tables.for_display`); its CSV keeps the raw columns and numbers.
 
 Small cells: counts below ``min_count`` (default 10) in the declared count columns are replaced
 by ``<10`` before the table is shown or saved, so small groups cannot be singled out.
@@ -22,7 +24,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.texts.formatting import check_lang, t
+from analysis.texts import check_lang, t
+from analysis.texts.tables import for_display
 
 DEFAULT_MIN_COUNT = 10
 
@@ -47,14 +50,14 @@ class Exhibit:
 @dataclass
 class _Registry:
     output_dir: Path | None = None
-    lang: str = "id"
+    lang: str | None = None  # set by configure; showing an exhibit before that is an error
     exhibits: list[Exhibit] = field(default_factory=list)
 
 
 _registry = _Registry()
 
 
-def configure(output_dir: str | Path, lang: str = "id") -> None:
+def configure(output_dir: str | Path, lang: str) -> None:
     """Start numbering afresh, saving exhibits under ``output_dir`` with captions in ``lang``."""
     _registry.output_dir = Path(output_dir)
     _registry.lang = check_lang(lang)
@@ -77,13 +80,11 @@ def _register(kind: str, key: str, caption: str, file: str, output_dir: Path, **
     return exhibit
 
 
-def _resolve(output_dir: str | Path | None, lang: str | None) -> tuple[Path, str]:
-    directory = Path(output_dir) if output_dir is not None else _registry.output_dir
-    if directory is None:
-        raise RuntimeError("call analysis.report.exhibits.configure(output_dir, lang) first")
-    if output_dir is not None and _registry.output_dir is None:
-        _registry.output_dir = directory
-    return directory, check_lang(lang or _registry.lang)
+def _resolve() -> tuple[Path, str]:
+    if _registry.output_dir is None or _registry.lang is None:
+        raise RuntimeError("call analysis.report.exhibits.configure(output_dir, lang) first "
+                           "(report_context does it)")
+    return _registry.output_dir, _registry.lang
 
 
 def _display_html(markup: str) -> None:
@@ -97,7 +98,7 @@ def _display_html(markup: str) -> None:
 def figure_html(png_bytes: bytes, number: int, caption: str, alt: str, key: str, lang: str) -> str:
     """The ``<figure>`` markup of a numbered figure with the image embedded (no external file)."""
     encoded = base64.b64encode(png_bytes).decode("ascii")
-    label = f"{t('figure', lang)} {number}"
+    label = t("label.exhibit.figure", lang, number=number)
     return (
         f'<figure class="exhibit exhibit-figure" id="fig-{html.escape(key)}">'
         f'<img src="data:image/png;base64,{encoded}" alt="{html.escape(alt, quote=True)}" '
@@ -106,14 +107,14 @@ def figure_html(png_bytes: bytes, number: int, caption: str, alt: str, key: str,
     )
 
 
-def show_figure(fig, key: str, caption: str, alt: str, *, output_dir=None, lang=None, dpi: int = 110) -> Exhibit:
+def show_figure(fig, key: str, caption: str, alt: str, *, dpi: int = 110) -> Exhibit:
     """Save ``fig`` as ``figures/<key>.png``, display it with a numbered caption, close it.
 
     ``alt`` describes what the figure shows for a reader who cannot see it (required).
     """
     if not alt or not alt.strip():
         raise ValueError(f"figure {key!r}: alt text is required")
-    directory, lang = _resolve(output_dir, lang)
+    directory, lang = _resolve()
     buffer = io.BytesIO()
     # No "Software"/date metadata: the same figure gives the same bytes.
     fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", metadata={"Software": None})
@@ -154,35 +155,38 @@ def show_table(
     key: str,
     caption: str,
     *,
-    output_dir=None,
-    lang=None,
+    kinds=None,
+    labels=None,
     count_columns=(),
     min_count: int = DEFAULT_MIN_COUNT,
-    index: bool = False,
 ) -> Exhibit:
     """Display ``table`` with a numbered caption and save it as ``tables/<key>.csv``.
 
-    Counts in ``count_columns`` below ``min_count`` are suppressed first. Columns that look like
-    personal identifiers (NIK, NIP, names of persons) are refused.
+    The page shows :func:`analysis.texts.tables.for_display` of the table (``kinds``: number
+    format per column, ``labels``: label domain per code column, both added to the defaults
+    there); the CSV keeps the raw columns. Counts in ``count_columns`` below ``min_count`` are
+    suppressed in both first. Columns that look like personal identifiers (NIK, NIP, names of
+    persons) are refused.
     """
     personal = [str(c) for c in table.columns if _PERSONAL_COLUMN.search(str(c))]
     if personal:
         raise ValueError(f"table {key!r} has personal-data column(s) {', '.join(personal)}; drop them")
-    directory, lang = _resolve(output_dir, lang)
+    directory, lang = _resolve()
     shown = suppress_small_counts(table, count_columns, min_count) if count_columns else table
     relative = f"tables/{key}.csv"
     (directory / "tables").mkdir(parents=True, exist_ok=True)
-    shown.to_csv(directory / relative, index=index, lineterminator="\n")
+    shown.to_csv(directory / relative, index=False, lineterminator="\n")
+    display = for_display(shown, lang, kinds=kinds, labels=labels)
     exhibit = _register("table", key, caption, relative, directory,
                         count_columns=tuple(map(str, count_columns)),
                         min_count=min_count if count_columns else None)
-    label = f"{t('table', lang)} {exhibit.number}"
+    label = t("label.exhibit.table", lang, number=exhibit.number)
     declared = html.escape(",".join(map(str, count_columns)), quote=True)
     markup = (
         f'<figure class="exhibit exhibit-table" id="tab-{html.escape(key)}" '
         f'data-count-columns="{declared}" data-min-count="{min_count}">'
         f'<figcaption><strong>{label}.</strong> {html.escape(caption)}</figcaption>'
-        f"{shown.to_html(index=index, border=0, classes='dataframe exhibit-table', na_rep='–')}</figure>"
+        f"{display.to_html(index=False, border=0, classes='dataframe exhibit-table', na_rep='–')}</figure>"
     )
     _display_html(markup)
     return exhibit

@@ -1,7 +1,9 @@
 """``OUT/index.html``: every report with its status, headline and links, plus build provenance.
 
 Self-contained (inline CSS, no scripts, no external assets), responsive, labels in both
-Indonesian and English.
+Indonesian and English (catalogue keys ``ui.index.*``, shown as "Indonesian / English"). A report's
+headline is formatted in the report's language: its words from ``label.result.<name>`` when the
+catalogue has the entry, else the entry's own label.
 """
 
 from __future__ import annotations
@@ -12,26 +14,21 @@ from typing import Any
 
 import jinja2
 
-from analysis.texts.formatting import format_days, format_idr, format_interval, format_number, format_pct
+from analysis.texts import LANGUAGES, check_lang, has, t
+from analysis.texts.numbers import format_value, interval
 
 INDEX_HTML = "index.html"
 
-#: bilingual labels: "Indonesian / English"
-LABELS = {
-    "title": "Laporan studi WFA Pemda / Pemda WFA study reports",
-    "report": "Laporan / Report",
-    "status": "Status",
-    "headline": "Temuan utama / Headline",
-    "links": "Tautan / Links",
-    "reviewer": "Laporan / Report",
-    "full": "Dengan kode / With code",
-    "provenance": "Asal-usul / Provenance",
-    "ok": "berhasil / ok",
-    "failed": "gagal / failed",
-    "skipped": "tidak berubah / unchanged",
-    "not_run": "belum dijalankan / not run",
-    "summary": "{ok} berhasil, {failed} gagal, dari {total} laporan / {ok} ok, {failed} failed, of {total} reports",
-}
+#: The index's words (``ui.index.<key>``); each is shown as "Indonesian / English".
+LABEL_KEYS = ("title", "report", "status", "headline", "links", "reviewer", "full", "provenance",
+              "ok", "failed", "skipped", "not_run")
+STATUSES = ("ok", "failed", "skipped", "not_run")
+
+
+def bilingual(key: str, **params) -> str:
+    """``ui.index.<key>`` as "Indonesian / English" (one text when both are the same)."""
+    texts = list(dict.fromkeys(t(f"ui.index.{key}", lang, **params) for lang in LANGUAGES))
+    return " / ".join(texts)
 
 _TEMPLATE = jinja2.Template(
     """<!DOCTYPE html>
@@ -95,38 +92,41 @@ section.provenance td, section.provenance th { text-align: left; vertical-align:
 )
 
 
-#: Units of whole counts (shown without decimals).
-COUNT_UNITS = ("pemda", "requests", "rows", "months", "count", "permohonan", "baris")
+#: Number format (``analysis.texts.numbers``) of a results.json unit; other units: ``dec3``.
+UNIT_KINDS = {
+    "idr": "idr", "rupiah": "idr", "rp": "idr", "days": "days1", "hari": "days1", "percent": "pct1",
+    "%": "pct1", "persen": "pct1", "percentage points": "pp1", "pp": "pp1", "log points": "lp3",
+    "pemda": "count", "requests": "count", "rows": "count", "months": "count", "count": "count",
+}
+#: An indicator entry's estimate → its verdict code (``label.verdict.<code>``).
+VERDICTS = {1.0: "supported", 0.0: "not_supported", None: "no_evidence"}
+
+
+def entry_label(entry: dict[str, Any], lang: str) -> str:
+    """The words for a results.json entry: ``label.result.<name>`` if the catalogue has it, else
+    the entry's label (a report outside the catalogue, e.g. a researcher's own notebook)."""
+    key = f"label.result.{entry.get('name')}"
+    return t(key, lang) if has(key, lang) else str(entry.get("label") or entry.get("name"))
 
 
 def format_entry(entry: dict[str, Any], lang: str) -> str:
-    """``label: estimate [ci_low; ci_high]`` formatted for the unit and the language."""
+    """``label: estimate (ci_low to ci_high)`` formatted for the unit and the language."""
+    check_lang(lang)
     unit = str(entry.get("unit") or "").lower()
-    if unit == "indicator":  # a verdict: the label says it all (e.g. "digital_readiness: supported")
-        return str(entry.get("label") or entry.get("name"))
-    if unit in ("idr", "rupiah", "rp"):
-        formatter, kwargs = format_idr, {}
-    elif unit in ("days", "hari"):
-        formatter, kwargs = format_days, {}
-    elif unit in ("percent", "%", "persen"):
-        formatter, kwargs = format_pct, {}
-    elif unit in COUNT_UNITS:
-        formatter, kwargs = (lambda v, l: format_number(v, l, 0) if v is not None else "–"), {}
-    elif unit in ("percentage points", "pp"):
-        formatter, kwargs = (lambda v, l: format_number(v, l, 1) + " pp" if v is not None else "–"), {}
-    else:
-        formatter, kwargs = (lambda v, l: format_number(v, l, 3) if v is not None else "–"), {}
-    text = f"{entry.get('label') or entry.get('name')}: {formatter(entry.get('estimate'), lang, **kwargs)}"
+    if unit == "indicator":  # a verdict
+        verdict = VERDICTS.get(entry.get("estimate"), "no_evidence")
+        return f"{entry_label(entry, lang)}: {t(f'label.verdict.{verdict}', lang)}"
+    kind = UNIT_KINDS.get(unit, "dec3")
+    text = f"{entry_label(entry, lang)}: {format_value(entry.get('estimate'), kind, lang)}"
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
-        text += " " + format_interval(entry["ci_low"], entry["ci_high"], formatter, lang, **kwargs)
-    if unit and formatter not in (format_idr, format_days, format_pct) and unit not in ("percentage points", "pp", *COUNT_UNITS):
-        text += f" ({unit})"
+        text += " " + t("ui.index.interval", lang, interval=interval(entry["ci_low"], entry["ci_high"], kind, lang))
     return text
 
 
 def headline(results_path: Path, lang: str | None, name: str | None = None) -> str | None:
     """One line from a report's ``results.json``: the entry called ``name`` (reports.yaml
-    ``headline``), else the first entry, formatted (None if absent)."""
+    ``headline``), else the first entry, formatted in ``lang`` (both languages for a report
+    without one; None if absent)."""
     try:
         document = json.loads(Path(results_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -136,7 +136,9 @@ def headline(results_path: Path, lang: str | None, name: str | None = None) -> s
         return None
     chosen = next((entry for entry in entries if entry.get("name") == name), entries[0])
     try:
-        return format_entry(chosen, lang if lang in ("id", "en") else "id")
+        if lang is None:  # a report without a language: its headline in both, like the index's words
+            return " / ".join(format_entry(chosen, code) for code in LANGUAGES)
+        return format_entry(chosen, lang)
     except (TypeError, ValueError, KeyError):
         return None
 
@@ -145,17 +147,17 @@ def _provenance_rows(build: dict[str, Any]) -> list[tuple[str, str]]:
     git = build.get("git") or {}
     commit = git.get("commit") or "-"
     if git.get("dirty"):
-        commit += " (dirty / ada perubahan belum di-commit)"
+        commit += " (" + bilingual("dirty") + ")"
     rows = [
         ("git", commit),
-        ("data", build.get("data_label", "")),
-        ("seed", str(build.get("seed"))),
-        ("started / mulai", build.get("started_at", "")),
-        ("duration / durasi (s)", str(build.get("duration_s", ""))),
-        ("jobs", str(build.get("jobs", ""))),
+        (bilingual("provenance_data"), build.get("data_label", "")),
+        (bilingual("provenance_seed"), str(build.get("seed"))),
+        (bilingual("provenance_started"), build.get("started_at", "")),
+        (bilingual("provenance_duration"), str(build.get("duration_s", ""))),
+        (bilingual("provenance_jobs"), str(build.get("jobs", ""))),
     ]
     rows += [(f"sha256 {name}", digest) for name, digest in sorted((build.get("inputs") or {}).items())]
-    rows.append(("packages", ", ".join(f"{k} {v}" for k, v in sorted((build.get("packages") or {}).items()) if v)))
+    rows.append((bilingual("provenance_packages"), ", ".join(f"{k} {v}" for k, v in sorted((build.get("packages") or {}).items()) if v)))
     return rows
 
 
@@ -176,16 +178,16 @@ def write_index(out_dir: Path, manifest: dict[str, Any]) -> Path:
             {
                 "slug": record["slug"],
                 "title": record.get("title") or record["slug"],
-                "status": status if status in LABELS else "not_run",
+                "status": status if status in STATUSES else "not_run",
                 "headline": record.get("headline"),
                 "error": f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": ") if error else "",
                 "html": f"{record['slug']}/{outputs['html']}" if outputs.get("html") else None,
                 "full_html": f"{record['slug']}/{outputs['full_html']}" if outputs.get("full_html") else None,
             }
         )
-    summary = LABELS["summary"].format(ok=counts["ok"], failed=counts["failed"], total=len(reports))
+    summary = bilingual("summary", ok=counts["ok"], failed=counts["failed"], total=len(reports))
     page = _TEMPLATE.render(
-        labels=LABELS, reports=reports, summary=summary, provenance=_provenance_rows(manifest.get("build", {}))
+        labels={key: bilingual(key) for key in LABEL_KEYS}, reports=reports, summary=summary, provenance=_provenance_rows(manifest.get("build", {}))
     )
     path = out_dir / INDEX_HTML
     path.write_text(page, encoding="utf-8")

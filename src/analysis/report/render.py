@@ -4,6 +4,12 @@ Both pages work offline: the nbconvert ``lab`` template is extended so that no s
 from a CDN (require.js, MathJax, Mermaid, widget managers are dropped; our notebooks emit only
 static images, HTML tables and text). The reviewer page links to the full page and carries a
 provenance footer; a failed report shows an error banner with the failing cell's source.
+
+Language: a notebook's markdown cells are tagged ``lang-id`` or ``lang-en``; both pages of a
+report in one language drop the other language's cells (nbconvert's ``TagRemovePreprocessor``),
+while the executed ``report.ipynb`` keeps both. The words around the notebook (navigation,
+banner, provenance) come from the catalogue (``ui.render.*``); a report without a ``lang``
+parameter gets them in both languages and keeps every cell.
 """
 
 from __future__ import annotations
@@ -16,28 +22,15 @@ from typing import Any
 import jinja2
 import nbformat
 from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+
+from analysis.texts import LANGUAGES, check_lang, t
 
 REVIEWER_HTML = "report.html"
 FULL_HTML = "report-full.html"
 
-_LABELS = {
-    "id": {
-        "with_code": "Tampilkan dengan kode",
-        "without_code": "Tampilkan tanpa kode",
-        "index": "Daftar laporan",
-        "failed": "Laporan ini gagal dijalankan",
-        "failing_cell": "Sel yang gagal",
-        "provenance": "Asal-usul laporan",
-    },
-    "en": {
-        "with_code": "Show with code",
-        "without_code": "Show without code",
-        "index": "All reports",
-        "failed": "This report failed to run",
-        "failing_cell": "Failing cell",
-        "provenance": "Provenance",
-    },
-}
+#: Tag of a cell in one language: ``lang-id`` / ``lang-en``.
+LANG_TAG = "lang-{lang}"
 
 _CSS = """
 body { max-width: 60rem; margin: 0 auto; padding: 0 0.75rem; }
@@ -70,23 +63,34 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 """
 
 
-def _labels(lang: str | None) -> dict[str, str]:
-    return _LABELS.get(lang or "id", _LABELS["id"])
+def _label(key: str, lang: str | None, **params) -> str:
+    """``ui.render.<key>`` in ``lang``; both languages (``id / en``) for a report without one."""
+    if lang is None:
+        return " / ".join(t(f"ui.render.{key}", code, **params) for code in LANGUAGES)
+    return t(f"ui.render.{key}", check_lang(lang), **params)
+
+
+def other_language_tags(lang: str | None) -> set[str]:
+    """The cell tags a page in ``lang`` removes (none for a report without a language)."""
+    if lang is None:
+        return set()
+    check_lang(lang)
+    return {LANG_TAG.format(lang=other) for other in LANGUAGES if other != lang}
 
 
 def error_banner(error: dict[str, Any] | None, lang: str | None) -> str:
     """HTML banner for a failed report: the exception and the failing cell's source."""
     if not error:
         return ""
-    labels = _labels(lang)
     where = ""
     if error.get("cell_index") is not None:
-        where = f" (cell {int(error['cell_index'])}, In [{error.get('exec_count')}])"
+        where = " " + _label("cell_position", lang, cell=str(int(error["cell_index"])),
+                             count=str(error.get("exec_count")))
     source = ""
     if error.get("source"):
-        source = f"<p>{labels['failing_cell']}{where}:</p><pre>{html.escape(str(error['source']))}</pre>"
+        source = f"<p>{html.escape(_label('failing_cell', lang))}{html.escape(where)}:</p><pre>{html.escape(str(error['source']))}</pre>"
     return (
-        f'<div class="report-error" role="alert"><strong>{labels["failed"]}</strong>'
+        f'<div class="report-error" role="alert"><strong>{html.escape(_label("failed", lang))}</strong>'
         f"<p><code>{html.escape(str(error.get('ename', 'Error')))}: "
         f"{html.escape(str(error.get('evalue', '')))}</code></p>{source}</div>"
     )
@@ -99,20 +103,23 @@ def provenance_footer(provenance: dict[str, Any], lang: str | None) -> str:
     if git.get("dirty"):
         commit += " (dirty)"
     rows = [
-        ("git", commit),
-        ("parameters", ", ".join(f"{k}={v}" for k, v in sorted((provenance.get("parameters") or {}).items()))),
-        ("seed", provenance.get("seed")),
-        ("started", provenance.get("started_at")),
-        ("duration_s", provenance.get("duration_s")),
-        ("input files", "; ".join(f"{k} sha256:{v[:12]}" for k, v in sorted((provenance.get("inputs") or {}).items()))),
-        ("packages", ", ".join(f"{k} {v}" for k, v in sorted((provenance.get("packages") or {}).items()) if v)),
+        (_label("provenance_git", lang), commit),
+        (_label("provenance_parameters", lang),
+         ", ".join(f"{k}={v}" for k, v in sorted((provenance.get("parameters") or {}).items()))),
+        (_label("provenance_seed", lang), provenance.get("seed")),
+        (_label("provenance_started", lang), provenance.get("started_at")),
+        (_label("provenance_duration", lang), provenance.get("duration_s")),
+        (_label("provenance_inputs", lang),
+         "; ".join(f"{k} sha256:{v[:12]}" for k, v in sorted((provenance.get("inputs") or {}).items()))),
+        (_label("provenance_packages", lang),
+         ", ".join(f"{k} {v}" for k, v in sorted((provenance.get("packages") or {}).items()) if v)),
     ]
     body = "".join(
         f"<tr><th scope=\"row\">{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
     return (
-        f'<section class="provenance" aria-label="{_labels(lang)["provenance"]}">'
-        f"<h2>{_labels(lang)['provenance']}</h2><table>{body}</table></section>"
+        f'<section class="provenance" aria-label="{html.escape(_label("provenance", lang), quote=True)}">'
+        f"<h2>{html.escape(_label('provenance', lang))}</h2><table>{body}</table></section>"
     )
 
 
@@ -126,8 +133,11 @@ def _exporter(*, with_code: bool, lang: str | None) -> HTMLExporter:
         exclude_input_prompt=not with_code,
         exclude_output_prompt=True,
         embed_images=True,
-        language_code=lang or "id",
+        language_code=lang or "mul",  # <html lang>: "mul" (several languages) for a report without one
     )
+    tags = other_language_tags(lang)
+    if tags:
+        exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=tags, enabled=True), enabled=True)
     return exporter
 
 
@@ -161,13 +171,12 @@ def render_report(
     """
     notebook_path = Path(notebook_path)
     nb = nbformat.read(notebook_path, as_version=4)
-    labels = _labels(lang)
     outputs = {}
     for key, filename, with_code in (("html", REVIEWER_HTML, False), ("full_html", FULL_HTML, True)):
         other = FULL_HTML if not with_code else REVIEWER_HTML
         nav = (
-            f'<nav class="report-nav"><a href="{index_href}">{labels["index"]}</a>'
-            f'<a href="{other}">{labels["with_code"] if not with_code else labels["without_code"]}</a></nav>'
+            f'<nav class="report-nav"><a href="{index_href}">{html.escape(_label("index", lang))}</a>'
+            f'<a href="{other}">{html.escape(_label("without_code" if with_code else "with_code", lang))}</a></nav>'
         )
         resources = {
             "metadata": {"name": title},

@@ -23,6 +23,8 @@ from typing import Any, Iterable
 
 import pandas as pd
 
+from analysis.notes import Note
+
 RESULTS_FILE = "results.json"
 
 
@@ -110,6 +112,8 @@ def _clean(value: Any) -> Any:
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
+    if isinstance(value, Note):
+        return _clean(value.as_dict())
     if isinstance(value, dict):
         return {str(k): _clean(v) for k, v in value.items()}
     if isinstance(value, Sample):
