@@ -41,10 +41,12 @@ def fit(mpdta):
     return imputation(mpdta, **COLUMNS)
 
 
-def dense_reference(df, covariate=None, leave_out=True):
+def dense_reference(df, covariate=None, leave_out=True, group=None):
     """Independent implementation with explicit dummy matrices: statsmodels OLS on untreated
     observations, imputation weights v0 = -Z0 pinv(Z0'Z0) Z1'w, and the BJS variance with the
-    cohort x period (leave-out) cell averages computed unit by unit."""
+    cohort x period (leave-out) cell averages computed unit by unit. ``group``: a column; one more
+    estimand per value (its treated observations), residuals from the cell averages over *all*
+    treated observations (pooled across groups)."""
     df = df.reset_index(drop=True)
     g, t = df["first.treat"].to_numpy(), df["year"].to_numpy()
     treated = (g > 0) & (t >= g)
@@ -63,16 +65,22 @@ def dense_reference(df, covariate=None, leave_out=True):
     cell = pd.factorize(pd.Series(list(zip(g[treated], t[treated]))))[0]
     out = {}
     gram_pinv = np.linalg.pinv(z0.T @ z0)
-    for name in ["overall", 0, 1, 2, 3]:
-        sel = np.ones(len(tau), bool) if name == "overall" else event == name
+    labels = df[group].to_numpy()[treated] if group else np.array([])
+    names = ["overall", 0, 1, 2, 3] + [(group, v) for v in sorted(set(labels))]
+    for name in names:
+        if isinstance(name, tuple):
+            sel = labels == name[1]
+        else:
+            sel = np.ones(len(tau), bool) if name == "overall" else event == name
+        pool = np.ones(len(tau), bool) if isinstance(name, tuple) else sel
         w = sel / sel.sum()
         est = float(w @ tau)
         v0 = -z0 @ (gram_pinv @ (z1.T @ w))
         # one observation per unit and cell with equal weights: the smart-weighted cell average
         # is the plain mean (leave-out: the mean of the other units in the cell)
         eps1 = np.zeros(len(tau))
-        cell_sum = np.bincount(cell[sel], tau[sel])
-        cell_n = np.bincount(cell[sel]).astype(float)
+        cell_sum = np.bincount(cell[pool], tau[pool], minlength=cell.max() + 1)
+        cell_n = np.bincount(cell[pool], minlength=cell.max() + 1).astype(float)
         c = cell[sel]
         if leave_out:
             eps1[sel] = tau[sel] - (cell_sum[c] - tau[sel]) / (cell_n[c] - 1)
@@ -180,3 +188,44 @@ def test_monthly_time_and_vcov(mpdta, fit):
     pd.testing.assert_frame_equal(res.event_study(), fit.event_study(), atol=1e-10, rtol=0)
     assert set(res.details["effects"]["time"]) == {"2021-04", "2021-05", "2021-06", "2021-07"}
     np.testing.assert_allclose(np.sqrt(np.diag(fit.event_vcov)), fit.event_study()["se"], rtol=1e-12)
+
+
+def test_group_estimates_equal_dense_reference_with_pooled_cell_averages(mpdta_small):
+    # two groups of counties that share every cohort x year cell
+    rank = pd.factorize(mpdta_small["countyreal"], sort=True)[0]
+    df = mpdta_small.assign(grp=np.where(rank % 2 == 0, "even", "odd"))
+    res = imputation(df, **COLUMNS, groups=["grp"])
+    ref = dense_reference(df, group="grp")
+    table = res.details["groups"].set_index("group")
+    for g in ("even", "odd"):
+        assert table.loc[g, "att"] == pytest.approx(ref[("grp", g)][0], abs=1e-10)
+        assert table.loc[g, "se"] == pytest.approx(ref[("grp", g)][1], rel=1e-8)
+    # the group ATT is the average of the per-observation effects of its treated observations
+    effects = res.details["effects"]
+    assert table.loc["odd", "att"] == pytest.approx(effects.loc[effects["grp"] == "odd", "tau"].mean(), abs=1e-12)
+    # grouping changes neither the overall ATT nor its SE, nor the event study
+    plain = imputation(df, **COLUMNS)
+    assert res.overall() == pytest.approx(plain.overall(), abs=1e-12)
+    pd.testing.assert_frame_equal(res.event_study(), plain.event_study(), atol=1e-12, rtol=0)
+
+
+def test_influence_gives_cluster_scores_whose_squares_sum_to_the_variance(mpdta):
+    df = mpdta.assign(grp=np.where(mpdta["first.treat"] == 2004, "early", None),
+                      state=mpdta["countyreal"] // 1000)
+    res = imputation(df, **COLUMNS, cluster="state", groups=["grp"])
+    simple = res.influence("simple").by_cluster()
+    assert list(simple.columns) == ["overall"] and len(simple) == df["state"].nunique()
+    assert float(np.sqrt((simple["overall"] ** 2).sum())) == pytest.approx(res.overall()["se"], rel=1e-12)
+    event = res.influence("event").by_cluster()
+    se_event = np.sqrt((event**2).sum())
+    es = res.event_study().set_index("event")
+    for e in range(4):
+        assert se_event[e] == pytest.approx(es.loc[e, "se"], rel=1e-12)
+    group = res.influence("group")
+    # a missing label belongs to no group: only the 2004 cohort is a group
+    assert group.columns == (("grp", "early"),)
+    row = res.details["groups"].iloc[0]
+    assert float(np.sqrt((group.by_cluster() ** 2).sum().iloc[0])) == pytest.approx(row["se"], rel=1e-12)
+    assert row["n_obs"] == (df.loc[df["first.treat"] == 2004, "year"] >= 2004).sum()
+    with pytest.raises(ValueError, match="kind"):
+        res.influence("calendar")

@@ -2,17 +2,18 @@
 
 import numpy as np
 import pandas as pd
+import pytest
 
 from analysis.durations import hazard_ratio, km_before_after, person_period_counts
 
 
-def test_piecewise_exponential_recovers_hazard_ratio():
-    rng = np.random.default_rng(7)
+def _requests(n=40_000, seed=7):
+    """40 Pemda, 15 adopting in 2026-04, true completion hazard ratio 0.7, censored at extraction."""
+    rng = np.random.default_rng(seed)
     regions = [f"{i}" for i in range(40)]
     treatment = pd.DataFrame({"region_code": regions, "cohort": ["2026-04" if i < 15 else None for i in range(40)],
                               "status": ["adopter" if i < 15 else "never" for i in range(40)],
                               "in_staggered_sample": True})
-    n = 40_000
     region = rng.choice(regions, n)
     submitted = pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 240 * 24, n), unit="h")
     month = submitted.strftime("%Y-%m")
@@ -24,6 +25,12 @@ def test_piecewise_exponential_recovers_hazard_ratio():
     df = pd.DataFrame({"region_code": region, "service_type": "perizinan", "submitted_at": submitted,
                        "completed_at": pd.Series(completed).where(completed <= extracted + pd.Timedelta(days=1)),
                        "units_involved": 1, "sla_days": 5.0})
+    return df, treatment, extracted
+
+
+def test_piecewise_exponential_recovers_hazard_ratio():
+    df, treatment, extracted = _requests()
+    n = len(df)
     counts = person_period_counts(df, treatment, extracted_at=extracted, start="2026-01")
     assert counts["n_requests"].sum() == n
     h = hazard_ratio(counts)
@@ -51,3 +58,20 @@ def test_km_before_after_accepts_a_filtered_sample():
     curves = km_before_after(filtered, split_month="2026-03")
     expected = km_before_after(filtered.reset_index(drop=True), split_month="2026-03")
     pd.testing.assert_frame_equal(curves, expected)
+
+
+def test_hazard_ratio_is_bit_identical_whatever_the_row_order():
+    """Issue #14: exposure summed in floating point over DuckDB's threads varied in the last bits
+    from run to run; it is now summed in integer milliseconds and the rows are sorted."""
+    df, treatment, extracted = _requests(n=60_000, seed=11)
+    shuffled = df.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    runs = [person_period_counts(d, treatment, extracted_at=extracted, start="2026-01") for d in (df, shuffled, df)]
+    for other in runs[1:]:
+        pd.testing.assert_frame_equal(runs[0], other, check_exact=True)
+    fits = [hazard_ratio(c) for c in runs]
+    assert len({(f.log_hr, f.se, f.hazard_ratio, f.ci_low, f.ci_high) for f in fits}) == 1
+    # exposure is exact: the open or completed time of every request, in days
+    end = extracted + pd.Timedelta(days=1)
+    stop = df["completed_at"].fillna(end)
+    total_ms = ((stop - df["submitted_at"]).dt.total_seconds() * 1000).round().astype("int64").clip(lower=0).sum()
+    assert runs[0]["exposure_days"].sum() == pytest.approx(total_ms / 86_400_000, rel=1e-12)

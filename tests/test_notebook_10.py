@@ -25,6 +25,16 @@ def test_notebook_runs_and_writes_results(small_dataset, tmp_path):
     pct = next(r for r in doc["results"] if r["name"] == "att_pct_median_days")
     log = next(r for r in doc["results"] if r["name"] == "att_log_median_days")
     assert abs(pct["estimate"] - 100 * (2.718281828459045 ** log["estimate"] - 1)) < 1e-9
+    # every headline entry names its estimand, its sample and its inference (codes, not sentences)
+    assert all(r["estimand"] and r["sample"] and r["inference"] for r in doc["results"]), \
+        [r["name"] for r in doc["results"] if not (r["estimand"] and r["sample"] and r["inference"])]
+    assert log["estimand"]["estimator"] == "imputation" and log["estimand"]["weights"] == "treated_cells_equal"
+    assert "simulated_truth" in log["estimand"]["details"]
+    weighted = next(r for r in doc["results"] if r["name"] == "att_log_median_days_request_weighted")
+    assert weighted["estimand"]["weights"] == "requests"
+    assert set(log["sample"]["real_adopters_included"]) <= set(log["sample"]["treated"])
+    diffs = [r for r in doc["results"] if r["name"].startswith("diff_log_median_days__")]
+    assert diffs and all(r["inference"]["details"]["pvalue_holm"] >= r["inference"]["pvalue"] for r in diffs)
     assert doc["parameters"]["lang"] == "en"
     rendered = (tmp_path / "run.ipynb").read_text()
     assert "applicant_nik" not in rendered

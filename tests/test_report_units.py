@@ -118,27 +118,51 @@ def test_brief_reports_missing_and_failed_inputs(tmp_path):
     assert "belum dapat dinilai" in t("90.implications", "id", **facts)
 
 
-def test_brief_risk_verdicts_come_from_group_entries(tmp_path):
-    def entry(name, est, low, high):
-        return {"name": name, "estimate": est, "se": 0.01, "ci_low": low, "ci_high": high, "unit": "log points", "label": name}
+def _entry(name, est, low, high, **extra):
+    return {"name": name, "estimate": est, "se": 0.01, "ci_low": low, "ci_high": high, "unit": "log points",
+            "label": name, **extra}
 
+
+def _difference(split, est, low, high, pvalue, pvalue_holm):
+    return _entry(f"diff_log_median_days__{split}", est, low, high,
+                  inference={"method": "cluster_robust", "pvalue": pvalue, "details": {"pvalue_holm": pvalue_holm}})
+
+
+def test_brief_risk_verdicts_come_from_the_adjusted_difference_tests(tmp_path):
     prefix = "att_log_median_days"
     _results(tmp_path / "svc", [
-        entry(prefix, 0.05, 0.01, 0.09),
-        entry(f"{prefix}__spbe_band__Kurang", 0.20, 0.10, 0.30),
-        entry(f"{prefix}__spbe_band__Baik", 0.01, -0.05, 0.07),
-        entry(f"{prefix}__ekinerja__false", 0.02, -0.04, 0.08),
-        entry(f"{prefix}__ekinerja__true", 0.03, -0.02, 0.08),
+        _entry(prefix, 0.05, 0.01, 0.09),
+        # the at-risk group's own CI is far above zero, but the adjusted difference test does not reject
+        _entry(f"{prefix}__spbe_band__at_risk", 0.20, 0.10, 0.30),
+        _entry(f"{prefix}__spbe_band__comparison", 0.05, 0.01, 0.09),
+        _difference("spbe_band", 0.15, 0.01, 0.29, pvalue=0.028, pvalue_holm=0.11),
+        _difference("ekinerja", 0.08, 0.04, 0.12, pvalue=0.0002, pvalue_holm=0.0008),
+        _difference("units", -0.08, -0.12, -0.04, pvalue=0.0001, pvalue_holm=0.0004),
     ])
-    risks = brief.assess_risks(brief.load_report_input(tmp_path, "svc")).set_index("risk")["verdict"]
-    assert risks.to_dict() == {"digital_readiness": "supported", "performance_management": "not_supported",
-                               "coordination": "no_evidence"}
+    service = brief.load_report_input(tmp_path, "svc")
+    risks = brief.assess_risks(service).set_index("risk")
+    assert risks["verdict"].to_dict() == {"digital_readiness": "unclear", "performance_management": "supported",
+                                          "coordination": "not_supported"}
+    assert risks.loc["digital_readiness", "at_risk_effect"] == pytest.approx(0.20)
+    assert risks.loc["digital_readiness", "pvalue_holm"] == pytest.approx(0.11)
     from analysis.texts.tables import for_display
 
-    table = brief.headline_table(brief.load_report_input(tmp_path, "svc"), brief.ReportInput("b", problem="missing"))
+    table = brief.headline_table(service, brief.ReportInput("b", problem="missing"))
+    assert list(table["measure"]) == ["att_log_median_days"]
     shown = for_display(table, "en", kinds={c: "row:kind" for c in ("estimate", "ci_low", "ci_high")},
                         labels={"measure": "result"})
     assert shown.iloc[0]["Estimate"] == "+5.1%" and shown.iloc[0]["Measure"] == "Effect of WFA on median completion time"
+
+
+def test_brief_verdicts_become_indicator_entries(tmp_path):
+    _results(tmp_path / "svc", [_difference("spbe_band", 0.2, 0.1, 0.3, pvalue=0.0001, pvalue_holm=0.0003),
+                                _difference("ekinerja", 0.02, -0.04, 0.08, pvalue=0.5, pvalue_holm=0.9)])
+    risks = brief.assess_risks(brief.load_report_input(tmp_path, "svc"))
+    entries = {e.name: e for e in brief.result_entries(risks)}
+    assert entries["risk_digital_readiness"].estimate == 1.0
+    assert entries["risk_performance_management"].estimate is None  # unclear: no 0/1 indicator
+    assert entries["risk_coordination"].estimate is None
+    assert entries["risk_digital_readiness"].unit == "indicator"
 
 
 def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
@@ -171,18 +195,15 @@ def test_index_headline_formats_by_unit():
     assert text == "Savings: IDR 32.0 billion (IDR 24.0 billion to IDR 40.0 billion)"
 
 
-def test_brief_recognises_merged_spbe_bands_and_writes_verdict_entries(tmp_path):
-    """Sparse SPBE bands arrive merged ("Kurang–Cukup"); the verdicts become indicator entries."""
-    def entry(name, est, low, high):
-        return {"name": name, "estimate": est, "se": 0.01, "ci_low": low, "ci_high": high, "unit": "log points", "label": name}
-
-    prefix = "att_log_median_days"
-    _results(tmp_path / "svc", [
-        entry(f"{prefix}__spbe_band__Kurang–Cukup", 0.20, 0.10, 0.30),
-        entry(f"{prefix}__spbe_band__Sangat Baik–Memuaskan", 0.01, -0.05, 0.07),
-    ])
-    risks = brief.assess_risks(brief.load_report_input(tmp_path, "svc"))
-    entries = {e.name: e for e in brief.result_entries(risks)}
-    assert entries["risk_digital_readiness"].estimate == 1.0
-    assert entries["risk_coordination"].estimate is None
-    assert entries["risk_digital_readiness"].unit == "indicator"
+def test_brief_names_the_real_adopters_in_and_out_of_the_service_headline(tmp_path):
+    sample = {"treated": ["17", "52"], "comparison_count": 400, "real_adopters_included": ["17"],
+              "excluded": [{"region_code": "73", "reason": "single_pemda_cohort", "real_adopter": True},
+                           {"region_code": "94.08", "reason": "cohort_after_window", "real_adopter": False},
+                           {"region_code": "33.72", "reason": "switched_off", "real_adopter": True}]}
+    _results(tmp_path / "svc", [_entry("att_log_median_days", 0.05, 0.01, 0.09, sample=sample)])
+    adopters = brief.headline_adopters(brief.load_report_input(tmp_path, "svc"))
+    assert adopters.to_dict("records") == [
+        {"region_code": "17", "included": True, "reason": None},
+        {"region_code": "33.72", "included": False, "reason": "switched_off"},
+        {"region_code": "73", "included": False, "reason": "single_pemda_cohort"}]
+    assert brief.headline_adopters(brief.ReportInput("x", problem="missing")).empty

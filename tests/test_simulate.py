@@ -12,6 +12,7 @@ import pytest
 
 from analysis.__main__ import main as cli_main
 from analysis.simulate import DATASET_FILES, ensure_dataset, simulate_dataset
+from analysis.simulate.truth import service_estimand_truth
 from analysis.simulate.calibration import (
     CALIBRATION,
     PLACEBO_CATEGORIES,
@@ -251,6 +252,12 @@ def test_service_truth_file_is_consistent(data_dir):
     whole = all_rows.set_index(["region_code", "month", "service_type"])["n_requests"]
     assert parts.sort_index().equals(whole.sort_index())
     assert 0.03 < truth["att_log_median_days"] < 0.15
+    assert truth["att_log_median_days_request_weighted"] == pytest.approx(
+        np.average(all_rows["log_effect_median"], weights=all_rows["n_requests"]))
+    # the estimand-truth function over every treated cell gives the documented quantities back
+    assert service_estimand_truth(all_rows.drop(columns="units"), cells) == pytest.approx(truth["att_log_median_days"])
+    assert service_estimand_truth(all_rows, cells, weights="n_requests") == pytest.approx(
+        truth["att_log_median_days_request_weighted"])
 
 
 def test_budget_truth_file_is_consistent(data_dir):

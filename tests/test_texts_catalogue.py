@@ -121,15 +121,15 @@ def test_every_code_a_module_can_emit_has_words():
         "group": (*(label for label, _, _ in schemas.SPBE_BANDS), "true", "false", "single", "cross", "1", "2", "3"),
         "estimator": (*service_time.ESTIMATORS, *_OTHER_ESTIMATORS.values(), "cs_adjusted", "cs_unadjusted", "sc", "sdid"),
         "reject_reason": {reason for _, _, reason in _declared_checks()},
-        "risk": tuple(brief.RISKS),
-        "verdict": ("supported", "not_supported", "no_evidence"),
+        "risk": tuple(heterogeneity.RISKS),
+        "verdict": heterogeneity.VERDICTS,
         "outcome": (*service_sample.OUTCOMES, *service_sample.OUTCOMES.values(), *case_study.OUTCOMES),
         "effect": tuple(service_sample.OUTCOMES.values()),
         "result": tuple(name for _, name in brief.HEADLINE_MEASURES),
         "report_problem": ("missing", "failed", "no_results"),
         "pool_rule": ("never_adopting_provinces", "never_adopting_kabkota"),
         "budget_group": ("routine", "placebo", "other"),
-        "exclusion": ("switched_off", "already_treated", "adopted_in_first_period"),
+        "exclusion": ("switched_off", "already_treated", "adopted_in_first_period", *service_sample.EXCLUSION_REASONS),
     }
     for domain, codes in domains.items():
         missing = [code for code in codes if not has(f"label.{domain}.{code}", "en")]
@@ -177,7 +177,7 @@ def test_languages_are_checked():
 def test_missing_keys_and_parameters_fail_loudly():
     with pytest.raises(MissingTextError, match="en.toml has no text 'label.category.nope'"):
         t("label.category.nope", "en")
-    with pytest.raises(TextParameterError, match=r"'10.window' \(id\) needs the parameter 'n_dropped'"):
+    with pytest.raises(TextParameterError, match=r"'10.window' \(id\) needs the parameter 'n_cells_dropped'"):
         t("10.window", "id", window=("2025-01", "2026-06"), n_units=3)
     with pytest.raises(TextParameterError, match="not text"):  # a number needs a format
         t("note.estimator_failed", "en", estimator="cs", error=3.5)

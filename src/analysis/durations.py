@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyfixest as pf
 
 from analysis.notes import Note
 from analysis.panels.km import kaplan_meier
@@ -31,6 +32,7 @@ from analysis.panels.service import _register_source, connect, extraction_moment
 
 #: Day-bin edges (days since submission) of the piecewise-constant baseline hazard.
 DAY_BINS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0, 180.0, 1e9)
+MS_PER_DAY = 86_400_000
 
 
 @dataclass(frozen=True)
@@ -55,7 +57,8 @@ def request_sample(
 ) -> tuple[pd.DataFrame, Note]:
     """Requests for the hazard model: ``region_code, service_type, month, days, completed, wfa, adopter``.
 
-    ``requests`` is a DataFrame or parquet path (read by DuckDB, only the needed columns).
+    ``requests`` is a DataFrame or parquet path (read by DuckDB, only the needed columns). Rows are
+    sorted before the seeded thinning, so the sample does not depend on DuckDB's thread order.
     """
     t = treatment[treatment["in_staggered_sample"]]
     adopters = t[t["status"] == "adopter"]
@@ -81,6 +84,7 @@ def request_sample(
             FROM src s JOIN keep_regions k ON CAST(s.region_code AS VARCHAR) = k.region_code
             WHERE strftime(CAST(s.submitted_at AS TIMESTAMP), '%Y-%m') >= '{start}' {end_clause}
               AND CAST(s.submitted_at AS TIMESTAMP) <= TIMESTAMP '{ext}'
+            ORDER BY region_code, service_type, month, days, completed
         """).df()
     finally:
         con.close()
@@ -102,10 +106,14 @@ def person_period_counts(
     """Completions and days at risk by ``region_code, service_type, month, wfa, bin`` (DuckDB).
 
     Uses the Pemda in the staggered sample (adopters and never-treated). ``exposure_days`` is the
-    total time at risk in the bin; ``events`` the completions in it.
+    total time at risk in the bin; ``events`` the completions in it. Rows are sorted by the keys
+    and exposure is summed in integer milliseconds, so the result is bit-identical from run to
+    run (a floating-point sum spread over DuckDB's threads is not).
     """
     t = treatment[treatment["in_staggered_sample"]][["region_code", "cohort"]].copy()
-    bins = pd.DataFrame({"bin": range(len(DAY_BINS) - 1), "lo": DAY_BINS[:-1], "hi": DAY_BINS[1:]})
+    bins = pd.DataFrame({"bin": range(len(DAY_BINS) - 1),
+                         "lo_ms": [round(d * MS_PER_DAY) for d in DAY_BINS[:-1]],
+                         "hi_ms": [round(d * MS_PER_DAY) for d in DAY_BINS[1:]]})
     con = connect()
     try:
         _register_source(con, requests)
@@ -113,12 +121,12 @@ def person_period_counts(
         con.register("bins", bins)
         ext = extraction_moment(extracted_at).strftime("%Y-%m-%d %H:%M:%S")
         end_clause = f"AND month <= '{end}'" if end else ""
-        return con.execute(f"""
+        counts = con.execute(f"""
             WITH r AS (
                 SELECT CAST(s.region_code AS VARCHAR) AS region_code, CAST(s.service_type AS VARCHAR) AS service_type,
                     strftime(CAST(s.submitted_at AS TIMESTAMP), '%Y-%m') AS month,
-                    greatest(0.0, (epoch(coalesce(CAST(s.completed_at AS TIMESTAMP), TIMESTAMP '{ext}'))
-                         - epoch(CAST(s.submitted_at AS TIMESTAMP))) / 86400.0) AS days,
+                    greatest(0, epoch_ms(coalesce(CAST(s.completed_at AS TIMESTAMP), TIMESTAMP '{ext}'))
+                         - epoch_ms(CAST(s.submitted_at AS TIMESTAMP))) AS ms,
                     s.completed_at IS NOT NULL AS done, k.cohort
                 FROM src s JOIN treat k ON CAST(s.region_code AS VARCHAR) = k.region_code
                 WHERE CAST(s.submitted_at AS TIMESTAMP) <= TIMESTAMP '{ext}'
@@ -126,20 +134,23 @@ def person_period_counts(
             rr AS (SELECT *, CAST(cohort IS NOT NULL AND month >= cohort AS INTEGER) AS wfa FROM r
                    WHERE month >= '{start}' {end_clause})
             SELECT region_code, service_type, month, wfa, bin,
-                sum(least(days, hi) - lo) AS exposure_days,
-                sum(CAST(done AND days >= lo AND days < hi AS INTEGER)) AS events,
+                sum(least(ms, hi_ms) - lo_ms) AS exposure_ms,
+                sum(CAST(done AND ms >= lo_ms AND ms < hi_ms AS INTEGER)) AS events,
                 sum(CAST(bin = 0 AS INTEGER)) AS n_requests
-            FROM rr JOIN bins ON rr.days > bins.lo OR (rr.days = 0 AND bins.lo = 0)
+            FROM rr JOIN bins ON rr.ms > bins.lo_ms OR (rr.ms = 0 AND bins.lo_ms = 0)
             GROUP BY ALL
+            ORDER BY region_code, service_type, month, wfa, bin
         """).df()
     finally:
         con.close()
+    counts["exposure_days"] = counts.pop("exposure_ms").astype("float64") / MS_PER_DAY
+    for column in ("events", "n_requests"):
+        counts[column] = counts[column].astype("int64")
+    return counts[["region_code", "service_type", "month", "wfa", "bin", "exposure_days", "events", "n_requests"]]
 
 
 def hazard_ratio(counts: pd.DataFrame) -> HazardResult:
     """Piecewise-exponential PH model (module doc) on :func:`person_period_counts`."""
-    import pyfixest as pf
-
     d = counts[counts["exposure_days"] > 0].copy()
     d["log_exposure"] = np.log(d["exposure_days"])
     d["stratum"] = d["region_code"] + "|" + d["service_type"]

@@ -14,21 +14,17 @@ from pathlib import Path
 
 import pandas as pd
 
+from analysis.analyses.heterogeneity import risk_verdicts
 from analysis.notes import Note
 
 SERVICE_HEADLINE = "att_log_median_days"
+SERVICE_HEADLINE_REQUESTS = "att_log_median_days_request_weighted"
 SLA_HEADLINE = "att_sla_share"
 SPENDING_HEADLINE = "att_log_routine_spending"
 SPENDING_UNADJUSTED = "att_log_routine_spending_unadjusted"
 SAVINGS_PER_ADOPTER_YEAR = "savings_idr_per_adopter_year"
+DIFFERENCE_PREFIX = "diff_log_median_days__"
 PROJECTION = "projection_idr_per_year"
-
-#: the brief's three risks: (split name in results.json, groups at risk, comparison groups)
-RISKS = {
-    "digital_readiness": ("spbe_band", {"kurang", "cukup"}, {"baik", "sangat baik", "sangat_baik", "memuaskan"}),
-    "performance_management": ("ekinerja", {"false"}, {"true"}),
-    "coordination": ("units", {"cross"}, {"single"}),
-}
 
 @dataclass(frozen=True)
 class ReportInput:
@@ -77,8 +73,13 @@ def log_to_pct(value: float | None) -> float | None:
 
 
 #: The headline measures in the brief's order: (input, entry name).
-HEADLINE_MEASURES = (("service", SERVICE_HEADLINE), ("service", SLA_HEADLINE), ("budget", SPENDING_HEADLINE),
+HEADLINE_MEASURES = (("service", SERVICE_HEADLINE), ("service", SERVICE_HEADLINE_REQUESTS), ("service", SLA_HEADLINE),
+                     ("budget", SPENDING_HEADLINE),
                      ("budget", SPENDING_UNADJUSTED), ("budget", SAVINGS_PER_ADOPTER_YEAR), ("budget", PROJECTION))
+
+
+#: How the brief shows an entry, by its results.json ``unit`` (see analysis.texts.numbers kinds).
+UNIT_KINDS = {"log points": "pctchange1", "percentage points": "spp1", "IDR": "idr"}
 
 
 def headline_table(service: ReportInput, budget: ReportInput) -> pd.DataFrame:
@@ -93,46 +94,59 @@ def headline_table(service: ReportInput, budget: ReportInput) -> pd.DataFrame:
         if entry is None:
             continue
         values = [entry.get(k) for k in ("estimate", "ci_low", "ci_high")]
-        if name.startswith("att_log"):
-            kind = "pctchange1"
-        elif name.endswith("share"):
-            scale = 100.0 if abs(values[0] or 0) <= 1 else 1.0
-            values = [None if v is None else v * scale for v in values]
-            kind = "spp1"
-        else:
-            kind = "idr"
+        kind = UNIT_KINDS.get(entry.get("unit"))
+        if kind is None:
+            raise ValueError(f"{sources[source].slug}: entry {name!r} has unit {entry.get('unit')!r}; "
+                             f"the brief shows only {sorted(UNIT_KINDS)}")
         rows.append((name, *values, kind))
     return pd.DataFrame(rows, columns=["measure", "estimate", "ci_low", "ci_high", "kind"])
 
 
-def _group_entries(service: ReportInput, split: str) -> dict[str, dict]:
-    prefix = f"{SERVICE_HEADLINE}__{split}__"
-    return {name[len(prefix):].lower(): e for name, e in service.entries.items() if name.startswith(prefix)}
+def headline_adopters(service: ReportInput) -> pd.DataFrame:
+    """The real (registry) adopters and whether the service headline includes them, from its
+    ``results.json`` sample: ``region_code, included, reason`` (a code of
+    ``analysis.analyses.service_sample.EXCLUSION_REASONS``; None when included). Empty when the
+    entry or its sample is absent."""
+    sample = (service.entries.get(SERVICE_HEADLINE) or {}).get("sample") or {}
+    rows = [(code, True, None) for code in sample.get("real_adopters_included", [])]
+    rows += [(e["region_code"], False, e.get("reason")) for e in sample.get("excluded", []) if e.get("real_adopter")]
+    frame = pd.DataFrame(rows, columns=["region_code", "included", "reason"], dtype=object)
+    return frame.sort_values("region_code", kind="stable").reset_index(drop=True)
+
+
+def split_tests(service: ReportInput) -> pd.DataFrame:
+    """The heterogeneity split tests recorded in the service report's ``results.json``
+    (``diff_log_median_days__<split>`` entries, with the side ATTs when present), in the form
+    :func:`analysis.analyses.heterogeneity.risk_verdicts` takes."""
+    rows = []
+    for name, entry in service.entries.items():
+        if not name.startswith(DIFFERENCE_PREFIX):
+            continue
+        split = name[len(DIFFERENCE_PREFIX):]
+        details = (entry.get("inference") or {}).get("details") or {}
+        side = {s: (service.entries.get(f"{SERVICE_HEADLINE}__{split}__{s}") or {}).get("estimate")
+                for s in ("at_risk", "comparison")}
+        rows.append({"split": split, "difference": _number(entry.get("estimate")),
+                     "ci_low": _number(entry.get("ci_low")), "ci_high": _number(entry.get("ci_high")),
+                     "pvalue": _number((entry.get("inference") or {}).get("pvalue")),
+                     "pvalue_holm": _number(details.get("pvalue_holm")),
+                     "at_risk_att": _number(side["at_risk"]), "comparison_att": _number(side["comparison"])})
+    return pd.DataFrame(rows)
+
+
+def _number(value) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def assess_risks(service: ReportInput) -> pd.DataFrame:
-    """For each risk: ``risk, split, at_risk_effect, comparison_effect, verdict`` where verdict is
-    ``supported`` (the at-risk group's effect is positive — slower services — with a 95% CI above
-    zero and larger than the comparison group's), ``not_supported`` or ``no_evidence`` (entries
-    absent)."""
-    rows = []
-    for risk, (split, at_risk, comparison) in RISKS.items():
-        groups = _group_entries(service, split)
-        # Sparse bands are merged upstream ("Kurang–Cukup"): a group belongs to a side when all
-        # of its parts do.
-        risk_entries = [e for g, e in groups.items() if set(g.split("–")) <= at_risk]
-        comparison_entries = [e for g, e in groups.items() if set(g.split("–")) <= comparison]
-        if not risk_entries or not comparison_entries:
-            rows.append((risk, split, None, None, None, "no_evidence"))
-            continue
-        risk_effect = max(e["estimate"] for e in risk_entries if e.get("estimate") is not None)
-        risk_low = min(e["ci_low"] for e in risk_entries if e.get("ci_low") is not None)
-        comparison_effect = max(e["estimate"] for e in comparison_entries if e.get("estimate") is not None)
-        supported = risk_low > 0 and risk_effect > comparison_effect
-        rows.append((risk, split, risk_effect, risk_low, comparison_effect, "supported" if supported else "not_supported"))
-    return pd.DataFrame(
-        rows, columns=["risk", "split", "at_risk_effect", "at_risk_ci_low", "comparison_effect", "verdict"]
-    )
+    """For each risk of the brief: ``risk, split, at_risk_effect, comparison_effect, difference,
+    pvalue_holm, verdict``, the verdict from the Holm-adjusted difference test of its split only
+    (the rule: :func:`analysis.analyses.heterogeneity.risk_verdicts`; ``no_evidence`` when the
+    test is absent). A group's own interval plays no part."""
+    verdicts = risk_verdicts(split_tests(service))
+    return verdicts.rename(columns={"at_risk_att": "at_risk_effect", "comparison_att": "comparison_effect"})[
+        ["risk", "split", "at_risk_effect", "comparison_effect", "difference", "ci_low", "ci_high", "pvalue",
+         "pvalue_holm", "verdict"]]
 
 
 def risk_table(risks: pd.DataFrame) -> pd.DataFrame:

@@ -7,23 +7,63 @@ Design (what is estimated, on what):
 - **Outcomes**: ``log_median_days`` (log of the censoring-aware KM median, days),
   ``log_p90_days``, ``sla_pp`` (share within SLA, in percentage points 0–100), and the biased
   ``log_naive_median_days`` (completed requests only) for the comparison.
-- **Window**: from ``ANALYSIS_START``; it ends at the last month in which at least
-  ``MIN_IDENTIFIED_SHARE`` of cells have the outcome identified (the newest months have too many
-  open requests for a KM median). Units missing the outcome in any window month are dropped (a
-  balanced panel, which the estimators and the cell-average reading of the simple ATT need).
-  Adopters whose cohort falls after the window, Pemda whose WFA switched off and Pemda already
-  treated at the window start are left out (``analysis.panels.treatment``). So are cohorts with fewer
-  than ``MIN_PEMDA_PER_COHORT`` Pemda left in the balanced panel (default data: 2025-03 Sulawesi
-  Selatan, 2025-11 Jawa Barat): with clustering by Pemda, a cohort of one Pemda contributes
-  nothing to the cluster-robust variance of its own ATT(g,t) (its units' deviations from the
-  cohort mean sum to zero inside the single cluster), so its estimates — the only ones at long
-  event times — would carry a control-only standard error.
-- **Heterogeneity**: the CS simple ATT for each group of treated Pemda against the same control
-  Pemda, computed here with its influence function (never-treated or not-yet-treated controls, no
-  covariates — the same point estimate as ``analysis.did.callaway_santanna``). Differences
-  between groups are Wald tests using the joint influence functions summed by Pemda, so the
-  dependence through shared control Pemda is accounted for. The variance treats the group
-  weights as fixed (the CS weight-estimation term is omitted).
+- **Sample** (:mod:`analysis.analyses.service_sample`): from ``ANALYSIS_START`` to the last month
+  in which ≥ ``MIN_IDENTIFIED_SHARE`` of cells have the outcome identified. The panel is
+  unbalanced: no line is dropped because a month had no request; a cell whose KM median is not
+  identified is a missing outcome (dropped, counted, reported as a note). Left out of the treated,
+  each with a reason code in ``Sample.excluded``: Pemda whose WFA switched off, Pemda already
+  treated at the window start, cohorts after the window end, and cohorts with fewer than
+  ``MIN_PEMDA_PER_COHORT`` Pemda (default data: 2025-03 Sulawesi Selatan, 2025-11 Jawa Barat).
+  The last rule survives the change of estimator: with clustering by Pemda, the residuals of a
+  one-Pemda cohort average to zero inside its single cluster (CS: deviations from the cohort mean;
+  imputation: from the cohort × month mean of the effects, whatever the leave-out), so its own
+  noise never reaches its cluster's score (tests/test_service_time.py shows it for both). Those
+  adopters need few-treated inference of their own (``analysis.did.inference``); every report
+  names them (``sample_notes``).
+- **Headline estimator: imputation** (Borusyak–Jaravel–Spiess, ``analysis.did.imputation``), which
+  uses every untreated month of a line to predict its untreated outcome, instead of
+  Callaway–Sant'Anna's single base month ``g − 1``. On noisy cell medians a single base month is
+  an expensive reference. Evidence on the default data (seed 20260101, window 2025-01–2026-09,
+  unbalanced sample: 2,160 lines of 549 Pemda, 64 treated; truth = :func:`service_estimand_truth`
+  over the cells each estimate averages):
+
+  ======================================  ========  ======  ======  ============
+  estimator (sample)                       ATT       SE      truth   covers
+  ======================================  ========  ======  ======  ============
+  imputation, cells equal (unbalanced)     0.0714    0.0162  0.0604  yes
+  imputation, requests (unbalanced)        0.0337    0.0143  0.0464  yes
+  CS varying = universal (unbalanced)      0.0595    0.0441  0.0604  yes
+  Sun–Abraham (unbalanced)                 0.0659    0.0424  0.0604  yes
+  TWFE (unbalanced)                        0.0715    0.0151  0.0604  yes
+  CS varying = universal (balanced, old)   0.0355    0.0348  0.0556  yes
+  imputation (balanced)                    0.0633    0.0162  0.0556  yes
+  ======================================  ========  ======  ======  ============
+
+  A universal base does not help CS: for post-adoption cells both bases are month ``g − 1``, so
+  the simple ATT is identical (0.0355 both). Over 20 seeds (``benchmarks/service_headline.py``,
+  table in ``benchmarks/README.md``), error = estimate − truth of its own estimand:
+
+  ======================================  ==========  ========  =======  ========
+  estimator (sample)                       mean error  SD error  mean SE  coverage
+  ======================================  ==========  ========  =======  ========
+  imputation, cells equal (unbalanced)     −0.0012     0.0135    0.0177   20/20
+  imputation, requests (unbalanced)        −0.0028     0.0127    0.0158   19/20
+  imputation (balanced)                    −0.0016     0.0134    0.0170   20/20
+  CS (balanced, the old headline)          −0.0089     0.0392    0.0313   19/20
+  ======================================  ==========  ========  =======  ========
+
+  The imputation estimator's errors are a third of CS's and its (conservative, BJS Theorem 3)
+  SE is larger than their spread, where CS's is smaller. TWFE is close on these data because the
+  simulated effect hardly varies by cohort; it stays a robustness view (biased under
+  heterogeneous dynamics).
+- **Estimands** (``Estimand``): cell-weighted, every treated Pemda × service × month cell
+  equally (``att_log_median_days``), and request-weighted, cells weighted by their number of
+  requests, also in the untreated-outcome model (``att_log_median_days_request_weighted``: the
+  effect on the typical *request* rather than the typical office line-month).
+- **Robustness views** on the same unbalanced sample: CS (moderndid's unbalanced-panel
+  estimator), Sun–Abraham, TWFE. A view that fails is a ``Note("estimator_failed", ...)``.
+- **Heterogeneity**: :mod:`analysis.analyses.heterogeneity` (imputation group ATTs, one
+  Holm-adjusted difference test per split, the brief's verdict rule).
 """
 
 from __future__ import annotations
@@ -32,10 +72,12 @@ import math
 import warnings
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis import did, durations
-from analysis.analyses.heterogeneity import SimpleAtt, cs_simple_att, heterogeneity
+from analysis.analyses.heterogeneity import heterogeneity, risk_verdicts
 from analysis.analyses.service_sample import (
     ANALYSIS_START,
     OUTCOMES,
@@ -44,45 +86,56 @@ from analysis.analyses.service_sample import (
     build_did_panel,
     did_frame,
     load_inputs,
-    truth_for_cells,
+    registry_adopters,
+    sample_notes,
 )
-from analysis.did import pretrend_test
 from analysis.notes import Note
 from analysis.panels.treatment import treatment_by_period
-from analysis.report.results_file import ResultEntry
+from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
 
-ESTIMATORS = ("cs", "sun_abraham", "imputation", "twfe")
+HEADLINE_ESTIMATOR = "imputation"
+ESTIMATORS = ("imputation", "cs", "sun_abraham", "twfe")
+#: Months before adoption covered by the reported pre-trend test.
+PRETREND_WINDOW = 6
+_COMMON = dict(outcome="y", unit="unit_id", time="month", cohort="cohort", cluster="region_code")
 
 
 # --------------------------------------------------------------------------------------------
 # Estimation
 # --------------------------------------------------------------------------------------------
 
-def estimate_all(dp: DidPanel, *, control: str = "never") -> dict:
-    """Event studies with every estimator (``analysis.did``), clustered by Pemda.
+def headline_fit(dp: DidPanel, *, weights: str | None = None):
+    """The headline estimator on ``dp``: imputation, clustered by Pemda, with the BJS pre-trend
+    test over the last ``PRETREND_WINDOW`` months before adoption. ``weights="n_submitted"``
+    gives the request-weighted estimand (None: every treated cell equally)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return did.imputation(did_frame(dp), weights=weights, pretrends=PRETREND_WINDOW, **_COMMON)
 
-    Returns ``{estimator short name: result}``; an estimator that fails is reported in
-    ``result["errors"]`` instead of stopping the run.
+
+def estimate_all(dp: DidPanel, *, control: str = "never") -> tuple[dict, list[Note]]:
+    """Event studies with every estimator (``analysis.did``) on the same sample, by Pemda.
+
+    Returns ``({estimator short name: result}, failures)``: an estimator that fails is left out
+    of the dictionary and reported as ``Note("estimator_failed", {"estimator", "error"})``.
+    ``control`` applies to CS and Sun–Abraham (the imputation estimator uses every untreated cell).
     """
     data = did_frame(dp)
-    common = dict(outcome="y", unit="unit_id", time="month", cohort="cohort", cluster="region_code")
-    out, errors = {}, {}
     calls = {
-        "cs": lambda: did.callaway_santanna(data, control=control, **common),
-        "sun_abraham": lambda: did.sun_abraham(data, control=control, **common),
-        "imputation": lambda: did.imputation(data, **common),
-        "twfe": lambda: did.twfe(data, **common),
+        "imputation": lambda: did.imputation(data, pretrends=PRETREND_WINDOW, **_COMMON),
+        "cs": lambda: did.callaway_santanna(data, control=control, allow_unbalanced=True, **_COMMON),
+        "sun_abraham": lambda: did.sun_abraham(data, control=control, **_COMMON),
+        "twfe": lambda: did.twfe(data, **_COMMON),
     }
+    results, failures = {}, []
     for name, call in calls.items():
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                out[name] = call()
-        except Exception as exc:  # reported in the notebook, not silently dropped
-            errors[name] = f"{type(exc).__name__}: {exc}"
-    out["errors"] = errors
-    return out
-
+                results[name] = call()
+        except Exception as exc:  # a robustness view that fails is a fact for the report
+            failures.append(Note("estimator_failed", {"estimator": name, "error": f"{type(exc).__name__}: {exc}"}))
+    return results, failures
 
 
 def overall_table(results: dict) -> pd.DataFrame:
@@ -101,151 +154,245 @@ def pct_change(att: float, ci_low: float, ci_high: float) -> tuple[float, float,
     return f(att), f(ci_low), f(ci_high)
 
 
+@dataclass(frozen=True)
+class Estimate:
+    """One headline number with what it measures and on whom.
+
+    ``att``, ``se``, ``ci_low``, ``ci_high`` in the outcome's unit; ``truth``: the true value of
+    the same estimand on simulated data (None otherwise); ``n_treated_cells``: cells averaged.
+    """
+
+    att: float
+    se: float
+    ci_low: float
+    ci_high: float
+    n_treated_cells: int
+    estimand: Estimand
+    sample: Sample
+    truth: float | None = None
+
+    @property
+    def pvalue(self) -> float:
+        return float(2 * stats.norm.sf(abs(self.att) / self.se)) if self.se > 0 else float("nan")
+
+    def as_dict(self) -> dict:
+        return {"att": self.att, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
+                "n_treated_cells": self.n_treated_cells, **({"truth": self.truth} if self.truth is not None else {})}
+
+
+def _estimand(dp: DidPanel, outcome: str, *, weights: str = "treated_cells_equal", scale: str = "log_points",
+              estimator: str = HEADLINE_ESTIMATOR, **details) -> Estimand:
+    return Estimand(outcome=outcome, scale=scale, units="treated_pemda_service_lines",
+                    periods="post_adoption_months_wfa_in_force", weights=weights, estimator=estimator,
+                    details={"window": list(dp.window), "cells_unidentified_dropped": dp.counts.get("n_cells_unidentified", 0),
+                             **details})
+
+
+def _estimate(dp: DidPanel, fit, estimand: Estimand, truth_cells, *, weights: str | None = None) -> Estimate:
+    o = fit.overall()
+    truth = dp.truth(truth_cells, weights=weights) if truth_cells is not None else None
+    if truth is not None:
+        estimand = Estimand(**{**estimand.__dict__, "details": {**estimand.details, "simulated_truth": truth}})
+    return Estimate(o["att"], o["se"], o["ci_low"], o["ci_high"], len(dp.treated_cells()), estimand, dp.sample(), truth)
+
 
 # --------------------------------------------------------------------------------------------
-# The whole analysis, results and the plain-language conclusion
+# The whole analysis and its results
 # --------------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ServiceTimeAnalysis:
-    """Everything notebook 10 shows. Effects on log outcomes are log points; ``sla`` in pp."""
+    """Everything notebook 10 shows. Effects on log outcomes are log points; ``sla`` in pp.
+
+    ``median`` / ``median_requests``: the headline (imputation, log KM median days), cell- and
+    request-weighted; ``sla``: the same estimator on the SLA share; ``naive``: ``{"km", "naive"}``
+    dicts comparing the headline with completed-only medians over every month (``*_window``);
+    ``groups`` / ``group_tests`` / ``risks``: :mod:`analysis.analyses.heterogeneity`.
+    """
 
     did_panel: DidPanel
-    estimates: dict               # estimator name → result (analysis.did); "errors" → dict
+    estimates: dict               # estimator name → result (analysis.did), same sample as the headline
     overall: pd.DataFrame         # estimator, att, se, ci_low, ci_high
-    median_cs: dict               # CS simple ATT on log median days (att, se, ci_low, ci_high)
-    sla_cs: dict                  # CS simple ATT on SLA share (pp)
-    naive: dict                   # {"naive": SimpleAtt-like dict, "km": ..., "truth_*" when known}
+    median: Estimate
+    median_requests: Estimate
+    sla: Estimate
+    naive_estimate: Estimate
+    naive: dict
     groups: pd.DataFrame
     group_tests: pd.DataFrame
+    group_members: dict           # (split, group or side) -> treated region codes
+    risks: pd.DataFrame
     hazard: object                # analysis.durations.HazardResult
     km_curves: pd.DataFrame
-    notes: tuple[Note, ...]       # analysis.notes.Note: data and heterogeneity notes
+    notes: tuple[Note, ...]       # analysis.notes.Note: data, sample and heterogeneity notes
+    failures: tuple[Note, ...]    # estimator_failed notes of the robustness views
     parameters: dict
-
-
-def _as_dict(fit: SimpleAtt) -> dict:
-    lo, hi = fit.ci()
-    return {"att": fit.att, "se": fit.se, "ci_low": lo, "ci_high": hi, "n_treated_cells": fit.n_treated_cells}
 
 
 def run_analysis(inputs: ServiceInputs, *, outcome: str = "median_days", service_type: str = "all",
                  control: str = "never", truth_cells: pd.DataFrame | None = None) -> ServiceTimeAnalysis:
-    """Run every step for one parameter set (see the module doc for the design)."""
-    dp = build_did_panel(inputs.panel, inputs.treatment, outcome=outcome, service_type=service_type)
-    estimates = estimate_all(dp, control=control)
-    common = dict(outcome="y", unit="unit_id", time="month", cohort="cohort", cluster="region_code", control=control)
-    median_dp = dp if outcome == "median_days" else build_did_panel(inputs.panel, inputs.treatment,
-                                                                      service_type=service_type)
-    median_cs = (estimates["cs"] if outcome == "median_days" and "cs" in estimates
-                 else did.callaway_santanna(did_frame(median_dp), **common)).overall()
-    sla_dp = build_did_panel(inputs.panel, inputs.treatment, outcome="sla_share", service_type=service_type)
-    sla_cs = (estimates["cs"] if outcome == "sla_share" and "cs" in estimates
-              else did.callaway_santanna(did_frame(sla_dp), **common)).overall()
-    km_fit = cs_simple_att(did_frame(median_dp), control=control)
-    naive_dp = build_did_panel(inputs.panel, inputs.treatment, service_type=service_type, naive=True,
-                               end=inputs.panel["month"].max())
-    naive_fit = cs_simple_att(did_frame(naive_dp), control=control)
-    naive = {"km": _as_dict(km_fit), "naive": _as_dict(naive_fit), "naive_window": naive_dp.window,
+    """Run every step for one parameter set (see the module doc for the design).
+
+    ``outcome`` chooses the panel the event studies of every estimator are drawn on; the headline
+    entries are always the log KM median (cell- and request-weighted) and the SLA share.
+    """
+    real = registry_adopters(inputs.policies)
+    panel_args = dict(service_type=service_type, real_adopters=real)
+    median_dp = build_did_panel(inputs.panel, inputs.treatment, **panel_args)
+    dp = median_dp if outcome == "median_days" else build_did_panel(inputs.panel, inputs.treatment, outcome=outcome,
+                                                                      **panel_args)
+    estimates, failures = estimate_all(dp, control=control)
+    details = {"service_type": service_type}
+    median = _estimate(median_dp, headline_fit(median_dp), _estimand(median_dp, "log_km_median_days", **details),
+                       truth_cells)
+    median_requests = _estimate(
+        median_dp, headline_fit(median_dp, weights="n_submitted"),
+        _estimand(median_dp, "log_km_median_days", weights="requests", first_stage_weights="requests", **details),
+        truth_cells, weights="n_submitted")
+    sla_dp = build_did_panel(inputs.panel, inputs.treatment, outcome="sla_share", **panel_args)
+    sla = _estimate(sla_dp, headline_fit(sla_dp), _estimand(sla_dp, "sla_share", scale="percentage_points", **details),
+                    None)
+    naive_dp = build_did_panel(inputs.panel, inputs.treatment, naive=True, end=inputs.panel["month"].max(),
+                               **panel_args)
+    naive_estimate = _estimate(naive_dp, headline_fit(naive_dp),
+                               _estimand(naive_dp, "log_completed_only_median_days", **details), truth_cells)
+    naive = {"km": median.as_dict(), "naive": naive_estimate.as_dict(), "naive_window": naive_dp.window,
              "km_window": median_dp.window}
-    if truth_cells is not None:
-        naive["km"]["truth"] = truth_for_cells(km_fit.cells, truth_cells)
-        naive["naive"]["truth"] = truth_for_cells(naive_fit.cells, truth_cells)
-    groups, tests, notes = heterogeneity(inputs, outcome="median_days", service_type=service_type, control=control,
-                                         truth_cells=truth_cells)
-    counts = durations.person_period_counts(inputs.requests_source, inputs.treatment, extracted_at=inputs.extracted_at,
+    het = heterogeneity(inputs, median_dp, truth_cells=truth_cells)
+
+    in_sample = inputs.treatment.assign(
+        in_staggered_sample=inputs.treatment["region_code"].isin(set(median_dp.data["region_code"])))
+    counts = durations.person_period_counts(inputs.requests_source, in_sample, extracted_at=inputs.extracted_at,
                                             end=median_dp.window[1])
     if service_type != "all":
         counts = counts[counts["service_type"] == service_type]
     hazard = durations.hazard_ratio(counts)
-    sample, _ = durations.request_sample(inputs.requests_source, inputs.treatment, extracted_at=inputs.extracted_at,
-                                         end=median_dp.window[1], max_requests=100_000)
+    requests, _ = durations.request_sample(inputs.requests_source, in_sample, extracted_at=inputs.extracted_at,
+                                           end=median_dp.window[1], max_requests=100_000)
     if service_type != "all":
-        sample = sample[sample["service_type"] == service_type]
-    curves = durations.km_before_after(sample)
+        requests = requests[requests["service_type"] == service_type]
+    curves = durations.km_before_after(requests)
     params = {"outcome": outcome, "service_type": service_type, "control": control}
-    return ServiceTimeAnalysis(dp, estimates, overall_table(estimates), median_cs, sla_cs, naive, groups, tests,
-                               hazard, curves, tuple(inputs.notes) + tuple(notes), params)
+    notes = (*inputs.notes, *sample_notes(median_dp, _pemda_names(inputs.regions)), *het.notes)
+    return ServiceTimeAnalysis(dp, estimates, overall_table(estimates), median, median_requests, sla, naive_estimate,
+                               naive, het.groups, het.tests, het.members, risk_verdicts(het.tests), hazard, curves,
+                               tuple(notes), tuple(failures), params)
+
+
+def _pemda_names(regions: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(regions["region_code"].astype(str), regions["name"].astype(str)))
+
+
+def _inference(estimate: Estimate, **details) -> Inference:
+    return Inference(method="cluster_robust", reason="", n_treated_clusters=estimate.sample.treated_count,
+                     pvalue=estimate.pvalue,
+                     details={"cluster": "pemda", "variance": "bjs_conservative_leave_out", **details})
+
+
+def _entry(name: str, e: Estimate, unit: str, label: str) -> ResultEntry:
+    return ResultEntry(name, e.att, e.se, e.ci_low, e.ci_high, unit, label, e.estimand, e.sample, _inference(e))
 
 
 def result_entries(a: ServiceTimeAnalysis) -> list:
-    """The machine-readable results (``analysis.report.results_file.ResultEntry``) of notebook 10."""
-    m, s = a.median_cs, a.sla_cs
-    pct = pct_change(m["att"], m["ci_low"], m["ci_high"])
+    """The machine-readable results (``analysis.report.results_file.ResultEntry``) of notebook 10,
+    each with its estimand, sample and inference."""
+    m = a.median
+    pct = pct_change(m.att, m.ci_low, m.ci_high)
+    pct_estimand = Estimand(**{**m.estimand.__dict__, "scale": "percent",
+                               "details": {**m.estimand.details, "transform": "100*(exp(att)-1)"}})
     entries = [
-        ResultEntry("att_log_median_days", m["att"], m["se"], m["ci_low"], m["ci_high"], "log points",
-                    "CS simple ATT of WFA on log KM median completion days"),
+        _entry("att_log_median_days", m, "log points", "ATT on log KM median completion days, cells equal"),
+        _entry("att_log_median_days_request_weighted", a.median_requests, "log points",
+               "ATT on log KM median completion days, cells weighted by requests"),
         ResultEntry("att_pct_median_days", pct[0], None, pct[1], pct[2], "percent",
-                    "CS simple ATT as % change in median completion days: 100*(exp(att)-1)"),
-        ResultEntry("att_sla_share", s["att"], s["se"], s["ci_low"], s["ci_high"], "percentage points",
-                    "CS simple ATT on the share completed within the SLA"),
-        ResultEntry("att_log_median_days_naive", a.naive["naive"]["att"], a.naive["naive"]["se"],
-                    a.naive["naive"]["ci_low"], a.naive["naive"]["ci_high"], "log points",
-                    "Same, from completed-only medians (biased; for comparison)"),
-        ResultEntry("hazard_ratio_completion", a.hazard.hazard_ratio, None, a.hazard.ci_low, a.hazard.ci_high, "ratio",
-                    "Hazard ratio of completion under WFA (<1 = slower), piecewise-exponential PH model"),
+                    "ATT as % change in median completion days: 100*(exp(att)-1)", pct_estimand, m.sample,
+                    _inference(m)),
+        _entry("att_sla_share", a.sla, "percentage points", "ATT on the share completed within the SLA"),
+        _entry("att_log_median_days_naive", a.naive_estimate, "log points",
+               "Same, from completed-only medians over every month (biased; for comparison)"),
     ]
-    for r in a.groups.itertuples():
-        entries.append(ResultEntry(f"att_log_median_days__{r.split}__{r.group}", r.att, r.se, r.ci_low, r.ci_high,
-                                   "log points", f"CS simple ATT, {r.split} = {r.group}"))
+    h = a.hazard
+    entries.append(ResultEntry(
+        "hazard_ratio_completion", h.hazard_ratio, None, h.ci_low, h.ci_high, "ratio",
+        "Hazard ratio of completion under WFA (<1 = slower), piecewise-exponential PH model",
+        Estimand(outcome="completion_hazard", scale="ratio", units="requests_of_treated_pemda",
+                 periods="post_adoption_months_wfa_in_force", weights="requests",
+                 estimator="piecewise_exponential_ph",
+                 details={"window": [ANALYSIS_START, m.estimand.details["window"][1]], "log_hr": h.log_hr,
+                          "se_log_hr": h.se, "n_requests": h.n_requests}),
+        m.sample,
+        Inference(method="cluster_robust", n_treated_clusters=h.n_treated_pemda,
+                  pvalue=float(2 * stats.norm.sf(abs(h.log_hr) / h.se)) if h.se > 0 else None,
+                  details={"cluster": "pemda"})))
+    for r in a.groups.itertuples(index=False):
+        entries.append(_group_entry(f"att_log_median_days__{r.split}__{r.group}", a, r.split, r.group, r.att, r.se,
+                                    r.ci_low, r.ci_high, getattr(r, "truth", None), int(r.n_treated_pemda)))
+    for t in a.group_tests.itertuples(index=False):
+        z = stats.norm.ppf(0.975)
+        for side in ("at_risk", "comparison"):
+            att, se = getattr(t, f"{side}_att"), getattr(t, f"{side}_se")
+            entries.append(_group_entry(f"att_log_median_days__{t.split}__{side}", a, t.split, side, att, se,
+                                        att - z * se, att + z * se, None, int(getattr(t, f"n_{side}_pemda")),
+                                        groups=list(getattr(t, f"{side}_groups"))))
+        estimand = Estimand(**{**m.estimand.__dict__, "estimator": HEADLINE_ESTIMATOR, "details": {
+            **m.estimand.details, "split": t.split, "contrast": "at_risk_minus_comparison",
+            "at_risk_groups": list(t.at_risk_groups), "comparison_groups": list(t.comparison_groups),
+            **({"simulated_truth": t.truth} if hasattr(t, "truth") else {})}})
+        entries.append(ResultEntry(
+            f"diff_log_median_days__{t.split}", t.difference, t.se, t.ci_low, t.ci_high, "log points",
+            f"Difference of ATTs, {t.split}: at risk minus comparison", estimand, m.sample,
+            Inference(method="cluster_robust", n_treated_clusters=int(t.n_at_risk_pemda + t.n_comparison_pemda),
+                      pvalue=t.pvalue, details={"cluster": "pemda", "pvalue_holm": t.pvalue_holm,
+                                                "multiplicity": "holm", "family": list(a.group_tests["split"])})))
     return entries
 
 
-#: Months before adoption covered by the reported pre-trend test.
-PRETREND_WINDOW = 6
+def _group_entry(name, a: ServiceTimeAnalysis, split, group, att, se, lo, hi, truth, n_pemda, groups=None):
+    """A group or side ATT entry: the headline's estimand restricted to the group's treated cells."""
+    m = a.median
+    details = {**m.estimand.details, "split": split, "group": group, **({"groups": groups} if groups else {})}
+    details.pop("simulated_truth", None)
+    if truth is not None and np.isfinite(truth):
+        details["simulated_truth"] = truth
+    estimand = Estimand(**{**m.estimand.__dict__, "details": details})
+    treated = a.group_members.get((split, str(group)), ())
+    real = set(a.did_panel.real_adopters)
+    sample = Sample(treated=treated, comparison_count=m.sample.comparison_count, excluded=m.sample.excluded,
+                    real_adopters_included=tuple(c for c in treated if c in real))
+    return ResultEntry(name, att, se, lo, hi, "log points", f"Imputation ATT, {split} = {group}", estimand, sample,
+                       Inference(method="cluster_robust", n_treated_clusters=n_pemda,
+                                 pvalue=float(2 * stats.norm.sf(abs(att) / se)) if se > 0 else None,
+                                 details={"cluster": "pemda"}))
 
 
 def pretrend(a: ServiceTimeAnalysis):
-    """Joint Wald test that the CS event-study estimates of the last ``PRETREND_WINDOW`` months
-    before adoption are zero (``analysis.did.PretrendTest``), or None.
+    """BJS Test 1 of the headline fit (``analysis.did.PretrendTest``): lead dummies for the last
+    ``PRETREND_WINDOW`` months before adoption added to the untreated-outcome model, jointly zero
+    (cluster-robust Wald), or None.
 
-    Why a window rather than R did's test over every pre-treatment ATT(g,t) cell: the earliest
-    pre-periods are supported only by the first adopters (one or two Pemda each), whose
-    cluster-robust covariance is nearly singular, which makes the all-cell test meaningless.
-
-    Reading the test (checked on the synthetic data, which have no pre-trends by design):
-
-    - With ``base_period="varying"`` the pre-period estimates are month-on-month placebo DiDs, so
-      the noise of one cell-median month enters two neighbouring estimates with opposite signs:
-      alternating signs are expected, not a symptom. The joint covariance accounts for it, and a
-      ``"universal"`` base gives the *same* Wald statistic over the same months (events −7..−2
-      against −1 span the same differences as −6..−1 varying), so switching base does not change
-      the test, only the picture.
-    - Cell KM medians are very noisy (small cells; mixtures such as simple permits vs PBG or
-      same-day vs KTP-print days make the median jump), so cohort means move by ±0.1 log points
-      from month to month. Default seed 20260101: stat 15.3, df 6, p = 0.018, driven by a high
-      month g − 1 of the treated cohorts, not by a trend (no systematic sign of the event −1
-      estimate across seeds). Other seeds, same design (1–8, 10): p = 0.051, 0.647, 0.750,
-      0.047, 0.286, 0.973, 0.640, 0.432, 0.113; with the default, 2 of 10 below 0.05
-      (P(≥ 2 | 5 %) = 0.09). Placebo cohorts drawn among never-treated Pemda of the default data
-      (same cohort sizes, 8 draws): p from 0.15 to 0.74. The low default p-value is within chance;
-      10 seeds cannot rule out a mild over-rejection.
-    - The same noisy base month g − 1 is why the CS simple ATT (one base month per cohort) has
-      about twice the standard error of the imputation estimator (all pre-periods as the base)
-      and can sit 1–2 SE from the truth on one seed (default: 0.038 vs truth 0.061).
-    - Cohorts of a single Pemda are excluded before estimation (``MIN_PEMDA_PER_COHORT``): their
-      Pemda-clustered variance ignores the treated Pemda's own noise. This fixes their
-      standard errors at long event times but hardly moves this test (default: p = 0.017 without
-      them).
+    Why a window rather than every lead: the earliest leads are supported only by the first
+    adopters (one or two Pemda each), whose cluster-robust covariance is nearly singular. The
+    leads are deviations from the untreated fit (not relative to month −1), so alternating signs
+    from a noisy month do not arise as with CS's month-on-month placebo DiDs. Default data (no
+    pre-trend by design): stat 4.74, df 6, p = 0.58 (the CS window test gave p = 0.018 there,
+    driven by a noisy base month g − 1).
     """
-    cs = a.estimates.get("cs")
-    if cs is None:
-        return None
-    available = set(cs.event_study()["event"].astype(int))
-    events = [e for e in range(-PRETREND_WINDOW, 0) if e in available]
-    return pretrend_test(cs, events=events) if events else None
+    fit = a.estimates.get(HEADLINE_ESTIMATOR)
+    return None if fit is None else fit.pretrend
 
 
 def headline_facts(a: ServiceTimeAnalysis) -> dict:
-    """The numbers of the headline sentence (catalogue ``10.headline``): the CS simple ATT on log
-    median days (``att``, ``att_ci``), the same as a percent change of the median (``pct``,
-    ``pct_ci``), and the pre-trend test (``pretrend``: ``tested`` / ``not_tested``;
+    """The numbers of the headline sentence (catalogue ``10.headline``): the headline effect on log
+    median days (``att``, ``att_ci``; cells weighted equally), the same as a percent change of the
+    median (``pct``, ``pct_ci``), the request-weighted estimand (``att_requests``,
+    ``att_requests_ci``), and the pre-trend test (``pretrend``: ``tested`` / ``not_tested``;
     ``pretrend_months``, ``pretrend_stat``, ``pretrend_df``, ``pretrend_p``)."""
-    m = a.median_cs
-    pct, lo, hi = pct_change(m["att"], m["ci_low"], m["ci_high"])
+    m, r = a.median, a.median_requests
+    pct, lo, hi = pct_change(m.att, m.ci_low, m.ci_high)
     pt = pretrend(a)
     return {
-        "att": m["att"], "att_ci": (m["ci_low"], m["ci_high"]), "pct": pct, "pct_ci": (lo, hi),
+        "att": m.att, "att_ci": (m.ci_low, m.ci_high), "pct": pct, "pct_ci": (lo, hi),
+        "att_requests": r.att, "att_requests_ci": (r.ci_low, r.ci_high),
         "pretrend": "not_tested" if pt is None else "tested",
         "pretrend_months": None if pt is None else len(pt.events),
         "pretrend_stat": None if pt is None else pt.stat,
@@ -260,13 +407,13 @@ def conclusion_facts(a: ServiceTimeAnalysis) -> dict:
     time with ``pct_ci``; ``clarity`` (``clear`` when the 95% CI excludes zero, else
     ``unclear``); the SLA share effect ``sla`` / ``sla_ci`` (percentage points); the hazard ratio
     ``hazard_ratio`` / ``hazard_ci``; the pre-trend p-value ``pretrend_p`` (None if not tested)."""
-    m, s, h = a.median_cs, a.sla_cs, a.hazard
-    pct, lo, hi = pct_change(m["att"], m["ci_low"], m["ci_high"])
+    m, s, h = a.median, a.sla, a.hazard
+    pct, lo, hi = pct_change(m.att, m.ci_low, m.ci_high)
     pt = pretrend(a)
     return {
         "direction": "longer" if pct > 0 else "shorter", "pct": pct, "pct_ci": (lo, hi),
-        "clarity": "clear" if m["ci_low"] > 0 or m["ci_high"] < 0 else "unclear",
-        "sla": s["att"], "sla_ci": (s["ci_low"], s["ci_high"]),
+        "clarity": "clear" if m.ci_low > 0 or m.ci_high < 0 else "unclear",
+        "sla": s.att, "sla_ci": (s.ci_low, s.ci_high),
         "hazard_ratio": h.hazard_ratio, "hazard_ci": (h.ci_low, h.ci_high),
         "pretrend_p": None if pt is None else pt.pvalue,
     }
@@ -275,7 +422,8 @@ def conclusion_facts(a: ServiceTimeAnalysis) -> dict:
 def window_facts(a: ServiceTimeAnalysis) -> dict:
     """The estimation window and the units kept and dropped (catalogue ``10.window``)."""
     dp = a.did_panel
-    return {"window": dp.window, "n_units": int(dp.data["unit"].nunique()), "n_dropped": int(dp.n_units_dropped_unbalanced)}
+    return {"window": dp.window, "n_units": int(dp.data["unit"].nunique()),
+            "n_cells_dropped": int(dp.counts.get("n_cells_unidentified", 0))}
 
 
 def hazard_facts(a: ServiceTimeAnalysis) -> dict:
@@ -314,20 +462,33 @@ def wfa_by_month(inputs: ServiceInputs) -> pd.DataFrame:
 
 
 def estimator_failures(a: ServiceTimeAnalysis) -> list[Note]:
-    """One ``estimator_failed`` note per estimator that could not run (``estimator``, ``error``)."""
-    return [Note("estimator_failed", {"estimator": name, "error": error})
-            for name, error in a.estimates.get("errors", {}).items()]
+    """The ``estimator_failed`` notes (``estimator``, ``error``) of the estimators that could not run."""
+    return list(a.failures)
+
+
+def difference_tests_table(a: ServiceTimeAnalysis) -> pd.DataFrame:
+    """The heterogeneity tests as the reader sees them: per split, the effects of the at-risk
+    and comparison sides, their difference with its 95% CI, the raw and Holm-adjusted p-values and,
+    for the brief's three risks, the verdict (:func:`analysis.analyses.heterogeneity.risk_verdicts`)."""
+    if a.group_tests.empty:
+        return pd.DataFrame(columns=["split", "at_risk_att", "comparison_att", "difference", "ci_low", "ci_high",
+                                     "pvalue", "pvalue_holm", "verdict"])
+    verdicts = a.risks.set_index("split")["verdict"] if len(a.risks) else pd.Series(dtype=object)
+    table = a.group_tests[["split", "n_at_risk_pemda", "n_comparison_pemda", "at_risk_att", "comparison_att",
+                           "difference", "ci_low", "ci_high", "pvalue", "pvalue_holm"]].copy()
+    table["verdict"] = table["split"].map(verdicts)
+    return table
 
 
 def event_study_tables(a: ServiceTimeAnalysis) -> dict[str, pd.DataFrame]:
     """``{estimator code: event-study table}`` of the estimators that ran."""
-    return {name: result.event_study() for name, result in a.estimates.items() if name != "errors"}
+    return {name: result.event_study() for name, result in a.estimates.items()}
 
 
 #: What notebook 10 uses from this module (the sample and inputs are re-exported for it).
 __all__ = [
-    "ANALYSIS_START", "OUTCOMES", "ESTIMATORS", "ServiceInputs", "ServiceTimeAnalysis", "load_inputs",
-    "run_analysis", "estimate_all", "overall_table", "pct_change", "result_entries", "pretrend",
-    "headline_facts", "conclusion_facts", "window_facts", "hazard_facts", "adopters_table", "naive_bias_table",
-    "event_study_tables", "wfa_by_month", "estimator_failures",
+    "ANALYSIS_START", "OUTCOMES", "ESTIMATORS", "HEADLINE_ESTIMATOR", "ServiceInputs", "ServiceTimeAnalysis",
+    "Estimate", "load_inputs", "run_analysis", "estimate_all", "headline_fit", "overall_table", "pct_change",
+    "result_entries", "pretrend", "headline_facts", "conclusion_facts", "window_facts", "hazard_facts",
+    "adopters_table", "naive_bias_table", "difference_tests_table", "event_study_tables", "wfa_by_month", "estimator_failures",
 ]

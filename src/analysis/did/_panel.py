@@ -359,11 +359,13 @@ def prepare_panel(
     require_balanced: bool = False,
     dropna: bool = False,
     estimator: str = "",
+    optional_columns: Sequence[str] = (),
 ) -> PreparedPanel:
     """Check a long panel and return it with internal integer time (see module docstring).
 
     ``extra_columns``: covariates / cluster / weight columns to carry along (``None`` entries
-    are ignored); rows with missing values there raise. ``dropna=True`` drops rows with a
+    are ignored); rows with missing values there raise, except in ``optional_columns`` (labels
+    such as heterogeneity groups, missing where they do not apply). ``dropna=True`` drops rows with a
     missing outcome (count in ``n_dropped_missing``); otherwise missing outcomes raise.
     ``require_balanced=True`` raises if any unit misses a period (after dropping).
     """
@@ -390,6 +392,8 @@ def prepare_panel(
     if len(data) == 0:
         raise ValueError(f"no rows left after dropping missing values of {outcome!r}")
     for c in extras:
+        if c in optional_columns:
+            continue
         n_missing = int(data[c].isna().sum())
         if n_missing:
             raise ValueError(

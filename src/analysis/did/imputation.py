@@ -35,6 +35,22 @@ residuals; a cell with a single cluster falls back to the ordinary average (warn
 small-sample factor is applied. The covariance between estimates is ``S'S`` with ``S`` the
 matrix of cluster sums, so the event-study covariance (``event_vcov``) is complete.
 
+The cell averages ``tau-bar`` are computed once, with the overall estimand's weights, and used for
+every estimand. For the overall ATT and the horizons this is exactly ``did_imputation``'s
+per-estimand smart weighting (a cohort x period cell lies in one horizon, and within a cell the
+weights of the overall and of the horizon estimand are proportional, which the smart-weighted
+average does not see). For *group* estimands (``groups=``: the average over the treated
+observations with a given value of a column) it pools the groups inside each cohort x period cell:
+``did_imputation`` would average within the group only, and then a group with a single cluster in
+a cohort (common for small heterogeneity groups) has residuals that sum to zero inside that
+cluster, so its own noise never reaches the variance. Pooled, a real difference between groups
+enters the residuals and makes the group variances conservative (BJS Theorem 3 holds for any
+such averaging), never degenerate.
+
+``influence()`` returns the cluster sums ``S`` as an :class:`~analysis.did.results.InfluenceFunction`
+(one row per cluster), so joint tests across estimates, also across separate fits on the same
+clusters, combine ``by_cluster()`` scores exactly as for Callaway–Sant'Anna.
+
 Pre-trends (BJS Test 1): on Omega_0 only, regress Y on the fixed effects (and covariates) plus
 dummies for ``e = -1, ..., -K`` periods before adoption; the event study reports these lead
 coefficients for ``e < 0`` (deviation from the untreated fit, *not* relative to ``e = -1``) and
@@ -51,7 +67,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.did._panel import prepare_panel, warn_few_treated
-from analysis.did.results import EventStudyResult, normal_ci, pretrend_wald_test
+from analysis.did.results import EventStudyResult, InfluenceFunction, normal_ci, pretrend_wald_test
 
 __all__ = ["imputation"]
 
@@ -120,6 +136,7 @@ def imputation(
     horizons: Sequence[int] | None = None,
     pretrends: int | None = None,
     leave_out: bool = True,
+    groups: Sequence[str] = (),
     alpha: float = 0.05,
 ) -> EventStudyResult:
     """BJS imputation estimator (see the module docstring for the method and the variance).
@@ -134,15 +151,24 @@ def imputation(
     pre-trend regression (default: all but the earliest observed lead, which keeps the lead
     dummies from being collinear with the unit effects; 0 = no pre-trend test).
     ``leave_out``: leave-out cell averages in the variance (BJS recommendation).
+    ``groups``: columns labelling treated observations; for each column and each of its values
+    among the imputable treated observations, the ATT over those observations (same weights as the
+    overall ATT; a missing value belongs to no group), reported in ``details["groups"]``
+    (``column, group, att, se, ci_low, ci_high, n_obs, n_clusters``) with the cluster-robust
+    variance of the module doc (cell averages pooled across groups).
 
     Returns an :class:`EventStudyResult` with ``estimator="imputation"``; ``.overall()`` is the
     ATT over all imputable treated observations; ``details["effects"]`` holds the per-observation
-    tau (columns ``unit, time, cohort, event, tau`` with time labels as in the input).
+    tau (columns ``unit, time, cohort, event, tau`` with time labels as in the input, plus the
+    ``groups`` columns); ``.influence(kind)`` the cluster scores of ``"simple"`` (the overall
+    ATT), ``"event"`` or ``"group"`` (columns ``(column, value)``).
     """
     covariates = list(covariates or [])
+    groups = [groups] if isinstance(groups, str) else list(groups)
     panel = prepare_panel(
         data, outcome=outcome, unit=unit, time=time, cohort=cohort,
-        extra_columns=[*covariates, cluster, weights], estimator="imputation",
+        extra_columns=[*covariates, cluster, weights, *groups], estimator="imputation",
+        optional_columns=groups,
     )
     warn_few_treated(panel.n_treated_units)
     df = panel.data
@@ -218,6 +244,14 @@ def imputation(
         if sel.any():
             weight_cols.append(np.where(sel, omega1, 0.0) / omega1[sel].sum())
             names.append(h)
+    n_event_cols = len(weight_cols)
+    group_rows = []
+    for column in groups:
+        labels = df[column].to_numpy(dtype=object)[idx1]
+        for value in sorted({v for v in labels if not pd.isna(v)}, key=str):
+            sel = labels == value
+            weight_cols.append(np.where(sel, omega1, 0.0) / omega1[sel].sum())
+            group_rows.append((column, value, int(sel.sum()), int(np.unique(cl1[sel]).size)))
     w1 = np.column_stack(weight_cols)
     estimates = w1.T @ tau1
 
@@ -236,30 +270,33 @@ def imputation(
             fitted_h = fitted_h - (a_c[u0] + b_c[t0]) + x0 @ g_k
         v0[:, k] = -w0 * fitted_h
 
-    # ---- residuals on Omega_1: tau - cell average (cohort x period), smart weights, leave-out
+    # ---- residuals on Omega_1: tau - cell average (cohort x period), smart weights of the
+    # overall estimand, leave-out; the same residuals serve every estimand (module doc)
     cell_codes, _ = pd.factorize(pd.MultiIndex.from_arrays([g[idx1], time1]))
     cc_codes, cc_uniques = pd.factorize(pd.MultiIndex.from_arrays([cell_codes, cl1]))
     cell_of_cc = np.asarray(cc_uniques.get_level_values(0))
     n_cells = cell_codes.max() + 1 if len(cell_codes) else 0
     fallback_cells = 0
+    v_overall = w1[:, 0]
+    wc = np.bincount(cc_codes, v_overall)  # cluster weight in the cell
+    tc = np.bincount(cc_codes, v_overall * tau1)
+    swt = np.bincount(cell_of_cc, wc * tc, minlength=n_cells)
+    sw2 = np.bincount(cell_of_cc, wc * wc, minlength=n_cells)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        avg_all = swt / sw2
+        if leave_out:
+            num = swt[cell_of_cc] - wc * tc
+            den = sw2[cell_of_cc] - wc * wc
+            ok = den > 1e-12 * np.maximum(sw2[cell_of_cc], 1e-300)
+            avg_cc = np.where(ok, num / np.where(ok, den, 1.0), avg_all[cell_of_cc])
+            fallback_cells += int(np.sum(~ok & (wc != 0)))
+        else:
+            avg_cc = avg_all[cell_of_cc]
+    resid1 = tau1 - avg_cc[cc_codes]
     scores = np.zeros((n_clusters, w1.shape[1]))
     for k in range(w1.shape[1]):
         v = w1[:, k]
-        wc = np.bincount(cc_codes, v)  # cluster weight in the cell
-        tc = np.bincount(cc_codes, v * tau1)
-        swt = np.bincount(cell_of_cc, wc * tc, minlength=n_cells)
-        sw2 = np.bincount(cell_of_cc, wc * wc, minlength=n_cells)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            avg_all = swt / sw2
-            if leave_out:
-                num = swt[cell_of_cc] - wc * tc
-                den = sw2[cell_of_cc] - wc * wc
-                ok = den > 1e-12 * np.maximum(sw2[cell_of_cc], 1e-300)
-                avg_cc = np.where(ok, num / np.where(ok, den, 1.0), avg_all[cell_of_cc])
-                fallback_cells += int(np.sum(~ok & (wc != 0)))
-            else:
-                avg_cc = avg_all[cell_of_cc]
-        eps1 = np.where(v != 0, tau1 - avg_cc[cc_codes], 0.0)
+        eps1 = np.where(v != 0, resid1, 0.0)
         scores[:, k] = np.bincount(cl1, v * eps1, minlength=n_clusters) + np.bincount(
             cl0, v0[:, k] * resid0, minlength=n_clusters)
     if fallback_cells:
@@ -291,9 +328,9 @@ def imputation(
 
     # ---- assemble
     post_names = names[1:]
-    all_scores = np.column_stack([pre_scores[:, ::-1], scores[:, 1:]])
+    all_scores = np.column_stack([pre_scores[:, ::-1], scores[:, 1:n_event_cols]])
     vcov_events = all_scores.T @ all_scores
-    est_events = np.concatenate([lead_coef[::-1], estimates[1:]])
+    est_events = np.concatenate([lead_coef[::-1], estimates[1:n_event_cols]])
     ev_index = [*leads[::-1], *post_names]
     table = pd.DataFrame({"event": ev_index, "att": est_events,
                           "se": np.sqrt(np.diag(vcov_events))})
@@ -332,7 +369,20 @@ def imputation(
         "cohort": panel.time_mapping.to_label(g[idx1]),
         "event": event1.astype(int),
         "tau": tau1,
+        **{column: df[column].to_numpy()[idx1] for column in groups},
     })
+    group_se = np.sqrt((scores[:, n_event_cols:] ** 2).sum(axis=0))
+    group_att = estimates[n_event_cols:]
+    glo, ghi = normal_ci(group_att, group_se, alpha)
+    group_table = pd.DataFrame({
+        "column": [r[0] for r in group_rows], "group": [r[1] for r in group_rows],
+        "att": group_att, "se": group_se, "ci_low": glo, "ci_high": ghi,
+        "n_obs": [r[2] for r in group_rows], "n_clusters": [r[3] for r in group_rows],
+    })
+    columns = ("overall", *post_names, *[(r[0], r[1]) for r in group_rows])
+    influence = InfluenceFunction(values=scores * n_clusters, estimates=estimates,
+                                  unit_ids=tuple(cluster_labels), cluster_ids=tuple(cluster_labels),
+                                  columns=columns)
     return EventStudyResult(
         estimator="imputation",
         event_table=table,
@@ -350,6 +400,8 @@ def imputation(
             "n_not_imputable": n_not_imputable,
             "n_untreated_obs": int(untreated.sum()),
             "covariate_coefficients": dict(zip(covariates, gamma.tolist())),
+            "groups": group_table,
+            "influence": influence,
             "leave_out": leave_out,
             "n_clusters": n_clusters,
             "variance": "BJS (2024) Theorem 3 conservative variance; tau averaged by cohort x "

@@ -137,6 +137,22 @@ class EventStudyResult:
         """Headline estimate as ``{"att", "se", "ci_low", "ci_high"}`` (a copy)."""
         return {k: float(self.overall_estimate[k]) for k in OVERALL_KEYS}
 
+    def influence(self, kind: str = "simple") -> "InfluenceFunction":
+        """Influence functions of the overall ATT (``"simple"``), the event-time estimates
+        (``"event"``) or the group estimates (``"group"``), for estimators that keep them in
+        ``details["influence"]`` (the imputation estimator: one row per cluster)."""
+        full = self.details.get("influence")
+        if full is None:
+            raise NotImplementedError(f"{self.estimator} results carry no influence functions")
+        pick = {"simple": lambda c: c == "overall", "event": lambda c: isinstance(c, (int, np.integer)),
+                "group": lambda c: isinstance(c, tuple)}
+        if kind not in pick:
+            raise ValueError(f"influence(kind={kind!r}): kind must be 'simple', 'event' or 'group'")
+        keep = [j for j, c in enumerate(full.columns) if pick[kind](c)]
+        return InfluenceFunction(values=full.values[:, keep], estimates=full.estimates[keep],
+                                 unit_ids=full.unit_ids, cluster_ids=full.cluster_ids,
+                                 columns=tuple(full.columns[j] for j in keep))
+
 
 @dataclass(frozen=True)
 class InfluenceFunction:

@@ -6,6 +6,10 @@ cell's true log effect (docs/interfaces.md §3):
 * service time: a cell is Pemda x submission month x service type; its effect is
   log(median actual days) - log(median days without WFA) over all its requests (``units == "all"``
   rows of ``truth_service_cells.parquet``). The ``units`` split uses the ``single``/``cross`` rows.
+  ``att_log_median_days_request_weighted`` weights the same cells by their number of requests.
+  These cover every treated cell of the simulation; an estimate averages a subset (its window,
+  its sample of Pemda, the cells whose outcome is identified): :func:`service_estimand_truth` is
+  the truth of exactly that estimand.
 * budget: a cell is Pemda x month x category with
   log(realized / counterfactual); the routine total is log(sum realized / sum counterfactual)
   over the six routine categories per Pemda x month; savings are summed in Rupiah.
@@ -53,6 +57,36 @@ def cell_attributes(cells: pd.DataFrame, period_column: str, regions: pd.DataFra
     }, index=cells.index)
 
 
+#: Keys of a service truth cell.
+SERVICE_CELL_KEYS = ("region_code", "month", "service_type", "units")
+
+
+def service_estimand_truth(cells: pd.DataFrame, truth_cells: pd.DataFrame, *, weights: str | None = None) -> float:
+    """The true value of a service-time estimand: the mean of the true ``log_effect_median`` over
+    exactly the treated cells an estimate averages, weighted like the estimate.
+
+    ``cells``: one row per treated cell used, with ``region_code``, ``month`` (``YYYY-MM``),
+    ``service_type`` and optionally ``units`` (``single``/``cross``; default ``all``), plus the
+    ``weights`` column when given (e.g. the cell's number of requests for a request-weighted
+    estimand; ``None`` = every cell equally). ``truth_cells``: ``truth_service_cells.parquet``.
+    A cell without a truth row had no WFA in force in the simulation (e.g. a month bridged by the
+    treatment rules) and counts as a true effect of 0.
+    """
+    if len(cells) == 0:
+        raise ValueError("no cells: the estimand is empty")
+    key = cells.loc[:, ["region_code", "month", "service_type"]].astype(str).reset_index(drop=True)
+    key["units"] = cells["units"].astype(str).to_numpy() if "units" in cells.columns else "all"
+    truth = truth_cells.loc[:, [*SERVICE_CELL_KEYS, "log_effect_median"]]
+    effect = key.merge(truth, on=list(SERVICE_CELL_KEYS), how="left", validate="many_to_one")["log_effect_median"]
+    values = effect.fillna(0.0).to_numpy(dtype="float64")
+    if weights is None:
+        return float(values.mean())
+    w = cells[weights].to_numpy(dtype="float64")
+    if not (np.all(np.isfinite(w)) and np.all(w >= 0) and w.sum() > 0):
+        raise ValueError(f"weights column {weights!r} must be finite, non-negative and not all zero")
+    return float(np.average(values, weights=w))
+
+
 def service_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule) -> dict:
     all_rows = cells[cells["units"] == "all"]
     attrs = cell_attributes(all_rows, "month", regions, schedule)
@@ -60,6 +94,8 @@ def service_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule
     unit_rows = cells[cells["units"] != "all"]
     return {
         "att_log_median_days": _mean(effect),
+        "att_log_median_days_request_weighted": (
+            float(np.average(effect, weights=all_rows["n_requests"])) if len(all_rows) else None),
         "by_service_type": _group_means(effect, all_rows["service_type"], list(SERVICE_TYPES)),
         "by_group": {
             "spbe_band": _group_means(effect, attrs["spbe_band"], [b for b, _ in SPBE_BANDS]),
@@ -72,7 +108,8 @@ def service_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule
         "n_requests_treated": int(all_rows["n_requests"].sum()),
         "definition": ("mean over treated Pemda x submission month x service_type cells (WFA in "
                        "force) of log(median actual days) - log(median days without WFA); "
-                       "'units' split uses the single/cross cells; censoring ignored"),
+                       "'units' split uses the single/cross cells; censoring ignored; "
+                       "*_request_weighted: the same cells weighted by their number of requests"),
     }
 
 

@@ -27,7 +27,8 @@ COLUMN_KINDS: dict[str, str] = {
     "treated_months": "count", "year": "text", "median_days": "days1", "wfa_days_per_week": "dec0",
     "cohort": "period", "first_period": "period", "last_period": "period", "last_treated": "period",
     "start_date": "date", "end_date": "date", "sc_weight": "dec3", "sdid_weight": "dec3",
-    "beta_per_day": "sdec4", "estimate": "sdec3",
+    "beta_per_day": "sdec4", "estimate": "sdec3", "at_risk_att": "sdec3", "comparison_att": "sdec3",
+    "difference": "sdec3", "pvalue_holm": "pvalue",
 }
 #: Number format by name pattern, when the column is not in COLUMN_KINDS.
 NAME_KINDS: tuple[tuple[str, str], ...] = ((r"^n_", "count"), (r"_idr$", "idr"), (r"^share(_|$)", "frac1"))
