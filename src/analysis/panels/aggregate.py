@@ -154,10 +154,10 @@ def aggregate(
     own = isinstance(engine, str)
     runner = make_engine(engine, threads=threads, memory_limit=memory_limit, spark_master=spark_master,
                          spark_conf=spark_conf) if own else engine
-    fingerprint = input_fingerprint(requests)
     tables = {}
     try:
-        runner.register(requests)
+        runner.register(requests)  # checks the source and its columns first
+        fingerprint = input_fingerprint(requests)
         n_input = int(runner.fetch(count_sql())["n"].iloc[0])
         steps = {
             "service_panel": (service_panel_sql(moment), lambda f: finish_service_panel(f, by_units=False)),
@@ -258,6 +258,17 @@ def read_aggregated(directory, *, service_type: str | None = None) -> Aggregated
         finish_person_periods(frames["person_periods"]),
         manifest, directory,
     )
+
+
+def latest_timestamp(requests) -> pd.Timestamp:
+    """The latest ``submitted_at`` or ``completed_at`` of a requests source (the extraction moment
+    to assume when a dataset does not state one)."""
+    with DuckDBEngine() as engine:
+        engine.register(requests)
+        value = engine.fetch("SELECT greatest(max(submitted_at), max(completed_at)) AS latest FROM src")["latest"].iloc[0]
+    if pd.isna(value):
+        raise DataContractError("service_requests has no timestamps and no extraction date was given")
+    return pd.Timestamp(value)
 
 
 # --------------------------------------------------------------------------------------------
