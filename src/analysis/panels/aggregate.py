@@ -238,8 +238,8 @@ def read_manifest(directory) -> dict:
 
 
 def read_aggregated(directory, *, service_type: str | None = None) -> AggregatedPanels:
-    """The stage's tables from ``directory``; with ``service_type`` only that slice (read with a
-    Parquet filter, the rest of each file is not decoded). The frames equal
+    """The stage's tables from ``directory``; with ``service_type`` only that slice (a Parquet
+    filter while reading: the other rows never become a DataFrame). The frames equal
     ``build_service_panel(...)`` (filtered to the service type, index reset) and the input of
     :func:`person_period_counts`."""
     directory = Path(directory)

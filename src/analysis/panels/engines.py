@@ -68,10 +68,17 @@ def check_columns(columns, where: str) -> None:
                                 f"(service_requests needs {', '.join(REQUIRED_COLUMNS)})")
 
 
-def connect(*, threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
-    """An in-memory DuckDB connection that spills to a private temporary directory."""
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def connect(*, threads: int | None = None, memory_limit: str | None = None,
+            temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB connection that spills to ``temp_directory`` (default: a new private
+    temporary directory)."""
     con = duckdb.connect(":memory:")
-    con.execute(f"SET temp_directory = '{tempfile.mkdtemp(prefix='panel_duckdb_')}'")
+    spill = temp_directory or tempfile.mkdtemp(prefix="panel_duckdb_")
+    con.execute(f"SET temp_directory = {_sql_string(spill)}")
     con.execute("SET preserve_insertion_order = false")
     try:
         con.execute("SET enable_progress_bar = false")
@@ -82,10 +89,6 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None) -> d
     if memory_limit:
         con.execute(f"SET memory_limit = '{memory_limit}'")
     return con
-
-
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def register_duckdb_source(con: duckdb.DuckDBPyConnection, requests) -> str:
@@ -121,7 +124,8 @@ class DuckDBEngine:
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None,
                  con: duckdb.DuckDBPyConnection | None = None):
         self._own = con is None
-        self.con = con or connect(threads=threads, memory_limit=memory_limit)
+        self._spill = tempfile.TemporaryDirectory(prefix="panel_duckdb_") if self._own else None
+        self.con = con or connect(threads=threads, memory_limit=memory_limit, temp_directory=self._spill.name)
 
     def register(self, requests) -> None:
         register_duckdb_source(self.con, requests)
@@ -135,6 +139,7 @@ class DuckDBEngine:
     def close(self) -> None:
         if self._own:
             self.con.close()
+            self._spill.cleanup()
 
     def __enter__(self):
         return self
