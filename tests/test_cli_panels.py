@@ -82,3 +82,10 @@ def test_unknown_engine_is_rejected_by_the_parser(dataset, tmp_path):
     with pytest.raises(SystemExit) as exit_info:
         main(["panels", "--data", str(dataset), "--out", str(tmp_path / "out"), "--engine", "pandas"])
     assert exit_info.value.code == 2
+
+
+def test_spark_engine_without_java_exits_2_naming_what_is_missing(dataset, tmp_path, monkeypatch, capsys):
+    spark = pytest.importorskip("analysis.panels.spark", reason="the 'spark' extra is not installed")
+    monkeypatch.setattr(spark, "java_version", lambda: None)
+    assert main(["panels", "--data", str(dataset), "--out", str(tmp_path / "out"), "--engine", "spark"]) == 2
+    assert "needs Java 17+ (no java on PATH)" in capsys.readouterr().err

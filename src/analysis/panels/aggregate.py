@@ -36,7 +36,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from analysis.errors import DataContractError
+from analysis.errors import DataContractError, UsageError
 from analysis.panels.engines import DuckDBEngine, extraction_moment, parquet_sources
 from analysis.panels.queries import (
     DAY_BINS,
@@ -124,8 +124,10 @@ def make_engine(engine: str = "duckdb", *, threads: int | None = None, memory_li
     if engine == "duckdb":
         return DuckDBEngine(threads=threads, memory_limit=memory_limit)
     if engine == "spark":
-        from analysis.panels.spark import SparkEngine  # optional heavy dependency
-
+        try:
+            from analysis.panels.spark import SparkEngine  # optional heavy dependency
+        except ModuleNotFoundError as exc:
+            raise UsageError(f"the Spark engine needs the 'spark' extra (pip install -e '.[spark]'): {exc}") from exc
         return SparkEngine(master=spark_master, memory=memory_limit, conf=spark_conf)
     raise ValueError(f"engine must be one of {', '.join(ENGINES)}; got {engine!r}")
 
