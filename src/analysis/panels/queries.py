@@ -119,11 +119,14 @@ def service_panel_sql(extraction: pd.Timestamp, *, by_units: bool = False) -> st
     """Pemda × submission month × service type (× units group) panel; columns and meaning in
     :func:`analysis.panels.service.build_service_panel` (rows unordered).
 
-    Plan (see ``benchmarks/README.md`` for where the time went before): one hash aggregation over
-    all requests gives the counts and, through ``quantile_disc``, the quantiles of every cell
-    without open requests (there the Kaplan–Meier curve is the empirical distribution). Only the
-    few cells with open requests (mostly recent months) go through the window-function
-    Kaplan–Meier and a second, completed-only quantile. Backlog comes from monthly submission and
+    Plan (``benchmarks/README.md`` has where the time went before). One hash aggregation over all
+    requests gives the counts, the completed-only quantiles (``q_done``) and, per cell, the
+    ``ceil(n p)``-th smallest duration with open requests counted as infinitely long
+    (``q_uncensored``), and the first censoring time. Up to the first censoring the Kaplan–Meier
+    curve is the empirical one (``S(t) = 1 - completed by t / n``; completions before censorings
+    at a tie), so when ``q_uncensored`` is at or before it, it *is* the KM quantile. Only the
+    cells where a censoring comes before the quantile (mostly the last months before extraction)
+    go through the window-function Kaplan–Meier. Backlog comes from monthly submission and
     completion flows with a running sum.
     """
     keys = _keys(by_units)
@@ -131,6 +134,7 @@ def service_panel_sql(extraction: pd.Timestamp, *, by_units: bool = False) -> st
     flow_keys = [k for k in keys if k != "month_start"]
     flow_list = ", ".join(flow_keys)
     tol = QUANTILE_TOLERANCE
+    fast = "c.first_censored IS NULL OR c.q_uncensored[{i}] <= c.first_censored"
     return f"""
     WITH {requests_cte(extraction)},
     cells AS (
@@ -139,21 +143,22 @@ def service_panel_sql(extraction: pd.Timestamp, *, by_units: bool = False) -> st
             count(*) FILTER (WHERE done) AS n_completed,
             count(*) FILTER (WHERE done AND days <= sla_days) AS n_within_sla,
             count(*) FILTER (WHERE done OR days >= sla_days) AS n_sla_known,
-            quantile_disc(days, [0.5, 0.9]) AS q_all
+            min(days) FILTER (WHERE NOT done) AS first_censored,
+            quantile_disc(CASE WHEN done THEN days ELSE CAST('Infinity' AS DOUBLE) END, [0.5, 0.9]) AS q_uncensored,
+            quantile_disc(days, [0.5, 0.9]) FILTER (WHERE done) AS q_done
         FROM req GROUP BY {key_list}
     ),
-    open_cells AS (SELECT {key_list} FROM cells WHERE n_completed < n_submitted),
-    req_open AS (SELECT r.* FROM req r SEMI JOIN open_cells o ON {_on("r", "o", keys)}),
-    {curve_ctes(key_list, source="req_open")},
+    km_cells AS (
+        SELECT {key_list} FROM cells
+        WHERE q_uncensored[1] > first_censored OR q_uncensored[2] > first_censored
+    ),
+    req_km AS (SELECT r.* FROM req r SEMI JOIN km_cells o ON {_on("r", "o", keys)}),
+    {curve_ctes(key_list, source="req_km")},
     km AS (
         SELECT {key_list},
             min(days) FILTER (WHERE s <= 0.5 + {tol}) AS median_days,
             min(days) FILTER (WHERE s <= 0.1 + {tol}) AS p90_days
         FROM curve GROUP BY {key_list}
-    ),
-    naive_open AS (
-        SELECT {key_list}, quantile_disc(days, [0.5, 0.9]) AS q_done
-        FROM req_open WHERE done GROUP BY {key_list}
     ),
     completed_flow AS (
         SELECT {flow_list}, completed_month_start AS month_start, count(*) AS n
@@ -172,17 +177,16 @@ def service_panel_sql(extraction: pd.Timestamp, *, by_units: bool = False) -> st
     )
     SELECT {_output_keys(keys, "c.")},
         c.n_submitted, c.n_completed, c.n_submitted - c.n_completed AS n_open,
-        CASE WHEN c.n_completed = c.n_submitted THEN c.q_all[1] ELSE k.median_days END AS median_days,
-        CASE WHEN c.n_completed = c.n_submitted THEN c.q_all[2] ELSE k.p90_days END AS p90_days,
-        CASE WHEN c.n_completed = c.n_submitted THEN c.q_all[1] ELSE n.q_done[1] END AS naive_median_days,
-        CASE WHEN c.n_completed = c.n_submitted THEN c.q_all[2] ELSE n.q_done[2] END AS naive_p90_days,
+        CASE WHEN {fast.format(i=1)} THEN c.q_uncensored[1] ELSE k.median_days END AS median_days,
+        CASE WHEN {fast.format(i=2)} THEN c.q_uncensored[2] ELSE k.p90_days END AS p90_days,
+        c.q_done[1] AS naive_median_days,
+        c.q_done[2] AS naive_p90_days,
         CASE WHEN c.n_sla_known > 0 THEN CAST(c.n_within_sla AS DOUBLE) / c.n_sla_known END AS sla_share,
         c.n_sla_known,
         CAST(b.n_completed_in_month AS BIGINT) AS n_completed_in_month,
         CAST(b.backlog_end AS BIGINT) AS backlog_end
     FROM cells c
     LEFT JOIN km k ON {_on("c", "k", keys)}
-    LEFT JOIN naive_open n ON {_on("c", "n", keys)}
     LEFT JOIN backlog b ON {_on("c", "b", keys)}
     """
 
