@@ -274,3 +274,23 @@ def test_one_cell():
     assert pp["exposure_days"].sum() == pytest.approx(1.5 + 3.5 + 5.5 + 26.625)
     assert list(pp["bin"]) == list(range(10))  # the open request's 26.6 days end in bin 9 (21–30 days)
 
+
+
+def test_quantile_at_the_first_censoring_time_and_after_it():
+    """Median at exactly the first censoring time (completions count before censorings: read
+    without windows); p90 beyond it (the window Kaplan–Meier). Both equal plain KM."""
+    from analysis.panels.km import kaplan_meier, km_quantile
+
+    moment = extraction_moment(EXTRACTED)
+    first = pd.Timestamp("2026-03-01")
+    df = pd.DataFrame({
+        "region_code": "17", "service_type": "bansos",
+        "submitted_at": [first] * 3 + [moment - pd.Timedelta(days=2)],
+        "completed_at": [first + pd.Timedelta(days=d) for d in (1, 2, 3)] + [pd.NaT],
+        "units_involved": 1, "sla_days": 5.0,
+    })
+    row = aggregate(df, extracted_at=EXTRACTED).service_panel.iloc[0]
+    curve = kaplan_meier([1.0, 2.0, 3.0, 2.0], [True, True, True, False])
+    assert row["median_days"] == km_quantile(curve, 0.5) == 2.0
+    assert row["p90_days"] == km_quantile(curve, 0.9) == 3.0
+    assert row["naive_median_days"] == 2.0 and row["naive_p90_days"] == 3.0

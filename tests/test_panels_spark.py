@@ -41,10 +41,12 @@ def test_transpiled_sql_rewrites_what_spark_would_compute_differently():
     spark_sql = to_spark_sql(service_panel_sql(moment))
     upper = spark_sql.upper()
     assert "PERCENTILE" not in upper  # neither the invalid PERCENTILE_DISC(x, ARRAY) nor an approximation
-    assert "ELEMENT_AT(ARRAY_SORT(COLLECT_LIST(DAYS))" in upper
-    assert "CEIL(COUNT(DAYS) * 0.9)" in upper and "CEIL(COUNT(DAYS) * 0.5)" in upper  # exact decimal index
+    assert "ELEMENT_AT(ARRAY_SORT(COLLECT_LIST(DAYS) FILTER(WHERE DONE)), CAST(CEIL(COUNT(DAYS) FILTER(WHERE DONE) * 0.9) AS INT))" in upper
+    assert "CASE WHEN COUNT(DAYS) FILTER(WHERE DONE) > 0 THEN ARRAY(" in upper  # no index 0 on an empty list
+    assert "CEIL(COUNT(CASE WHEN DONE THEN DAYS ELSE CAST('INFINITY' AS DOUBLE) END) * 0.5)" in upper  # exact decimal
     assert "EPOCH_US" not in upper and "UNIX_MICROS(" in upper
-    assert "Q_ALL[0]" in upper and "Q_ALL[1]" in upper and "Q_ALL[2]" not in upper  # 1-based → 0-based
+    for name in ("Q_DONE", "Q_UNCENSORED"):  # 1-based → 0-based
+        assert f"{name}[0]" in upper and f"{name}[1]" in upper and f"{name}[2]" not in upper
     assert "QUANTILE" not in upper and "STRFTIME" not in upper
     assert "EPOCH_US" not in to_spark_sql(person_periods_sql(moment)).upper()
 
