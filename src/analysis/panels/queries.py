@@ -7,8 +7,8 @@ explicit rewrites listed there). Constructs whose meaning differs between the en
 the few that rewrite handles and its tests check:
 
 - ``quantile_disc(x, [p, ...])``: the ``ceil(n * p)``-th smallest value (exact decimal index in
-  DuckDB; an explicit sorted-array lookup in Spark). This equals the Kaplan–Meier quantile of a
-  cell in which every request was completed (``analysis.panels.km``'s convention).
+  DuckDB; an explicit sorted-array lookup in Spark): ``analysis.panels.km``'s quantile convention
+  wherever the Kaplan–Meier curve is still the empirical one (see :func:`service_panel_sql`).
 - ``epoch_us(ts)``: microseconds since 1970 of a timestamp without time zone (Spark:
   ``unix_micros`` with the session time zone set to UTC).
 - ``list[1]``: 1-based in DuckDB; sqlglot shifts the index for Spark.

@@ -9,11 +9,12 @@ right-censored at ``extraction - submitted_at`` days, not missing. Medians and 9
 Kaplan–Meier quantiles within the cell (see ``analysis.panels.km`` for the conventions: completions
 before censorings at tied durations; the quantile is the first duration at which the share still
 open is ≤ 1 − p). When the curve never falls that low (too many requests still open), the quantile
-is *not identified* and is NaN; :func:`count_unidentified` counts such cells. In a cell without open
-requests the KM curve is the empirical distribution and its quantiles are order statistics
-(``quantile_disc``); in cells with open requests the KM product is computed in SQL as
-``exp(sum(log(1 - d/n)))`` over durations sorted within the cell (window functions), so the same
-query runs on tens of millions of rows with bounded memory.
+is *not identified* and is NaN; :func:`count_unidentified` counts such cells. Up to a cell's first
+censoring time the KM curve is the empirical distribution, so a quantile reached by then is an
+order statistic (``quantile_disc``, one hash aggregation); in the cells censored before the
+quantile the KM product is computed in SQL as ``exp(sum(log(1 - d/n)))`` over durations sorted
+within the cell (window functions). The same query runs on tens of millions of rows with bounded
+memory (:func:`analysis.panels.queries.service_panel_sql`).
 
 The ``naive_*`` columns are what one gets by dropping open requests (completed-only quantiles).
 They are biased toward short times in recent months — shown, not used for estimation.
