@@ -15,7 +15,8 @@ def _normalise(requirement: str) -> str:
 
 def test_environment_matches_pyproject():
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-    declared = set(map(_normalise, project["dependencies"] + project["optional-dependencies"]["test"]))
+    extras = project["optional-dependencies"]
+    declared = set(map(_normalise, project["dependencies"] + extras["test"] + extras["spark"]))
     environment = yaml.safe_load((PROJECT_ROOT / "environment.yml").read_text())
     pip_section = next(item["pip"] for item in environment["dependencies"] if isinstance(item, dict))
     conda_pins = {_normalise(req) for req in pip_section if not req.startswith("-e")}
@@ -27,5 +28,5 @@ def test_environment_matches_pyproject():
 
 def test_every_dependency_is_pinned_exactly():
     project = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]
-    for requirement in project["dependencies"]:
+    for requirement in project["dependencies"] + project["optional-dependencies"]["spark"]:
         assert "==" in requirement, f"{requirement} is not pinned"

@@ -27,11 +27,10 @@ import pyfixest as pf
 
 from analysis.notes import Note
 from analysis.panels.km import kaplan_meier
+from analysis.panels.queries import DAY_BINS  # day-bin edges of the baseline hazard (shared with the stored person periods)
 from analysis.panels.service import _register_source, connect, extraction_moment
 
 
-#: Day-bin edges (days since submission) of the piecewise-constant baseline hazard.
-DAY_BINS = (0.0, 0.5, 1.0, 2.0, 3.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0, 45.0, 60.0, 90.0, 180.0, 1e9)
 MS_PER_DAY = 86_400_000
 
 
