@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 
 from analysis.durations import hazard_ratio, km_before_after, person_period_counts
+from analysis.panels.engines import extraction_moment
 
 
 def _requests(n=40_000, seed=7):
@@ -62,7 +63,7 @@ def test_km_before_after_accepts_a_filtered_sample():
 
 def test_hazard_ratio_is_bit_identical_whatever_the_row_order():
     """Issue #14: exposure summed in floating point over DuckDB's threads varied in the last bits
-    from run to run; it is now summed in integer milliseconds and the rows are sorted."""
+    from run to run; it is now summed in whole microseconds and the rows are sorted."""
     df, treatment, extracted = _requests(n=60_000, seed=11)
     shuffled = df.sample(frac=1.0, random_state=3).reset_index(drop=True)
     runs = [person_period_counts(d, treatment, extracted_at=extracted, start="2026-01") for d in (df, shuffled, df)]
@@ -71,7 +72,7 @@ def test_hazard_ratio_is_bit_identical_whatever_the_row_order():
     fits = [hazard_ratio(c) for c in runs]
     assert len({(f.log_hr, f.se, f.hazard_ratio, f.ci_low, f.ci_high) for f in fits}) == 1
     # exposure is exact: the open or completed time of every request, in days
-    end = extracted + pd.Timedelta(days=1)
-    stop = df["completed_at"].fillna(end)
-    total_ms = ((stop - df["submitted_at"]).dt.total_seconds() * 1000).round().astype("int64").clip(lower=0).sum()
-    assert runs[0]["exposure_days"].sum() == pytest.approx(total_ms / 86_400_000, rel=1e-12)
+    stop = df["completed_at"].fillna(extraction_moment(extracted))
+    to_us = lambda t: (t.astype("datetime64[ns]").astype("int64") + 500) // 1000  # noqa: E731 - DuckDB rounds ns to us
+    total_us = (to_us(stop) - to_us(df["submitted_at"])).clip(lower=0).sum()
+    assert runs[0]["exposure_days"].sum() == pytest.approx(total_us / 86_400_000_000, rel=1e-12)

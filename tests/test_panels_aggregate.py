@@ -8,6 +8,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from reference_person_periods import reference_person_period_counts
 from reference_service_panel import reference_service_panel
 from test_panel import EXTRACTED, make_requests
 
@@ -72,11 +73,14 @@ def test_panels_equal_the_reference_sql_on_random_requests(open_share):
 def test_person_periods_equal_the_join_definition_at_bin_edges():
     df = edge_requests()
     treatment = treatment_for(["17", "33.72"], adopters=["17"], cohort="2026-01")
-    expected = sorted_counts(durations_person_period_counts(df, treatment, extracted_at=EXTRACTED,
-                                                            start="2026-01"))
+    expected = reference_person_period_counts(df, treatment, extracted_at=EXTRACTED, start="2026-01")
     got = aggregate(df, extracted_at=EXTRACTED).person_period_counts(treatment, start="2026-01")
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=0)
+    pd.testing.assert_frame_equal(durations_person_period_counts(df, treatment, extracted_at=EXTRACTED,
+                                                                 start="2026-01"), expected, rtol=1e-12, atol=0)
     assert got["n_requests"].sum() == len(df)
+    # a completion exactly on a bin edge counts in the bin it ends: none is lost
+    assert got["events"].sum() == df["completed_at"].notna().sum()
     assert set(got.loc[got["region_code"] == "17", "wfa"]) == {1}
 
 
@@ -85,8 +89,7 @@ def test_person_periods_follow_the_sample_and_window():
     treatment = treatment_for(["17", "33.72", "71.11"], adopters=["33.72"], excluded=["71.11"])
     stage = aggregate(df, extracted_at=EXTRACTED)
     for start, end in (("2026-01", None), ("2026-02", "2026-02")):
-        expected = sorted_counts(durations_person_period_counts(df, treatment, extracted_at=EXTRACTED,
-                                                                start=start, end=end))
+        expected = reference_person_period_counts(df, treatment, extracted_at=EXTRACTED, start=start, end=end)
         got = stage.person_period_counts(treatment, start=start, end=end)
         pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=0)
         assert "71.11" not in set(got["region_code"])
@@ -110,7 +113,7 @@ def test_stage_equals_todays_functions_on_small_dataset(small_dataset):
     periods = sorted(m for m in stage.service_panel["month"].unique() if m >= "2025-01")
     treatment = assign_treatment(load_table(small_dataset, "policies"), load_table(small_dataset, "regions"),
                                  periods=periods, trial_handling="exclude")
-    expected = sorted_counts(durations_person_period_counts(requests, treatment, extracted_at=extracted_at))
+    expected = reference_person_period_counts(pd.read_parquet(requests), treatment, extracted_at=extracted_at)
     got = stage.person_period_counts(treatment)
     pd.testing.assert_frame_equal(got, expected, rtol=1e-12, atol=0)
     assert stage.manifest["input"]["rows"] == len(pd.read_parquet(requests, columns=["region_code"]))

@@ -27,7 +27,9 @@ import pyfixest as pf
 
 from analysis.notes import Note
 from analysis.panels.km import kaplan_meier
-from analysis.panels.queries import DAY_BINS  # day-bin edges of the baseline hazard (shared with the stored person periods)
+from analysis.panels.aggregate import person_period_counts as counts_from_person_periods
+from analysis.panels.engines import DuckDBEngine
+from analysis.panels.queries import DAY_BINS, finish_person_periods, person_periods_sql
 from analysis.panels.service import _register_source, connect, extraction_moment
 
 
@@ -102,50 +104,18 @@ def request_sample(
 def person_period_counts(
     requests, treatment: pd.DataFrame, *, extracted_at, start: str = "2025-01", end: str | None = None,
 ) -> pd.DataFrame:
-    """Completions and days at risk by ``region_code, service_type, month, wfa, bin`` (DuckDB).
+    """Completions and days at risk by ``region_code, service_type, month, wfa, bin``.
 
-    Uses the Pemda in the staggered sample (adopters and never-treated). ``exposure_days`` is the
-    total time at risk in the bin; ``events`` the completions in it. Rows are sorted by the keys
-    and exposure is summed in integer milliseconds, so the result is bit-identical from run to
-    run (a floating-point sum spread over DuckDB's threads is not).
+    The person-period table of the aggregation stage (:func:`analysis.panels.queries.person_periods_sql`:
+    bins ``(lo, hi]``, durations summed in whole microseconds, so the result is bit-identical from
+    run to run), restricted to the Pemda in the staggered sample (adopters and never-treated) and
+    the months ``start``..``end``, with ``wfa`` = 1 from a Pemda's cohort month on.
+    ``exposure_days`` is the total time at risk in the bin; ``events`` the completions in it.
     """
-    t = treatment[treatment["in_staggered_sample"]][["region_code", "cohort"]].copy()
-    bins = pd.DataFrame({"bin": range(len(DAY_BINS) - 1),
-                         "lo_ms": [round(d * MS_PER_DAY) for d in DAY_BINS[:-1]],
-                         "hi_ms": [round(d * MS_PER_DAY) for d in DAY_BINS[1:]]})
-    con = connect()
-    try:
-        _register_source(con, requests)
-        con.register("treat", t)
-        con.register("bins", bins)
-        ext = extraction_moment(extracted_at).strftime("%Y-%m-%d %H:%M:%S")
-        end_clause = f"AND month <= '{end}'" if end else ""
-        counts = con.execute(f"""
-            WITH r AS (
-                SELECT CAST(s.region_code AS VARCHAR) AS region_code, CAST(s.service_type AS VARCHAR) AS service_type,
-                    strftime(CAST(s.submitted_at AS TIMESTAMP), '%Y-%m') AS month,
-                    greatest(0, epoch_ms(coalesce(CAST(s.completed_at AS TIMESTAMP), TIMESTAMP '{ext}'))
-                         - epoch_ms(CAST(s.submitted_at AS TIMESTAMP))) AS ms,
-                    s.completed_at IS NOT NULL AS done, k.cohort
-                FROM src s JOIN treat k ON CAST(s.region_code AS VARCHAR) = k.region_code
-                WHERE CAST(s.submitted_at AS TIMESTAMP) <= TIMESTAMP '{ext}'
-            ),
-            rr AS (SELECT *, CAST(cohort IS NOT NULL AND month >= cohort AS INTEGER) AS wfa FROM r
-                   WHERE month >= '{start}' {end_clause})
-            SELECT region_code, service_type, month, wfa, bin,
-                sum(least(ms, hi_ms) - lo_ms) AS exposure_ms,
-                sum(CAST(done AND ms >= lo_ms AND ms < hi_ms AS INTEGER)) AS events,
-                sum(CAST(bin = 0 AS INTEGER)) AS n_requests
-            FROM rr JOIN bins ON rr.ms > bins.lo_ms OR (rr.ms = 0 AND bins.lo_ms = 0)
-            GROUP BY ALL
-            ORDER BY region_code, service_type, month, wfa, bin
-        """).df()
-    finally:
-        con.close()
-    counts["exposure_days"] = counts.pop("exposure_ms").astype("float64") / MS_PER_DAY
-    for column in ("events", "n_requests"):
-        counts[column] = counts[column].astype("int64")
-    return counts[["region_code", "service_type", "month", "wfa", "bin", "exposure_days", "events", "n_requests"]]
+    with DuckDBEngine() as engine:
+        engine.register(requests)
+        periods = finish_person_periods(engine.fetch(person_periods_sql(extraction_moment(extracted_at))))
+    return counts_from_person_periods(periods, treatment, start=start, end=end)
 
 
 def hazard_ratio(counts: pd.DataFrame) -> HazardResult:

@@ -96,7 +96,7 @@ def person_period_counts(person_periods: pd.DataFrame, treatment: pd.DataFrame, 
     stored person-period table: the Pemda of the staggered sample (``in_staggered_sample``), months
     ``start``..``end``, and ``wfa`` = 1 from the Pemda's cohort month on. Columns
     ``region_code, service_type, month, wfa`` (int32) ``, bin, exposure_days, events, n_requests``
-    (the last two float64, as DuckDB returns sums there), sorted by the keys.
+    (the last two int64), sorted by the keys.
     """
     sample = treatment.loc[treatment["in_staggered_sample"].astype(bool), ["region_code", "cohort"]]
     rows = person_periods.merge(sample.astype({"region_code": "str"}), on="region_code", how="inner")
@@ -109,7 +109,7 @@ def person_period_counts(person_periods: pd.DataFrame, treatment: pd.DataFrame, 
     out = pd.DataFrame({
         "region_code": rows["region_code"], "service_type": rows["service_type"], "month": rows["month"],
         "wfa": wfa, "bin": rows["bin"].astype("int64"), "exposure_days": rows["exposure_days"].astype("float64"),
-        "events": rows["events"].astype("float64"), "n_requests": rows["n_requests"].astype("float64"),
+        "events": rows["events"].astype("int64"), "n_requests": rows["n_requests"].astype("int64"),
     })
     return out.sort_values(list(PERSON_PERIOD_KEYS), kind="stable", ignore_index=True)
 

@@ -43,11 +43,16 @@ def _timestamp_literal(moment: pd.Timestamp) -> str:
     return f"TIMESTAMP '{moment.strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
+#: Microseconds per day (durations are summed as whole microseconds).
+US_PER_DAY = 86_400_000_000
+
+
 def requests_cte(extraction: pd.Timestamp, source: str = "src") -> str:
     """CTE ``req``: one row per request submitted up to the extraction moment.
 
     Columns: ``region_code``, ``service_type``, ``units`` (``single``/``cross``), ``month_start``
-    (submission month, timestamp), ``completed_month_start``, ``done``, ``days``, ``sla_days``.
+    (submission month, timestamp), ``completed_month_start``, ``done``, ``days`` (duration in days,
+    double) and ``us`` (the same in whole microseconds, for exact sums), ``sla_days``.
     """
     ext = _timestamp_literal(extraction)
     return f"""
@@ -61,6 +66,8 @@ def requests_cte(extraction: pd.Timestamp, source: str = "src") -> str:
             completed_at IS NOT NULL AS done,
             greatest(0.0, CAST(epoch_us(coalesce(CAST(completed_at AS TIMESTAMP), {ext}))
                                - epoch_us(CAST(submitted_at AS TIMESTAMP)) AS DOUBLE) / 86400000000.0) AS days,
+            greatest(CAST(0 AS BIGINT), epoch_us(coalesce(CAST(completed_at AS TIMESTAMP), {ext}))
+                                        - epoch_us(CAST(submitted_at AS TIMESTAMP))) AS us,
             CAST(sla_days AS DOUBLE) AS sla_days
         FROM {source}
         WHERE submitted_at IS NOT NULL AND CAST(submitted_at AS TIMESTAMP) <= {ext}
@@ -204,33 +211,39 @@ def km_curves_sql(extraction: pd.Timestamp, *, by_units: bool = False) -> str:
 def person_periods_sql(extraction: pd.Timestamp, day_bins: tuple[float, ...] = DAY_BINS) -> str:
     """Completions and days at risk by Pemda × service type × submission month × day bin.
 
-    The same numbers as joining every request to every bin it reaches (``days > lo``, and bin 0
-    for a zero duration) and summing ``least(days, hi) - lo`` and ``done AND lo <= days < hi``
-    (``analysis.durations.person_period_counts``), computed without the join: a request's *last*
-    bin ``j`` (the last with ``lo < days``) gets ``days - lo_j`` and, if completed with
-    ``days < hi_j``, its event; every earlier bin ``b`` gets the full width ``hi_b - lo_b``, so a
-    bin's exposure is ``width_b × (requests whose last bin is after b) + sum(days - lo_b)``. A
-    cell has a row for each bin up to the largest ``j`` of its requests; ``n_requests`` (the
-    requests of the cell) sits in bin 0. The table covers every Pemda and month; the WFA flag
-    and the estimation sample are applied when reading (they depend on the policy registry).
+    Bins are half-open on the left, ``(lo, hi]`` (bin 0 also holds a zero duration): a request
+    is at risk in every bin it reaches and its completion counts in the bin its duration falls in,
+    so a completion exactly on an edge (1 day, 2 days, ... as date-only exports give) is counted
+    in the bin it ends. The same numbers as joining every request to every bin it reaches
+    (``us > lo``, and bin 0 for a zero duration) and summing ``least(us, hi) - lo`` and
+    ``done AND us <= hi``, computed without the join: a request's *last* bin ``j`` (the last with
+    ``lo < us``) gets ``us - lo_j`` and, if completed, its event; every earlier bin ``b`` gets the
+    full width ``hi_b - lo_b``, so a bin's exposure is ``width_b × (requests whose last bin is
+    after b) + sum(us - lo_b)``. Durations are summed in whole microseconds (integers), so the
+    result does not depend on the order in which an engine adds them; ``exposure_days`` is that
+    sum divided once by 86,400,000,000. A cell has a row for each bin up to the largest ``j`` of
+    its requests; ``n_requests`` (the requests of the cell) sits in bin 0. The table covers every
+    Pemda and month; the WFA flag and the estimation sample are applied when reading (they depend
+    on the policy registry).
     """
-    edges = [float(e) for e in day_bins]
+    # the last edge stands for "no end" (1e9 days): capped at 2^62 us (146,000 years) to stay a BIGINT
+    edges_us = [min(round(float(e) * US_PER_DAY), 2**62) for e in day_bins]
     bins_values = ", ".join(
-        f"({b}, CAST({lo!r} AS DOUBLE), CAST({hi!r} AS DOUBLE))" for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:]))
+        f"({b}, CAST({lo} AS BIGINT), CAST({hi} AS BIGINT))" for b, (lo, hi) in enumerate(zip(edges_us[:-1], edges_us[1:]))
     )
     last_bin = "CASE " + " ".join(
-        f"WHEN days > CAST({lo!r} AS DOUBLE) THEN {b}" for b, lo in reversed(list(enumerate(edges[:-1])))
+        f"WHEN us > CAST({lo} AS BIGINT) THEN {b}" for b, lo in reversed(list(enumerate(edges_us[:-1])))
     ) + " ELSE 0 END"
     keys = "region_code, service_type, month_start"
     return f"""
     WITH {requests_cte(extraction)},
     bins AS (SELECT * FROM (VALUES {bins_values}) AS t(bin, lo, hi)),
-    last_bins AS (SELECT {keys}, days, done, {last_bin} AS j FROM req),
+    last_bins AS (SELECT {keys}, us, done, {last_bin} AS j FROM req),
     by_last_bin AS (
         SELECT {", ".join(f"l.{k.strip()}" for k in keys.split(","))}, l.j,
             count(*) AS n,
-            sum(l.days - b.lo) AS partial_days,
-            count(*) FILTER (WHERE l.done AND l.days < b.hi) AS events
+            sum(l.us - b.lo) AS partial_us,
+            count(*) FILTER (WHERE l.done AND l.us <= b.hi) AS events
         FROM last_bins l JOIN bins b ON b.bin = l.j
         GROUP BY {", ".join(f"l.{k.strip()}" for k in keys.split(","))}, l.j
     ),
@@ -239,7 +252,7 @@ def person_periods_sql(extraction: pd.Timestamp, day_bins: tuple[float, ...] = D
     ),
     grid AS (
         SELECT {", ".join(f"c.{k.strip()}" for k in keys.split(","))}, c.n_cell, b.bin, b.hi - b.lo AS width,
-            coalesce(y.n, 0) AS n, coalesce(y.partial_days, 0.0) AS partial_days, coalesce(y.events, 0) AS events
+            coalesce(y.n, 0) AS n, coalesce(y.partial_us, 0) AS partial_us, coalesce(y.events, 0) AS events
         FROM cell_reach c
         JOIN bins b ON b.bin <= c.max_j
         LEFT JOIN by_last_bin y ON {" AND ".join(f"y.{k.strip()} = c.{k.strip()}" for k in keys.split(","))} AND y.j = b.bin
@@ -250,7 +263,7 @@ def person_periods_sql(extraction: pd.Timestamp, day_bins: tuple[float, ...] = D
         FROM grid
     )
     SELECT region_code, service_type, strftime(month_start, '%Y-%m') AS month, CAST(bin AS BIGINT) AS bin,
-        width * n_beyond + partial_days AS exposure_days,
+        CAST(CAST(width AS DECIMAL(38, 0)) * n_beyond + partial_us AS DOUBLE) / {US_PER_DAY}.0 AS exposure_days,
         CAST(events AS BIGINT) AS events,
         CAST(CASE WHEN bin = 0 THEN n_cell ELSE 0 END AS BIGINT) AS n_requests
     FROM reached
