@@ -5,15 +5,12 @@ See :mod:`analysis.analyses.service_time` for the design.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis.data import load_table
+from analysis.data import Dataset, load
 from analysis.panels.service import build_service_panel
 from analysis.panels.treatment import assign_treatment
 
@@ -44,50 +41,29 @@ class ServiceInputs:
     regions: pd.DataFrame
     policies: pd.DataFrame
     extracted_at: pd.Timestamp
-    requests_source: object = field(repr=False)  # parquet path or DataFrame (for durations)
+    requests_source: object = field(repr=False)  # the validated service_requests Parquet (for durations)
     notes: tuple[str, ...] = ()
-
-
-def _extracted_at(data_dir: Path, requests_source) -> tuple[pd.Timestamp, str]:
-    meta = data_dir / "dataset.json"
-    if meta.exists():
-        value = json.loads(meta.read_text()).get("extracted_at")
-        if value:
-            return pd.Timestamp(value), ""
-    if isinstance(requests_source, pd.DataFrame):
-        latest = pd.concat([requests_source["submitted_at"], requests_source["completed_at"]]).max()
-    else:
-        latest = duckdb.sql(
-            f"SELECT greatest(max(submitted_at), max(completed_at)) FROM read_parquet('{requests_source}')"
-        ).fetchall()[0][0]
-    return pd.Timestamp(latest), "dataset.json has no extracted_at: the latest timestamp in the data is used"
+    dataset: Dataset | None = field(default=None, repr=False)  # keeps requests_source readable
 
 
 def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
-    """Read a dataset directory and build the panels and the treatment table.
-
-    ``service_requests.parquet`` is read directly by DuckDB (out of core; only the columns the
-    panels need, never ``applicant_nik``); any other format goes through ``analysis.data.io``.
-    """
-    data_dir = Path(data_dir)
-    parquet = data_dir / "service_requests.parquet"
+    """Load a dataset directory (``analysis.data.load``: validated, cached) and build the panels
+    and the treatment table. The panels are built by DuckDB from the validated
+    ``service_requests`` Parquet (out of core; ``applicant_nik`` is already hashed there)."""
+    dataset = load(data_dir)
+    source = str(dataset.table_path("service_requests"))
     notes = []
-    if parquet.exists():
-        source = str(parquet)
-    else:
-        source = load_table(data_dir, "service_requests")
-        source = source.drop(columns=[c for c in ("applicant_nik",) if c in source.columns])
-    extracted_at, note = _extracted_at(data_dir, source)
-    if note:
-        notes.append(note)
-    regions = load_table(data_dir, "regions")
-    policies = load_table(data_dir, "policies")
+    if dataset.extracted_at_source == "data":
+        notes.append("dataset.json has no extracted_at: the latest timestamp in the data is used")
+    extracted_at = dataset.extracted_at
+    regions, policies = dataset.regions, dataset.policies
     panel = build_service_panel(source, extracted_at=extracted_at)
     panel_units = build_service_panel(source, extracted_at=extracted_at, by_units=True)
     periods = sorted(panel["month"].unique())
     periods = [p for p in periods if p >= ANALYSIS_START] or periods
     treatment = assign_treatment(policies, regions, periods=periods, trial_handling=trial_handling)
-    return ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes))
+    return ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes),
+                         dataset)
 
 
 # --------------------------------------------------------------------------------------------
