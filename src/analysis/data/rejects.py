@@ -32,6 +32,9 @@ class Check:
     expected: str   # SQL giving the expected text (a literal, or an expression over the row)
     predicate: str  # SQL over the parsed view, TRUE = problem
     value_sql: str  # SQL giving the value to show in the rejects file (personal data masked)
+    #: SQL deciding whether the problem is listed for a rejected row, when it differs from
+    #: ``predicate`` (a rule is not listed again for a value its column already reports)
+    listed_if: str | None = None
 
 
 def default_rejects_dir(data_dir: Path) -> Path:
@@ -76,7 +79,7 @@ def collect_rejects(con, checked: str, checks: list[Check], file_name: str, tabl
     con.execute(f"CREATE OR REPLACE TEMP TABLE {rejected} AS SELECT * FROM {checked} WHERE __first IS NOT NULL")
     parts = []
     for i, check in enumerate(checks):
-        flag = f"coalesce(({check.predicate}), FALSE)"  # re-evaluated on rejected rows only
+        flag = f"coalesce(({check.listed_if or check.predicate}), FALSE)"  # re-evaluated on rejected rows only
         parts.append(
             f"SELECT __row AS row_number, {i} AS __check, {sql_literal(check.column)} AS \"column\", "
             f"CAST({check.value_sql} AS VARCHAR) AS value, {sql_literal(check.reason)} AS reason, "

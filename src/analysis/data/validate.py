@@ -294,15 +294,16 @@ def _range_sql(col: Column, parsed: str) -> tuple[str, str]:
             f"{parsed} >= TIMESTAMP {sql_literal(col.latest)} + INTERVAL 1 DAY")
 
 
-def _rule_predicate(schema: TableSchema, predicate: str) -> str:
-    """A row rule that sees only dates within their plausible range (a date out of range is
-    reported once, by its own column, not again by every rule comparing it)."""
+def _rule_listed_if(schema: TableSchema, predicate: str) -> str | None:
+    """When a rule is listed for a rejected row: only for dates within their plausible range (a
+    date out of range is reported once, by its own column, not again by every rule comparing it).
+    The first problem of a row needs no such guard: column checks come before rules."""
     guards = []
     for col in schema.columns:
         if col.earliest is not None and re.search(rf"\b{re.escape(col.name)}\b", predicate):
             too_early, too_late = _range_sql(col, quote_ident(col.name))
             guards.append(f"NOT ({too_early}) AND NOT ({too_late})")
-    return f"({predicate}) AND {' AND '.join(guards)}" if guards else predicate
+    return f"({predicate}) AND {' AND '.join(guards)}" if guards else None
 
 
 def _number_notations(con, source: readers.Source, columns: list[Column]) -> dict[str, parsing.NumberNotation]:
@@ -370,7 +371,8 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
         direct = _typed_direct(col, duck_type)
         if direct:
             clean = _typed_clean_sql(con, source, col.name, raw)
-        elif col.kind == "text" and not col.personal:
+        elif col.kind == "text" and not col.personal and col.allowed is None:
+            # (a value of a closed list is no identifier, and a rejected one is masked in the rejects)
             clean = privacy.mask_ids_sql(parsing.clean_text_sql(raw))
             masked_columns.append(clean_alias)
         else:
@@ -429,8 +431,9 @@ def _validate_source(con, schema: TableSchema, source: readers.Source, *, salt: 
             if end is None:
                 continue
             predicate = predicate.replace(":extracted_end", f"TIMESTAMP '{end.isoformat(sep=' ')}'")
-        checks.append(Check(rule.column, rule.reason, sql_literal(rule.description.replace("`", "")),
-                            _rule_predicate(schema, predicate), privacy.mask_ids_sql(f"CAST({quote_ident('__raw__' + rule.column)} AS VARCHAR)")))
+        checks.append(Check(rule.column, rule.reason, sql_literal(rule.description.replace("`", "")), predicate,
+                            privacy.mask_ids_sql(f"CAST({quote_ident('__raw__' + rule.column)} AS VARCHAR)"),
+                            _rule_listed_if(schema, predicate)))
 
     # the first failing check of each row (NULL = no problem), stored with the row
     first_other = ("CASE " + " ".join(f"WHEN coalesce(({c.predicate}), FALSE) THEN {i}"
@@ -581,7 +584,7 @@ def _write_accepted(con, checked: str, schema: TableSchema, declared: list[Colum
         select.append(f"{privacy.hash_sql(ident, salt)} AS {ident}" if name in personal_extras else ident)
     order = "" if ordered else " ORDER BY __row"
     query = f"SELECT {', '.join(select)} FROM {checked} WHERE __first IS NULL{order}"
-    con.execute(f"COPY ({query}) TO {sql_literal(str(target))} (FORMAT PARQUET, COMPRESSION ZSTD)")
+    con.execute(f"COPY ({query}) TO {sql_literal(str(target))} (FORMAT PARQUET, COMPRESSION SNAPPY)")
     return target
 
 
