@@ -378,3 +378,21 @@ def test_uncached_dataset_keeps_its_tables_while_alive_and_cleans_up(tmp_path, i
 
     gc.collect()
     assert not path.exists()
+
+
+def test_build_on_data_that_cannot_be_read_exits_2_naming_the_file(tmp_path, capsys):
+    """The build reads the adopters through ``load``: a broken table is a clear error, exit 2."""
+    import nbformat
+    import yaml
+
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell('region_code = ""', metadata={"tags": ["parameters"]})]
+    nbformat.write(nb, notebooks / "case.ipynb")
+    config = tmp_path / "reports.yaml"
+    config.write_text(yaml.safe_dump({"reports": [{"notebook": "case", "foreach_adopter": "region_code"}]}))
+    data_dir = write_dataset(tmp_path / "data", {"transfers": valid_tables()["transfers"].drop(columns="tkd_idr")})
+    code = main(["build", "--config", str(config), "--data", str(data_dir), "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and "transfers.csv: missing required column 'tkd_idr'" in err and "Traceback" not in err
