@@ -1,7 +1,8 @@
 """Input data: the one way in is :func:`load` (validated, cached, personal data hashed or masked).
 
 - :mod:`analysis.data.dataset`     :func:`load`, :class:`Dataset`, ``dataset.json`` and ``truth.json``
-- :mod:`analysis.data.validate`    the validation engine (DuckDB SQL), :class:`ValidationReport`
+- :mod:`analysis.data.validate`    the validation engine (DuckDB SQL)
+- :mod:`analysis.data.validation_report`  :class:`ValidationReport`, :class:`TableReport`
 - :mod:`analysis.data.readers`     CSV / Parquet / Excel files as DuckDB views
 - :mod:`analysis.data.parsing`     Indonesian numbers and dates, region-code variants (SQL)
 - :mod:`analysis.data.schemas`     one declared schema per input table (the data contract)
@@ -21,7 +22,7 @@ from analysis.data.dataset import (
     validate_dataset,
 )
 from analysis.data.rejects import default_rejects_dir
-from analysis.data.validate import TableReport, ValidationReport
+from analysis.data.validation_report import TableReport, ValidationReport
 
 #: The former name of :func:`load` (the same function).
 load_dataset = load

@@ -34,7 +34,8 @@ from analysis.data.connection import connection, frame_from_arrow
 from analysis.data.parsing import region_code_variants
 from analysis.data.rejects import REJECT_COLUMNS, prepare_rejects_dir
 from analysis.data.schemas import SCHEMAS, TABLES
-from analysis.data.validate import TableReport, TableResult, ValidationReport, validate_table
+from analysis.data.validate import validate_table
+from analysis.data.validation_report import TableReport, TableResult, ValidationReport
 from analysis.errors import DataContractError, DataWarning
 from analysis.notes import Note
 
