@@ -7,25 +7,12 @@ temporary directory. Run from the repository root:
     PYTHONPATH=src python benchmarks/load_validate.py --rows 2000000 [--csv]
     PYTHONPATH=src python benchmarks/load_validate.py --data-dir DIR   # an existing dataset
 
-Steps timed: ``validate only`` (validate_dataset), ``load (no cache)`` (load_dataset with
-use_cache=False), ``load (cold)`` (validates and writes the cache), ``load (cached)`` (a second
-load of the same files). The cache goes to a temporary directory, removed at the end.
-
-Results (2 cores, busy machine, 23.6 GiB RAM, duckdb 2.0.1, pandas 3.1.1; peak RSS is the
-process maximum so far; timings vary by about +-30% with the machine's load):
-
-    data                          step              seconds       rows/s  peak RSS MB
-    synthetic 2,000,000 rows      before: validate    ~34         59,000          n/a
-    (0.1% invalid, Parquet)       before: load        ~59         34,000          n/a
-                                  validate only       5.9        340,000        1,116
-                                  load (no cache)     9.2        219,000        1,291
-                                  load (cold)         9.1        220,000        1,291
-                                  load (cached)       0.67     2,970,000        1,291
-    default simulate dataset      before: load        27.1        89,000        1,899
-    (2,402,757 requests Parquet   validate only       6.6        365,000          879
-     + 279,312 budget rows CSV;   load (no cache)     7.0-9.6    250,000-340,000 1,484
-     rows/s counts requests)      load (cold)         7.1        341,000        1,655
-                                  load (cached)       0.62     3,850,000        1,655
+Steps timed: ``validate only`` (validate_dataset), ``load (no cache)`` (``analysis.data.load``
+with use_cache=False), ``load (cold)`` (validates and writes the cache), ``load (cached)`` (a
+second load of the same files), ``+ as pandas`` (reading the validated service_requests of the
+cached load into pandas: ``load`` writes the accepted rows to Parquet and reads a table into
+pandas only when asked; before the split, every load built every table in pandas). The cache goes
+to a temporary directory, removed at the end. Numbers: ``benchmarks/README.md``.
 """
 
 from __future__ import annotations
@@ -85,7 +72,7 @@ def main(argv=None) -> int:
     parser.add_argument("--size", default=None, help="analysis.simulate size to generate (e.g. default, national)")
     args = parser.parse_args(argv)
     os.environ.setdefault("PEMDA_WFA_SALT", "benchmark")
-    from analysis.data import io
+    from analysis import data
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -123,16 +110,20 @@ def main(argv=None) -> int:
             runs.append(("csv", csv_dir))
         rows = []
         for label, directory in runs:
-            steps = (("validate only", io.validate_dataset),
-                     ("load (no cache)", lambda d: io.load_dataset(d, use_cache=False)),
-                     ("load (cold)", io.load_dataset), ("load (cached)", io.load_dataset))
+            steps = (("validate only", data.validate_dataset),
+                     ("load (no cache)", lambda d: data.load(d, use_cache=False)),
+                     ("load (cold)", data.load), ("load (cached)", data.load),
+                     ("+ as pandas", lambda d: data.load(d).service_requests))
             for mode, func in steps:
                 start = time.perf_counter()
                 result = func(directory)
                 seconds = time.perf_counter() - start
-                report = (result.validation if hasattr(result, "validation") else result).tables["service_requests"]
-                rows.append((label, mode, report.rows_read, report.rows_accepted, seconds,
-                             report.rows_read / seconds, peak_rss_mb()))
+                if isinstance(result, pd.DataFrame):
+                    read = accepted = len(result)
+                else:
+                    report = (result.validation if hasattr(result, "validation") else result).tables["service_requests"]
+                    read, accepted = report.rows_read, report.rows_accepted
+                rows.append((label, mode, read, accepted, seconds, read / seconds, peak_rss_mb()))
                 del result
 
     print(f"machine: {os.cpu_count()} cores, "

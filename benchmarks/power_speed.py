@@ -34,7 +34,7 @@ from pathlib import Path  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from analysis import did, power  # noqa: E402
-from analysis.data import load_dataset  # noqa: E402
+from analysis.data import load as load_dataset  # noqa: E402
 from analysis.simulate import ensure_dataset  # noqa: E402
 
 OUT = Path(__file__).parent / "out"

@@ -34,7 +34,7 @@ import pandas as pd  # noqa: E402
 
 from analysis import did, power  # noqa: E402
 from analysis.analyses.service_sample import build_did_panel, did_frame, load_inputs  # noqa: E402
-from analysis.data import load_dataset  # noqa: E402
+from analysis.data import load as load_dataset  # noqa: E402
 from analysis.simulate import ensure_dataset  # noqa: E402
 
 OUT = Path(__file__).parent / "out"

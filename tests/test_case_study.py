@@ -26,7 +26,7 @@ def small_dataset_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def small_dataset(small_dataset_dir):
-    from analysis.data.io import load_dataset
+    from analysis.data import load as load_dataset
 
     return load_dataset(small_dataset_dir)
 

@@ -12,9 +12,12 @@ import pandas as pd
 import pytest
 
 from analysis import paths
-from analysis.data import io, privacy
+from analysis import data
+from analysis.data import privacy
+from analysis.data.connection import fetch_frame
 from analysis.__main__ import main
 from analysis.errors import DataContractError
+from analysis.notes import Note
 from test_io_support import (EXTRACTED_AT, assert_nothing_lost, isolated_cache,  # noqa: F401
                              valid_tables, write_dataset, write_table)
 
@@ -26,7 +29,7 @@ def _digest(directory: Path) -> dict[str, str]:
 def test_full_valid_dataset_loads_typed(tmp_path):
     tables = valid_tables()
     write_dataset(tmp_path, tables)
-    ds = io.load_dataset(tmp_path)
+    ds = data.load(tmp_path)
     for name, frame in tables.items():
         assert_nothing_lost(ds.validation.tables[name], rows_in_file=len(frame), frame=getattr(ds, name))
         assert ds.validation.tables[name].rows_rejected == 0
@@ -57,7 +60,7 @@ def test_semicolon_csv_parquet_and_excel_give_the_same_rows(tmp_path):
     write_table(tables["service_requests"], semicolon_dir / "service_requests.csv", sep=";")
     parquet_dir = write_dataset(tmp_path / "parquet", tables, suffix=".parquet")
     excel_dir = write_dataset(tmp_path / "excel", tables, suffix=".xlsx")
-    frames = [io.load_table(d, "service_requests") for d in (csv_dir, semicolon_dir, parquet_dir, excel_dir)]
+    frames = [data.load_table(d, "service_requests") for d in (csv_dir, semicolon_dir, parquet_dir, excel_dir)]
     for frame in frames[1:]:
         pd.testing.assert_frame_equal(frame, frames[0])
 
@@ -77,7 +80,7 @@ def test_typed_parquet_columns_are_used_directly(tmp_path):
     frame.loc[8, "sla_days"] = -1.0
     frame.to_parquet(tmp_path / "service_requests.parquet", index=False)
     (tmp_path / "dataset.json").write_text(json.dumps({"extracted_at": EXTRACTED_AT}))
-    ds = io.load_dataset(tmp_path)
+    ds = data.load(tmp_path)
     report = ds.validation.tables["service_requests"]
     assert_nothing_lost(report, rows_in_file=n, frame=ds.service_requests)
     assert set(report.rejects["row_number"]) == {8, 9}  # parquet: 1-based data row
@@ -93,11 +96,11 @@ def test_excel_title_rows_are_skipped_and_rows_numbered_as_in_the_sheet(tmp_path
         pd.DataFrame([["Realisasi TKD per bulan"], ["Sumber: BPKAD"]]).to_excel(
             writer, index=False, header=False, startrow=0)
         frame.to_excel(writer, index=False, startrow=3)
-    report = io.validate_dataset(tmp_path).tables["transfers"]
+    report = data.validate_dataset(tmp_path).tables["transfers"]
     assert_nothing_lost(report, rows_in_file=4)
     # title rows 1-2, blank row 3, header on row 4, data from row 5: the broken row is sheet row 6
     assert report.rejects["row_number"].tolist() == [6]
-    assert any("header found on sheet row 4" in note for note in report.notes)
+    assert Note("header_below_title_rows", {"file": "transfers.xlsx", "sheet_row": 4}) in report.notes
 
 
 def test_row_numbers_are_exact_in_a_large_multithreaded_csv(tmp_path):
@@ -110,7 +113,7 @@ def test_row_numbers_are_exact_in_a_large_multithreaded_csv(tmp_path):
     bad = [5, 77_777, 199_998]
     frame.loc[bad, "tkd_idr"] = "-1"
     write_dataset(tmp_path, {"transfers": frame})
-    report = io.validate_dataset(tmp_path).tables["transfers"]
+    report = data.validate_dataset(tmp_path).tables["transfers"]
     assert_nothing_lost(report, rows_in_file=n)
     assert report.rejects["row_number"].tolist() == [i + 2 for i in bad]
 
@@ -121,7 +124,7 @@ def test_personal_data_is_hashed_and_never_shown(tmp_path, monkeypatch):
     frame["nama_pemohon"] = [f"Siti Rahayu {i}" for i in range(len(frame))]
     frame.loc[1, "applicant_nik"] = "3372"  # malformed: rejected, but the value is not printed
     write_dataset(tmp_path, {"service_requests": frame})
-    ds = io.load_dataset(tmp_path, rejects_dir=tmp_path / "rejects")
+    ds = data.load(tmp_path, rejects_dir=tmp_path / "rejects")
     sr = ds.service_requests
     expected = [privacy.hash_value(v, "pepper") for v in frame.drop(index=1)["applicant_nik"]]
     assert sr["applicant_nik"].tolist() == expected
@@ -132,7 +135,7 @@ def test_personal_data_is_hashed_and_never_shown(tmp_path, monkeypatch):
         assert value not in text
     assert "<redacted: 4 characters>" in text
     monkeypatch.setenv(privacy.SALT_ENV_VAR, "other")
-    assert io.load_table(tmp_path, "service_requests")["applicant_nik"].iloc[0] != expected[0]
+    assert data.load_table(tmp_path, "service_requests")["applicant_nik"].iloc[0] != expected[0]
 
 
 def test_salt_file_is_created_private_and_reused(tmp_path, monkeypatch):
@@ -150,7 +153,7 @@ def test_salt_file_is_created_private_and_reused(tmp_path, monkeypatch):
 def test_missing_extracted_at_uses_latest_timestamp_with_a_warning(tmp_path):
     write_dataset(tmp_path, {"service_requests": valid_tables()["service_requests"]}, extracted_at=None)
     with pytest.warns(UserWarning, match="no extracted_at"):
-        ds = io.load_dataset(tmp_path)
+        ds = data.load(tmp_path)
     assert ds.extracted_at == pd.Timestamp("2026-01-15 09:30")
     assert ds.validation.tables["service_requests"].rows_rejected == 0
 
@@ -159,13 +162,13 @@ def test_dataset_regions_are_the_reference_when_present(tmp_path):
     tables = valid_tables()
     tables["transfers"].loc[0, "region_code"] = "32.04"  # exists in Indonesia, not in this dataset
     write_dataset(tmp_path, {"regions": tables["regions"], "transfers": tables["transfers"]})
-    report = io.validate_dataset(tmp_path).tables["transfers"]
+    report = data.validate_dataset(tmp_path).tables["transfers"]
     assert report.rejected_by_reason == {"region_code: unknown_region_code": 1}
 
 
 def test_bundled_reference_tables_are_used_and_validate_cleanly(tmp_path):
     write_dataset(tmp_path, {"transfers": valid_tables()["transfers"]})
-    ds = io.load_dataset(tmp_path)
+    ds = data.load(tmp_path)
     assert len(ds.regions) == 552 and ds.validation.tables["regions"].rows_rejected == 0
     bundled = pd.read_csv(paths.POLICIES_CSV, dtype=str)
     assert len(ds.policies) == len(bundled) and ds.validation.tables["policies"].rows_rejected == 0
@@ -177,15 +180,15 @@ def test_two_files_for_one_table_is_an_error(tmp_path):
     write_dataset(tmp_path, {"transfers": valid_tables()["transfers"]})
     write_dataset(tmp_path, {"transfers": valid_tables()["transfers"]}, suffix=".parquet")
     with pytest.raises(DataContractError, match="transfers.csv, transfers.parquet"):
-        io.load_dataset(tmp_path)
+        data.load(tmp_path)
 
 
 def test_ambiguous_thousands_notation_is_noted(tmp_path):
     frame = valid_tables()["transfers"]
     frame["tkd_idr"] = ["1.500", "2.000", "1.250", "3.000"]
     write_dataset(tmp_path, {"transfers": frame})
-    report = io.validate_dataset(tmp_path).tables["transfers"]
-    assert any("'tkd_idr' has values like 1.234" in note for note in report.notes)
+    report = data.validate_dataset(tmp_path).tables["transfers"]
+    assert Note("number_notation_ambiguous", {"file": "transfers.csv", "column": "tkd_idr"}) in report.notes
 
 
 # -------------------------------------------------------------------------------------- CLI
@@ -225,7 +228,7 @@ def test_cli_usage_errors_exit_2(tmp_path, capsys):
 
 def test_simulated_default_dataset_validates_cleanly(default_dataset):
     """The bundled default dataset (default size, scenario and seed) has no rejected row."""
-    report = io.validate_dataset(default_dataset)
+    report = data.validate_dataset(default_dataset)
     assert report.errors == {}
     for name, table_report in report.tables.items():
         assert table_report.rows_read > 0, name
@@ -242,4 +245,4 @@ def test_fetch_frame_gives_the_dtypes_of_duckdb_df():
             cols = ", ".join(f"CASE WHEN {'x = 0' if nulls else 'TRUE'} THEN {v} END AS {k}" for k, v in values.items())
             cols += ", NULL::VARCHAR AS sn"
             query = f"SELECT {cols} FROM range(3) r(x) {where}"
-            pd.testing.assert_frame_equal(io.fetch_frame(con, query), con.execute(query).df())
+            pd.testing.assert_frame_equal(fetch_frame(con, query), con.execute(query).df())

@@ -1,4 +1,4 @@
-"""Validated-data cache of load_dataset: hits, invalidation, atomic entries, no personal data."""
+"""Validated-data cache of analysis.data.load: hits, invalidation, atomic entries, no personal data."""
 
 from __future__ import annotations
 
@@ -10,14 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.data import io, privacy
+from analysis import data
+from analysis.data import cache as cache_module, dataset as dataset_module, privacy
+from analysis.data.schemas import TABLES
 from test_io_support import valid_tables, write_dataset
 
 
 @pytest.fixture()
 def cache(tmp_path, monkeypatch):
     root = tmp_path / "cache"
-    monkeypatch.setenv(io.CACHE_DIR_ENV_VAR, str(root))
+    monkeypatch.setenv(cache_module.CACHE_DIR_ENV_VAR, str(root))
     return root
 
 
@@ -37,23 +39,23 @@ def _forbid_validation(monkeypatch):
     def fail(*args, **kwargs):
         raise AssertionError("validated again instead of using the cache")
 
-    monkeypatch.setattr(io, "_load_dataset_uncached", fail)
+    monkeypatch.setattr(dataset_module._Run, "execute", fail)
 
 
 def _counting(monkeypatch) -> list:
     calls = []
-    original = io._load_dataset_uncached
+    original = dataset_module._Run.execute
 
-    def count(*args, **kwargs):
+    def count(self):
         calls.append(1)
-        return original(*args, **kwargs)
+        return original(self)
 
-    monkeypatch.setattr(io, "_load_dataset_uncached", count)
+    monkeypatch.setattr(dataset_module._Run, "execute", count)
     return calls
 
 
-def _assert_same(a: io.Dataset, b: io.Dataset):
-    for table in io.TABLES:
+def _assert_same(a: data.Dataset, b: data.Dataset):
+    for table in TABLES:
         left, right = getattr(a, table), getattr(b, table)
         assert (left is None) == (right is None), table
         if left is not None:
@@ -71,11 +73,11 @@ def _assert_same(a: io.Dataset, b: io.Dataset):
 def test_second_load_comes_from_the_cache(tmp_path, cache, monkeypatch):
     data_dir = _dataset(tmp_path)
     before = _digest(data_dir)
-    first = io.load_dataset(data_dir)
+    first = data.load(data_dir)
     assert first.validation.tables["service_requests"].rows_rejected == 2
     assert len(list(cache.glob("*/entry.json"))) == 1
     _forbid_validation(monkeypatch)
-    second = io.load_dataset(data_dir)
+    second = data.load(data_dir)
     _assert_same(first, second)
     assert second.data_dir == data_dir
     assert _digest(data_dir) == before  # the raw directory is never written
@@ -83,34 +85,34 @@ def test_second_load_comes_from_the_cache(tmp_path, cache, monkeypatch):
 
 def test_uncached_load_is_the_same_and_writes_nothing(tmp_path, cache):
     data_dir = _dataset(tmp_path)
-    plain = io.load_dataset(data_dir, use_cache=False)
+    plain = data.load(data_dir, use_cache=False)
     assert not cache.exists()
-    _assert_same(plain, io.load_dataset(data_dir))  # stored
-    _assert_same(plain, io.load_dataset(data_dir))  # read back
+    _assert_same(plain, data.load(data_dir))  # stored
+    _assert_same(plain, data.load(data_dir))  # read back
 
 
 def test_changed_input_file_invalidates(tmp_path, cache, monkeypatch):
     data_dir = _dataset(tmp_path)
     calls = _counting(monkeypatch)
-    io.load_dataset(data_dir)
-    io.load_dataset(data_dir)
+    data.load(data_dir)
+    data.load(data_dir)
     assert len(calls) == 1
     frame = pd.read_csv(data_dir / "transfers.csv", dtype=str)
     frame.loc[0, "tkd_idr"] = "-1"
     frame.to_csv(data_dir / "transfers.csv", index=False)
-    ds = io.load_dataset(data_dir)
+    ds = data.load(data_dir)
     assert len(calls) == 2
     assert ds.validation.tables["transfers"].rejected_by_reason == {"tkd_idr: below_minimum": 1}
     metadata = json.loads((data_dir / "dataset.json").read_text())
     (data_dir / "dataset.json").write_text(json.dumps({**metadata, "extracted_at": "2026-10-30"}))
-    assert io.load_dataset(data_dir).extracted_at == pd.Timestamp("2026-10-30")
+    assert data.load(data_dir).extracted_at == pd.Timestamp("2026-10-30")
     assert len(calls) == 3
 
 
 def test_same_size_and_mtime_but_other_bytes_invalidates(tmp_path, cache, monkeypatch):
     data_dir = _dataset(tmp_path)
     calls = _counting(monkeypatch)
-    io.load_dataset(data_dir)
+    data.load(data_dir)
     path = data_dir / "transfers.csv"
     stat = path.stat()
     text = path.read_text().replace("2026-01", "2026-02", 1)
@@ -119,7 +121,7 @@ def test_same_size_and_mtime_but_other_bytes_invalidates(tmp_path, cache, monkey
     import os
 
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    io.load_dataset(data_dir)
+    data.load(data_dir)
     assert len(calls) == 2
 
 
@@ -127,27 +129,27 @@ def test_different_salt_invalidates_and_is_not_stored(tmp_path, cache, monkeypat
     data_dir = _dataset(tmp_path)
     calls = _counting(monkeypatch)
     monkeypatch.setenv(privacy.SALT_ENV_VAR, "salt-one-7f3a")
-    one = io.load_dataset(data_dir)
+    one = data.load(data_dir)
     monkeypatch.setenv(privacy.SALT_ENV_VAR, "salt-two-9c1d")
-    two = io.load_dataset(data_dir)
+    two = data.load(data_dir)
     assert len(calls) == 2
     assert one.service_requests["applicant_nik"].iloc[0] != two.service_requests["applicant_nik"].iloc[0]
     assert two.service_requests["applicant_nik"].iloc[0] == privacy.hash_value(
         valid_tables()["service_requests"]["applicant_nik"].iloc[0], "salt-two-9c1d")
     monkeypatch.setenv(privacy.SALT_ENV_VAR, "salt-one-7f3a")
-    pd.testing.assert_frame_equal(io.load_dataset(data_dir).service_requests, one.service_requests)
+    pd.testing.assert_frame_equal(data.load(data_dir).service_requests, one.service_requests)
     assert len(calls) == 2
     for path in cache.rglob("*"):
         if path.is_file():
-            data = path.read_bytes()
-            assert b"salt-one-7f3a" not in data and b"salt-two-9c1d" not in data, path
+            content = path.read_bytes()
+            assert b"salt-one-7f3a" not in content and b"salt-two-9c1d" not in content, path
 
 
 def test_cache_never_holds_raw_personal_data(tmp_path, cache):
     data_dir = _dataset(tmp_path)
     raw = valid_tables()["service_requests"]
     personal = list(raw["applicant_nik"]) + [f"Siti Rahayu {i}" for i in range(12)] + ["3372"]
-    io.load_dataset(data_dir)
+    data.load(data_dir)
     files = [p for p in cache.rglob("*") if p.is_file()]
     assert any(p.suffix == ".parquet" for p in files)
     for path in files:
@@ -165,17 +167,20 @@ def test_cache_never_holds_raw_personal_data(tmp_path, cache):
 
 def test_a_finished_entry_is_reused_and_a_concurrent_writer_is_harmless(tmp_path, cache, monkeypatch):
     data_dir = _dataset(tmp_path)
-    ds = io.load_dataset(data_dir)
+    data.load(data_dir)
     key = next(cache.glob("*/entry.json")).parent.name
-    io._write_cache_entry(cache, key, ds, [])  # the entry exists already: nothing happens
+    staging = cache_module.staging_dir(cache, key)
+    (staging / "entry.json").write_text("{}")
+    assert cache_module.publish(staging, cache, key) == cache / key  # the finished entry wins
     assert sorted(p.name for p in cache.iterdir() if p.is_dir()) == [key]  # no staging dirs left
+    assert json.loads((cache / key / "entry.json").read_text())["format"] == cache_module.CACHE_FORMAT
 
 
 def test_rejects_dir_always_validates_and_writes_rejects(tmp_path, cache, monkeypatch):
     data_dir = _dataset(tmp_path)
-    io.load_dataset(data_dir)
+    data.load(data_dir)
     calls = _counting(monkeypatch)
-    ds = io.load_dataset(data_dir, rejects_dir=tmp_path / "rejects")
+    ds = data.load(data_dir, rejects_dir=tmp_path / "rejects")
     assert len(calls) == 1
     assert (tmp_path / "rejects" / "service_requests.rejects.csv").is_file()
     assert ds.validation.tables["service_requests"].rows_rejected == 2
@@ -185,17 +190,17 @@ def test_missing_extracted_at_warning_is_repeated_on_a_cache_hit(tmp_path, cache
     data_dir = write_dataset(tmp_path / "data", {"service_requests": valid_tables()["service_requests"]},
                              extracted_at=None)
     with pytest.warns(UserWarning, match="no extracted_at"):
-        first = io.load_dataset(data_dir)
+        first = data.load(data_dir)
     with pytest.warns(UserWarning, match="no extracted_at"):
-        second = io.load_dataset(data_dir)
+        second = data.load(data_dir)
     assert first.extracted_at == second.extracted_at == pd.Timestamp("2026-01-15 09:30")
 
 
 def test_nullable_columns_round_trip(tmp_path, cache):
     tables = valid_tables()
     data_dir = write_dataset(tmp_path / "data", tables)
-    first = io.load_dataset(data_dir)
+    first = data.load(data_dir)
     assert first.regions["asn_count"].isna().any() and first.regions["ekinerja_daily"].isna().any()
-    second = io.load_dataset(data_dir)
+    second = data.load(data_dir)
     _assert_same(first, second)
     assert np.all(first.regions.dtypes.to_numpy() == second.regions.dtypes.to_numpy())

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.data import io
+from analysis import data
 from analysis.data.schemas import SCHEMAS
 from test_io_support import assert_nothing_lost, isolated_cache, valid_tables, write_dataset  # noqa: F401
 
@@ -32,14 +32,17 @@ CASES = [
     ("regions", "population", "not_a_number", {"population": "banyak"}),
     ("regions", "population", "not_an_integer", {"population": "1,5"}),
     ("regions", "population", "below_minimum", {"population": "-5"}),
+    ("regions", "population", "above_maximum", {"population": "3372015708900001"}),  # a NIK
     ("regions", "area_km2", "not_a_number", {"area_km2": "luas"}),
     ("regions", "area_km2", "below_minimum", {"area_km2": "0"}),
+    ("regions", "area_km2", "above_maximum", {"area_km2": "5000000"}),
     ("regions", "spbe_index", "not_a_number", {"spbe_index": "baik"}),
     ("regions", "spbe_index", "below_minimum", {"spbe_index": "0.5"}),
     ("regions", "spbe_index", "above_maximum", {"spbe_index": "5.5"}),
     ("regions", "asn_count", "not_a_number", {"asn_count": "x"}),
     ("regions", "asn_count", "not_an_integer", {"asn_count": "10.5"}),
     ("regions", "asn_count", "below_minimum", {"asn_count": "-1"}),
+    ("regions", "asn_count", "above_maximum", {"asn_count": "20000000"}),
     ("regions", "ekinerja_daily", "not_a_boolean", {"ekinerja_daily": "mungkin"}),
     # policies
     ("policies", "region_code", "missing_value", {"region_code": ""}),
@@ -48,8 +51,12 @@ CASES = [
     ("policies", "region_code + start_date", "duplicate_key", {"region_code": "17", "start_date": "01-01-2026"}),
     ("policies", "start_date", "missing_value", {"start_date": ""}),
     ("policies", "start_date", "not_a_date", {"start_date": "31-02-2026"}),
+    ("policies", "start_date", "before_earliest", {"start_date": "1850-01-01"}),
+    ("policies", "start_date", "after_latest", {"start_date": "2126-01-01", "end_date": ""}),
     ("policies", "end_date", "not_a_date", {"end_date": "kemarin"}),
     ("policies", "end_date", "end_before_start", {"end_date": "2025-12-31"}),
+    ("policies", "end_date", "before_earliest", {"end_date": "0001-01-01"}),
+    ("policies", "end_date", "after_latest", {"end_date": "9999-12-31"}),
     ("policies", "wfa_days_per_week", "missing_value", {"wfa_days_per_week": ""}),
     ("policies", "wfa_days_per_week", "not_a_number", {"wfa_days_per_week": "dua"}),
     ("policies", "wfa_days_per_week", "not_an_integer", {"wfa_days_per_week": "1.5"}),
@@ -74,20 +81,26 @@ CASES = [
     ("service_requests", "service_type", "not_allowed_value", {"service_type": "pajak"}),
     ("service_requests", "submitted_at", "missing_value", {"submitted_at": "0000-00-00"}),
     ("service_requests", "submitted_at", "not_a_date", {"submitted_at": "2026-13-01"}),
+    ("service_requests", "submitted_at", "before_earliest", {"submitted_at": "1850-01-05 08:00"}),
+    ("service_requests", "submitted_at", "after_latest", {"submitted_at": "2206-01-05", "completed_at": ""}),
     ("service_requests", "submitted_at", "submitted_after_extraction",
      {"submitted_at": "2026-11-01", "completed_at": ""}),
     ("service_requests", "completed_at", "not_a_date", {"completed_at": "besok"}),
     ("service_requests", "completed_at", "completed_before_submitted", {"completed_at": "2026-01-13"}),
+    ("service_requests", "completed_at", "before_earliest", {"completed_at": "0001-01-01"}),
+    ("service_requests", "completed_at", "after_latest", {"completed_at": "2206-01-01"}),
     ("service_requests", "completed_at", "completed_after_extraction", {"completed_at": "2026-11-01 00:00"}),
     ("service_requests", "units_involved", "missing_value", {"units_involved": ""}),
     ("service_requests", "units_involved", "not_a_number", {"units_involved": "satu"}),
     ("service_requests", "units_involved", "not_an_integer", {"units_involved": "1,5"}),
     ("service_requests", "units_involved", "below_minimum", {"units_involved": "0"}),
+    ("service_requests", "units_involved", "above_maximum", {"units_involved": "1001"}),
     ("service_requests", "channel", "missing_value", {"channel": ""}),
     ("service_requests", "channel", "not_allowed_value", {"channel": "pos"}),
     ("service_requests", "sla_days", "missing_value", {"sla_days": ""}),
     ("service_requests", "sla_days", "not_a_number", {"sla_days": "lima"}),
     ("service_requests", "sla_days", "below_minimum", {"sla_days": "0"}),
+    ("service_requests", "sla_days", "above_maximum", {"sla_days": "1e308"}),
     ("service_requests", "applicant_nik", "bad_format", {"applicant_nik": "33720101"}),
     # budget
     ("budget", "region_code", "missing_value", {"region_code": ""}),
@@ -96,15 +109,19 @@ CASES = [
     ("budget", "region_code + period + account_code", "duplicate_key", {"period": "2026-01"}),
     ("budget", "period", "missing_value", {"period": ""}),
     ("budget", "period", "not_a_period", {"period": "2026-13"}),
+    ("budget", "period", "before_earliest", {"period": "1999-12"}),
+    ("budget", "period", "after_latest", {"period": "2100-01"}),
     ("budget", "account_code", "missing_value", {"account_code": ""}),
     ("budget", "account_code", "bad_format", {"account_code": "listrik"}),
     ("budget", "category", "missing_value", {"category": ""}),
     ("budget", "budget_idr", "missing_value", {"budget_idr": ""}),
     ("budget", "budget_idr", "not_a_number", {"budget_idr": "satu juta"}),
     ("budget", "budget_idr", "below_minimum", {"budget_idr": "-1.000"}),
+    ("budget", "budget_idr", "above_maximum", {"budget_idr": "1.000.000.000.000.001"}),
     ("budget", "realized_idr", "missing_value", {"realized_idr": "-"}),
     ("budget", "realized_idr", "not_a_number", {"realized_idr": "1.2.3"}),
     ("budget", "realized_idr", "below_minimum", {"realized_idr": "-1.000.000"}),
+    ("budget", "realized_idr", "above_maximum", {"realized_idr": "Rp 3.372.015.708.900.001"}),
     # transfers
     ("transfers", "region_code", "missing_value", {"region_code": ""}),
     ("transfers", "region_code", "unknown_region_code", {"region_code": "00"}),
@@ -112,14 +129,17 @@ CASES = [
     ("transfers", "region_code + period", "duplicate_key", {"region_code": "17", "period": "2026-01"}),
     ("transfers", "period", "missing_value", {"period": ""}),
     ("transfers", "period", "not_a_period", {"period": "triwulan 1"}),
+    ("transfers", "period", "before_earliest", {"period": "01/1850"}),
+    ("transfers", "period", "after_latest", {"period": "Januari 2100"}),
     ("transfers", "tkd_idr", "missing_value", {"tkd_idr": ""}),
     ("transfers", "tkd_idr", "not_a_number", {"tkd_idr": "banyak"}),
     ("transfers", "tkd_idr", "below_minimum", {"tkd_idr": "-5"}),
+    ("transfers", "tkd_idr", "above_maximum", {"tkd_idr": "1e16"}),
 ]
 
 
 def _declared_checks() -> set[tuple[str, str, str]]:
-    """Every (table, column, reason) the schemas declare (mirrors analysis.data.io's rule list)."""
+    """Every (table, column, reason) the schemas declare (mirrors analysis.data.validate's rule list)."""
     unparseable = {"int": "not_a_number", "float": "not_a_number", "bool": "not_a_boolean",
                    "date": "not_a_date", "timestamp": "not_a_date", "period": "not_a_period"}
     checks = set()
@@ -145,6 +165,9 @@ def _declared_checks() -> set[tuple[str, str, str]]:
                 checks.add((table, col.name, "below_minimum"))
             if col.maximum is not None:
                 checks.add((table, col.name, "above_maximum"))
+            if col.earliest is not None:
+                checks.add((table, col.name, "before_earliest"))
+                checks.add((table, col.name, "after_latest"))
         for rule in schema.rules:
             checks.add((table, rule.column, rule.reason))
         if schema.key:
@@ -167,7 +190,7 @@ def test_every_case_is_a_declared_check():
 def test_valid_table_is_accepted_whole(tmp_path, table):
     frame = valid_tables()[table]
     write_dataset(tmp_path, {table: frame})
-    dataset = io.load_dataset(tmp_path)
+    dataset = data.load(tmp_path)
     report = dataset.validation.tables[table]
     assert report.rejected_by_reason == {}
     assert_nothing_lost(report, rows_in_file=len(frame), frame=getattr(dataset, table))
@@ -214,7 +237,7 @@ def test_each_rule_rejects_its_broken_row_and_only_for_its_reason(tmp_path, tabl
         rows.append(row)
     frame = pd.concat([base, pd.DataFrame(rows)], ignore_index=True)
     write_dataset(tmp_path, {table: frame})
-    report = io.validate_dataset(tmp_path, rejects_dir=tmp_path / "rejects").tables[table]
+    report = data.validate_dataset(tmp_path, rejects_dir=tmp_path / "rejects").tables[table]
 
     assert_nothing_lost(report, rows_in_file=len(frame))
     assert report.rows_accepted == len(base)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from analysis import power
-from analysis.data import load_dataset
+from analysis.data import load as load_dataset
 from analysis.data.schemas import spbe_band
 
 

@@ -70,12 +70,15 @@ def test_dependency_cycles_and_unknown_dependencies_are_rejected(notebooks):
         config.load_reports(_write(notebooks, [{"notebook": "a", "depends_on": "zzz"}]))
 
 
-def test_nik_scan_uses_input_values_only(tmp_path):
-    (tmp_path / "service_requests.csv").write_text("request_id;applicant_nik\nr1;3372015708900001\nr2;\n")
-    niks = scrub.input_niks(tmp_path)
-    assert niks == {"3372015708900001"}
-    assert scrub.find_niks("x 3372015708900001 y", niks) == ["3372************"]
-    assert scrub.find_niks("x 1234567890123456 y 33720157089000011", niks) == []
+def test_identifier_scan_uses_the_loaders_value_rule(tmp_path):
+    """No input is read: any NIK/NIP-shaped value in a page is a leak, whatever column it came from."""
+    assert scrub.personal_ids("x 3372015708900001 y") == ["3372************"]
+    assert scrub.personal_ids("NIP 19800101 200501 1 001") == ["1980**************"]
+    assert scrub.personal_ids("x 1234567890123456 y 33720157089000011 Rp 1.312.456.789.012.345") == []
+    page = tmp_path / "r" / "report.html"
+    page.parent.mkdir()
+    page.write_text("<p>instrumen: SE 12/2026 (pemohon 33.72.01.570890.0001)</p>")
+    assert scrub.check_report_dir(page.parent) == ["report.html: contains a personal identifier 3372************"]
 
 
 def test_small_count_check_reads_count_columns():
@@ -173,15 +176,15 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
 
     exhibits.configure(tmp_path, "en")
     exhibits.show_table(pd.DataFrame({"group": ["single"], "n_treated_pemda": [2]}), "pemda", "Pemda")
-    assert check_report_dir(tmp_path, frozenset()) == []
+    assert check_report_dir(tmp_path) == []
     exhibits.show_table(pd.DataFrame({"group": ["single"], "n_requests": [4]}), "requests", "Requests")
-    assert any("n_requests = 4" in problem for problem in check_report_dir(tmp_path, frozenset()))
+    assert any("n_requests = 4" in problem for problem in check_report_dir(tmp_path))
     exhibits.configure(tmp_path / "declared", "en")
     table = pd.DataFrame({"group": ["single"], "n_pemda": [4]})
     exhibits.show_table(table, "declared", "Declared", count_columns=["n_pemda"])
-    assert check_report_dir(tmp_path / "declared", frozenset()) == []  # suppressed at source
+    assert check_report_dir(tmp_path / "declared") == []  # suppressed at source
     (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,n_pemda\nsingle,4\n")
-    assert any("n_pemda = 4" in p for p in check_report_dir(tmp_path / "declared", frozenset()))
+    assert any("n_pemda = 4" in p for p in check_report_dir(tmp_path / "declared"))
 
 
 def test_index_headline_formats_by_unit():

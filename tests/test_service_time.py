@@ -15,7 +15,7 @@ from analysis import did
 from analysis.analyses import heterogeneity as H
 from analysis.analyses import service_sample as S
 from analysis.analyses import service_time as T
-from analysis.data.io import load_table
+from analysis.data import load_table
 from analysis.notes import Note
 from analysis.panels.service import build_service_panel
 from analysis.panels.treatment import assign_treatment

@@ -21,3 +21,8 @@ class DataContractError(AnalysisError, ValueError):
 
 class ParameterError(AnalysisError, ValueError):
     """A notebook or report parameter with an unknown name, wrong type or value."""
+
+
+class DataWarning(UserWarning):
+    """Something about the input the analyst should know (an encoding guessed, the extraction
+    time taken from the data); also recorded as a ``Note`` in the validation report."""

@@ -14,7 +14,7 @@ SYNTHETIC_DIR = DATA_DIR / "synthetic"
 RAW_DIR = DATA_DIR / "raw"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 REPORTS_DIR = PROJECT_ROOT / "reports"
-#: Validated-data cache of ``analysis.data.io.load_dataset`` (env ``PEMDA_WFA_CACHE_DIR`` overrides it).
+#: Validated-data cache of ``analysis.data.load`` (env ``PEMDA_WFA_CACHE_DIR`` overrides it).
 CACHE_DIR = PROJECT_ROOT / ".cache" / "validated"
 
 #: The bundled default dataset: generated on first use by ``analysis.simulate``.

@@ -5,9 +5,7 @@ every category with and without the TKD adjustment, the savings and the projecti
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
@@ -19,7 +17,7 @@ from analysis.analyses.spending_effect import (
     placebo_joint_test,
     truth_over_cells,
 )
-from analysis.data import load_table
+from analysis.data import load
 from analysis.notes import Note
 from analysis.texts.numbers import pct_change
 from analysis.panels.budget import (
@@ -77,19 +75,16 @@ def run_budget_analysis(
     estimate every category with and without the TKD adjustment, the savings and the projection
     (``base_year = price_base_year``; every Pemda in the data, or with ``projection_province``
     (a province code such as ``"32"``) the province government and its kabupaten/kota)."""
-    data_dir = Path(data_dir)
-    regions = load_table(data_dir, "regions")
-    policies = load_table(data_dir, "policies")
-    budget = load_table(data_dir, "budget")
-    transfers = load_table(data_dir, "transfers")
+    dataset = load(data_dir)
+    regions, policies = dataset.regions, dataset.policies
+    budget = dataset.table("budget", required=True)
+    transfers = dataset.table("transfers", required=True)
     panel = spending_panel(budget, frequency=frequency, price_base_year=price_base_year)
     adoption = adoption_table(policies, regions, periods=budget["period"])
     units, excluded = cohorts_for_estimation(adoption, panel, frequency=frequency)
     covariates = tkd_covariates(transfers, regions)
-    truth_cells, truth = None, None
-    if (data_dir / "truth_budget_cells.parquet").exists():
-        truth_cells = pd.read_parquet(data_dir / "truth_budget_cells.parquet")
-        truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8")).get("budget")
+    truth_cells = dataset.truth_cells("budget")
+    truth = (dataset.truth or {}).get("budget") if truth_cells is not None else None
     categories = [ROUTINE_TOTAL, *ROUTINE_CATEGORIES, *PLACEBO_CATEGORIES]
     effects, unadjusted, rows = {}, {}, []
     for category in categories:

@@ -90,7 +90,7 @@ def monthly_outcome(dataset, outcome: str) -> pd.DataFrame:
     if outcome == "median_days":
         from analysis.panels.service import build_service_panel
 
-        cells = build_service_panel(dataset.service_requests, extracted_at=dataset.extracted_at)
+        cells = build_service_panel(dataset.table_path("service_requests"), extracted_at=dataset.extracted_at)
         cells = cells[np.isfinite(cells["median_days"]) & (cells["n_submitted"] > 0)]
         weighted = cells.assign(weighted=cells["median_days"] * cells["n_submitted"])
         grouped = weighted.groupby(["region_code", "month"], as_index=False)[["weighted", "n_submitted"]].sum()

@@ -1,6 +1,6 @@
 """The data as it is: computations behind notebook ``00_data_overview``.
 
-Every function takes loaded tables (``analysis.data.io.Dataset`` members) and returns a DataFrame
+Every function takes loaded tables (``analysis.data.Dataset`` members) and returns a DataFrame
 with documented columns; nothing here plots or prints.
 """
 

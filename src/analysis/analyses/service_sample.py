@@ -14,20 +14,16 @@ cells, 3 of them treated) and cannot shift the newest months' averages much.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pandas as pd
 
-from analysis import paths
-from analysis.data import load_table
+from analysis.data import Dataset, load
 from analysis.notes import Note
 from analysis.panels.service import build_service_panel
-from analysis.panels.treatment import assign_treatment
+from analysis.panels.treatment import assign_treatment, real_adopter_codes
 from analysis.report.results_file import Sample
 from analysis.simulate.truth import service_estimand_truth
 
@@ -72,59 +68,34 @@ class ServiceInputs:
     regions: pd.DataFrame
     policies: pd.DataFrame
     extracted_at: pd.Timestamp
-    requests_source: object = field(repr=False)  # parquet path or DataFrame (for durations)
+    requests_source: object = field(repr=False)  # the validated service_requests Parquet (for durations)
     notes: tuple[Note, ...] = ()
-
-
-def _extracted_at(data_dir: Path, requests_source) -> tuple[pd.Timestamp, Note | None]:
-    meta = data_dir / "dataset.json"
-    if meta.exists():
-        value = json.loads(meta.read_text()).get("extracted_at")
-        if value:
-            return pd.Timestamp(value), None
-    if isinstance(requests_source, pd.DataFrame):
-        latest = pd.concat([requests_source["submitted_at"], requests_source["completed_at"]]).max()
-    else:
-        latest = duckdb.sql(
-            f"SELECT greatest(max(submitted_at), max(completed_at)) FROM read_parquet('{requests_source}')"
-        ).fetchall()[0][0]
-    return pd.Timestamp(latest), Note("extracted_at_missing", {"latest": str(pd.Timestamp(latest).date())})
+    dataset: Dataset | None = field(default=None, repr=False)  # keeps requests_source readable
 
 
 def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
-    """Read a dataset directory and build the panels and the treatment table.
-
-    ``service_requests.parquet`` is read directly by DuckDB (out of core; only the columns the
-    panels need, never ``applicant_nik``); any other format goes through ``analysis.data.io``.
-    """
-    data_dir = Path(data_dir)
-    parquet = data_dir / "service_requests.parquet"
+    """Load a dataset directory (``analysis.data.load``: validated, cached) and build the panels
+    and the treatment table. The panels are built by DuckDB from the validated
+    ``service_requests`` Parquet (out of core; ``applicant_nik`` is already hashed there)."""
+    dataset = load(data_dir)
+    source = str(dataset.table_path("service_requests"))
     notes = []
-    if parquet.exists():
-        source = str(parquet)
-    else:
-        source = load_table(data_dir, "service_requests")
-        source = source.drop(columns=[c for c in ("applicant_nik",) if c in source.columns])
-    extracted_at, note = _extracted_at(data_dir, source)
-    if note:
-        notes.append(note)
-    regions = load_table(data_dir, "regions")
-    policies = load_table(data_dir, "policies")
+    if dataset.extracted_at_source == "data":
+        notes.append(Note("extracted_at_missing", {"latest": str(dataset.extracted_at.date())}))
+    extracted_at = dataset.extracted_at
+    regions, policies = dataset.regions, dataset.policies
     panel = build_service_panel(source, extracted_at=extracted_at)
     panel_units = build_service_panel(source, extracted_at=extracted_at, by_units=True)
     periods = sorted(panel["month"].unique())
     periods = [p for p in periods if p >= ANALYSIS_START] or periods
     treatment = assign_treatment(policies, regions, periods=periods, trial_handling=trial_handling)
-    return ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes))
+    return ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes),
+                         dataset)
 
 
 def registry_adopters(policies: pd.DataFrame) -> tuple[str, ...]:
-    """Region codes of the real WFA adopters: Pemda of the bundled policy registry
-    (``data/reference/policies.csv``) that have a policy in ``policies``. In a simulated dataset
-    the simulated adopters are not among them; in a real export they are the registry's Pemda."""
-    registry = load_table(paths.REFERENCE_DIR, "policies")
-    codes = set(registry["region_code"].astype(str)) & set(policies["region_code"].astype(str))
-    return tuple(sorted(codes))
+    """Region codes of the real WFA adopters (:func:`analysis.panels.treatment.real_adopter_codes`)."""
+    return tuple(sorted(real_adopter_codes(policies)))
 
 
 # --------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from analysis.errors import ParameterError, UsageError
+    from analysis.errors import DataContractError, ParameterError, UsageError
     from analysis.report.build import DEFAULT_CONFIG, build_reports
 
     if args.jobs < 1:
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             force=args.force,
             min_count=args.min_count,
         )
-    except ParameterError as exc:
+    except (ParameterError, DataContractError) as exc:  # a bad configuration, or data that cannot be read
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     print(f"index: {summary.index_path}")

@@ -5,10 +5,10 @@ and the per-cell truth files)."""
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from analysis.cli import EXIT_OK
+from analysis.data import read_metadata, read_truth
 from analysis.errors import UsageError
 
 HELP = "simulate the synthetic national dataset with known true effects"
@@ -56,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(out: Path) -> str:
     """A short, human-readable summary of a simulated dataset directory."""
-    metadata = json.loads((out / "dataset.json").read_text(encoding="utf-8"))
-    truth = json.loads((out / "truth.json").read_text(encoding="utf-8"))
+    metadata, truth = read_metadata(out), read_truth(out)
     adopters = truth["adopters"]
     n_sim = sum(a["origin"] == "simulated" for a in adopters)
     lines = [f"Synthetic dataset written to {out}",

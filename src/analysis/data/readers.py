@@ -1,17 +1,16 @@
-"""Reading input files into DuckDB and parsing Indonesian formats with vectorised SQL.
+"""Opening input files (CSV, Parquet, Excel) as DuckDB views, for the validation engine.
 
 Each reader exposes a file as a DuckDB view with lower-case column names and ``__row``, the row
-number as the user sees it in the file (CSV: header = row 1, so the first data row is 2; Excel:
-the sheet row; Parquet: 1-based data row). Values of text files stay text (VARCHAR); the
-``*_sql`` helpers turn text into typed values, returning NULL where a value cannot be parsed.
-No Python loop runs per row of a CSV or Parquet file (Excel files are read by openpyxl, which
-is per cell anyway; they are small).
+number as the user sees it in the file: for a CSV the physical line of the row (header = line 1
+unless blank lines precede it; blank lines and values spanning several lines are counted), for
+Excel the sheet row, for Parquet the 1-based data row. Values of text files stay text (VARCHAR;
+:mod:`analysis.data.parsing` turns them into typed values); Parquet columns keep their types.
+No Python loop runs per row of a CSV or Parquet file (Excel files are read by openpyxl, which is
+per cell anyway; they are small).
 
-Number notation (per column and file, decided on all its values, ``number_mode``):
-Indonesian (``.`` thousands, ``,`` decimals) if any value has a comma, an ``Rp``/``IDR`` prefix,
-or two thousands groups (``1.234.567``); otherwise a plain dot decimal. A column whose dotted
-values all look like one thousands group (``1.234``) is ambiguous: it is read with a dot decimal
-and a note is added to the report.
+Columns without a header name (``a,b,c,,,``: trailing separators of spreadsheet exports) are kept
+under internal names (``Source.unnamed``) so that the validation can note them and reject a row
+holding a value in one, instead of stopping the table.
 """
 
 from __future__ import annotations
@@ -24,39 +23,32 @@ import os
 import re
 import tempfile
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
-from analysis.errors import DataContractError
+from analysis.data.parsing import quote_ident, sql_literal
+from analysis.errors import DataContractError, DataWarning
+from analysis.notes import Note
 
 SUPPORTED_SUFFIXES = (".csv", ".parquet", ".xlsx")
-
-#: Values that mean "empty" in real exports (compared lower-case, after trimming).
-NULL_TOKENS = ("", "-", "–", "—", "n/a", "na", "null", "none", "nan", "nat",
-               "0000-00-00", "0000-00-00 00:00:00", "00-00-0000", "00/00/0000")
-
-MONTHS = {
-    "januari": 1, "jan": 1, "january": 1,
-    "februari": 2, "feb": 2, "pebruari": 2, "february": 2,
-    "maret": 3, "mar": 3, "march": 3,
-    "april": 4, "apr": 4,
-    "mei": 5, "may": 5,
-    "juni": 6, "jun": 6, "june": 6,
-    "juli": 7, "jul": 7, "july": 7,
-    "agustus": 8, "agu": 8, "agt": 8, "ags": 8, "aug": 8, "august": 8,
-    "september": 9, "sep": 9, "sept": 9,
-    "oktober": 10, "okt": 10, "oct": 10, "october": 10,
-    "november": 11, "nov": 11, "nop": 11,
-    "desember": 12, "des": 12, "dec": 12, "december": 12,
-}
+#: Prefix of the internal name of a column without a header name (followed by its position).
+UNNAMED_PREFIX = "__unnamed_"
 
 
 @dataclass
 class Source:
-    """A file opened as a DuckDB view (``view``) with its column names and DuckDB types."""
+    """A file opened as a DuckDB view (``view``) with its column names and DuckDB types.
+
+    ``zones``: time zone recorded in the file for each time-zone-aware timestamp column
+    (Parquet), e.g. ``Asia/Jakarta`` or ``+07:00``. ``unnamed``: internal names of the columns
+    without a header name (``UNNAMED_PREFIX`` + 1-based position)."""
 
     path: Path
     view: str
@@ -64,26 +56,38 @@ class Source:
     format: str
     delimiter: str | None = None
     encoding: str | None = None
-    notes: list[str] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+    zones: dict[str, str] = field(default_factory=dict)
+    unnamed: list[str] = field(default_factory=list)
     #: temporary files backing the view (a UTF-8 copy of a non-UTF-8 CSV); delete after use
     temp_files: list[Path] = field(default_factory=list)
 
     @property
     def columns(self) -> list[str]:
-        return list(self.column_types)
-
-
-def sql_literal(text: str) -> str:
-    return "'" + str(text).replace("'", "''") + "'"
-
-
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+        """Named columns (without the unnamed ones)."""
+        return [c for c in self.column_types if c not in self.unnamed]
 
 
 def normalise_column_name(name) -> str:
     text = "" if name is None else str(name)
     return re.sub(r"\s+", "_", text.replace("\ufeff", "").strip()).lower()
+
+
+def _column_names(path: Path, names: list) -> tuple[list[str], list[str]]:
+    """(normalised names with internal names for empty ones, the internal names); a name that
+    appears twice stops the table."""
+    normalised = [normalise_column_name(n) for n in names]
+    unnamed = []
+    for position, name in enumerate(normalised, start=1):
+        if not name:
+            normalised[position - 1] = f"{UNNAMED_PREFIX}{position}"
+            unnamed.append(normalised[position - 1])
+    seen = set()
+    for name in normalised:
+        if name in seen:
+            raise DataContractError(f"{path.name}: column {name!r} appears twice in the header")
+        seen.add(name)
+    return normalised, unnamed
 
 
 # --------------------------------------------------------------------------------------------
@@ -108,29 +112,31 @@ def open_source(con: duckdb.DuckDBPyConnection, path: Path, view: str,
         raise DataContractError(f"{path}: file not found")
     if path.stat().st_size == 0:
         raise DataContractError(f"{path.name}: the file is empty (0 bytes; expected a header row)")
+    if suffix not in SUPPORTED_SUFFIXES:
+        raise DataContractError(
+            f"{path.name}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
     try:
         if suffix == ".csv":
             return _open_csv(con, path, view)
         if suffix == ".parquet":
             return _open_parquet(con, path, view)
-        if suffix == ".xlsx":
-            return _open_excel(con, path, view, required)
+        return _open_excel(con, path, view, required)
     except DataContractError:
         raise
-    except (duckdb.Error, OSError, ValueError, KeyError, IndexError) as exc:
+    except (duckdb.Error, OSError, ValueError, KeyError, IndexError, zipfile.BadZipFile,
+            pa.ArrowException) as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise DataContractError(f"{path.name}: cannot read the file as {suffix[1:]}: {first_line}") from exc
-    raise DataContractError(
-        f"{path.name}: unsupported file type {suffix!r}; expected one of {', '.join(SUPPORTED_SUFFIXES)}")
+        raise DataContractError(f"{path.name}: cannot read the file as {suffix[1:]} "
+                                f"({type(exc).__name__}: {first_line})") from exc
 
 
-def _detect_encoding(path: Path) -> tuple[str, str | None]:
+def _detect_encoding(path: Path) -> tuple[str, Note | None]:
     """(Python codec, note). UTF-8 (with or without BOM) or UTF-16 (by BOM); a file that is not
     valid UTF-8 is read as Windows-1252 (the usual Indonesian Excel "CSV" export) with a note."""
     with path.open("rb") as handle:
         head = handle.read(4)
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "utf-16", f"{path.name}: UTF-16 text; converted to UTF-8 to read it"
+            return "utf-16", Note("file_utf16", {"file": path.name})
         handle.seek(0)
         decoder = codecs.getincrementaldecoder("utf-8")()
         offset = 0
@@ -140,9 +146,8 @@ def _detect_encoding(path: Path) -> tuple[str, str | None]:
                 offset += len(chunk)
             decoder.decode(b"", final=True)
         except UnicodeDecodeError as exc:
-            return "cp1252", (f"{path.name}: not valid UTF-8 (byte 0x{exc.object[exc.start]:02x} at "
-                              f"offset {offset + exc.start}); read as Windows-1252. Check names with "
-                              "accents; save as 'CSV UTF-8' to avoid this")
+            return "cp1252", Note("file_not_utf8", {"file": path.name, "byte": f"0x{exc.object[exc.start]:02x}",
+                                                    "offset": offset + exc.start, "read_as": "Windows-1252"})
     return "utf-8", None
 
 
@@ -164,6 +169,76 @@ def _header_line(path: Path) -> str:
     return ""
 
 
+def record_line_runs(path: Path, chunk_bytes: int = 1 << 22) -> tuple[int, list[tuple[int, int]]]:
+    """Where the header and the records of a CSV start: ``(header line, [(first record, its
+    line), ...])``, one pair per run of records on consecutive lines (record 0 is the first data
+    row; lines are 1-based).
+
+    DuckDB skips empty lines and reads a quoted value across line breaks, so its record count is
+    not the line number. One vectorised pass (numpy) finds the empty lines and the lines with an
+    odd number of ``"`` (which open or close a quoted value); only those lines are walked in
+    Python. A file with neither gives ``[(0, header line + 1)]``."""
+    events: list[tuple[int, bool]] = []  # (line, odd quote count; else the line is empty)
+    lines_before = 0
+    carry = b""
+    with path.open("rb") as handle:
+        while True:
+            block = handle.read(chunk_bytes)
+            data = carry + block
+            if not block:
+                if data:
+                    data += b"\n"  # the last line has no newline
+                else:
+                    break
+            cut = data.rfind(b"\n") + 1
+            carry, data = data[cut:], data[:cut]
+            if data:
+                arr = np.frombuffer(data, dtype=np.uint8)
+                newlines = np.flatnonzero(arr == 10)
+                starts = np.concatenate(([0], newlines[:-1] + 1))
+                length = newlines - starts - (arr[np.maximum(newlines - 1, 0)] == 13)
+                empty = np.flatnonzero(length <= 0)
+                odd = np.empty(0, dtype=np.int64)
+                if b'"' in data:
+                    quotes = np.cumsum(arr == 34)[newlines]
+                    odd = np.flatnonzero(np.diff(quotes, prepend=0) % 2 == 1)
+                events += [(int(i) + lines_before + 1, False) for i in empty]
+                events += [(int(i) + lines_before + 1, True) for i in odd]
+                lines_before += len(newlines)
+            if not block:
+                break
+    events.sort()
+    runs: list[tuple[int, int]] = []
+    state = {"record": -1, "header": 0}  # record -1 is the header; its line once found
+
+    def starts_records(first: int, stop: int) -> None:  # lines [first, stop): one record each
+        if first >= stop:
+            return
+        if not state["header"]:
+            state["header"] = first
+            first += 1
+            if first >= stop:
+                return
+        record = state["record"] + 1
+        if not runs or runs[-1][1] + (record - runs[-1][0]) != first:
+            runs.append((record, first))
+        state["record"] += stop - first
+
+    inside, line = False, 1
+    for event_line, odd in events:
+        if not inside:
+            starts_records(line, event_line)
+        if odd:
+            if not inside:
+                starts_records(event_line, event_line + 1)
+            inside = not inside
+        line = event_line + 1
+    if not inside:
+        starts_records(line, lines_before + 1)
+    header = state["header"] or 1
+    return header, runs or [(0, header + 1)]
+
+
 def _open_csv(con, path: Path, view: str) -> Source:
     encoding, note = _detect_encoding(path)
     read_path = path
@@ -178,35 +253,59 @@ def _open_csv(con, path: Path, view: str) -> Source:
     delimiter = max(counts, key=counts.get)
     if counts[delimiter] == 0:
         delimiter = ","
-    names = next(csv.reader([header], delimiter=delimiter))
-    normalised = [normalise_column_name(n) for n in names]
-    _check_duplicate_columns(path, normalised)
-    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in normalised) + "}"
+    names, unnamed = _column_names(path, next(csv.reader([header], delimiter=delimiter)))
+    columns = "{" + ", ".join(f"{sql_literal(n)}: 'VARCHAR'" for n in names) + "}"
+    header_line, runs = record_line_runs(read_path)
+    # DuckDB takes the first line as the header even when it is blank: skip the lines above it
     reader = (f"read_csv({sql_literal(str(read_path))}, delim={sql_literal(delimiter)}, quote='\"', "
-              f"escape='\"', header=true, columns={columns}, "
+              f"escape='\"', header=true, skip={header_line - 1}, columns={columns}, "
               f"auto_detect=false, strict_mode=true, null_padding=false)")
-    select = ", ".join(quote_ident(n) for n in normalised)
-    con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
-                f"SELECT CAST(row_number() OVER () + 1 AS BIGINT) AS __row, {select} FROM {reader}")
-    source = Source(path, view, {n: "VARCHAR" for n in normalised}, "csv", delimiter, encoding,
-                    temp_files=temp_files)
+    select = ", ".join(quote_ident(n) for n in names)
+    record = "CAST(row_number() OVER () - 1 AS BIGINT)"
+    if len(runs) == 1:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
+                    f"SELECT {record} + {runs[0][1] - runs[0][0]} AS __row, {select} FROM {reader}")
+    else:
+        lines = quote_ident(f"{view}__lines")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {lines} (first_record BIGINT, first_line BIGINT)")
+        con.executemany(f"INSERT INTO {lines} VALUES (?, ?)", runs)
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
+                    f"SELECT r.__record - l.first_record + l.first_line AS __row, {select} "
+                    f"FROM (SELECT {record} AS __record, * FROM {reader}) AS r "
+                    f"ASOF JOIN {lines} AS l ON r.__record >= l.first_record")
+    source = Source(path, view, {n: "VARCHAR" for n in names}, "csv", delimiter, encoding,
+                    temp_files=temp_files, unnamed=unnamed)
     if note:
         source.notes.append(note)
-        warnings.warn(note, stacklevel=3)
+        if note.code == "file_not_utf8":
+            warnings.warn(f"{path.name}: not valid UTF-8 (byte {note.params['byte']} at offset "
+                          f"{note.params['offset']}); read as Windows-1252. Check names with accents; "
+                          "save as 'CSV UTF-8' to avoid this", DataWarning, stacklevel=3)
     return source
+
+
+def _arrow_zone(kind: pa.DataType) -> str | None:
+    return kind.tz if pa.types.is_timestamp(kind) and kind.tz else None
 
 
 def _open_parquet(con, path: Path, view: str) -> Source:
     described = con.execute(
         f"DESCRIBE SELECT * FROM read_parquet({sql_literal(str(path))})").fetchall()
     original = [row[0] for row in described]
-    normalised = [normalise_column_name(n) for n in original]
-    _check_duplicate_columns(path, normalised)
+    normalised, unnamed = _column_names(path, original)
+    schema = pq.read_schema(path)
+    zones = {}
+    for name, row in zip(normalised, described):
+        if str(row[1]).upper() == "TIMESTAMP WITH TIME ZONE":
+            index = schema.get_field_index(row[0])
+            zone = _arrow_zone(schema.field(index).type) if index >= 0 else None
+            zones[name] = zone or "UTC"  # adjusted to UTC, no zone recorded
     select = ", ".join(f"{quote_ident(o)} AS {quote_ident(n)}" for o, n in zip(original, normalised))
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
                 f"SELECT CAST(file_row_number + 1 AS BIGINT) AS __row, {select} "
                 f"FROM read_parquet({sql_literal(str(path))}, file_row_number=true)")
-    return Source(path, view, {n: str(row[1]) for n, row in zip(normalised, described)}, "parquet")
+    return Source(path, view, {n: str(row[1]) for n, row in zip(normalised, described)}, "parquet",
+                  zones=zones, unnamed=unnamed)
 
 
 def _excel_cell_text(value) -> str | None:
@@ -225,8 +324,21 @@ def _excel_cell_text(value) -> str | None:
     return str(value)
 
 
+def _read_workbook(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_excel(path, header=None, dtype=object, sheet_name=0, engine="openpyxl")
+    except Exception as exc:  # a damaged workbook raises many types (BadZipFile, KeyError, XML errors)
+        raise DataContractError(f"{path.name}: not a readable Excel workbook (.xlsx) "
+                                f"({type(exc).__name__}: {str(exc).strip() or 'no detail'}); "
+                                "save it again from Excel, or export it as CSV") from exc
+
+
+def _cell_or_none(value):
+    return None if value is None or value != value else value
+
+
 def _open_excel(con, path: Path, view: str, required: tuple[str, ...]) -> Source:
-    raw = pd.read_excel(path, header=None, dtype=object, sheet_name=0, engine="openpyxl")
+    raw = _read_workbook(path)
     if raw.empty:
         raise DataContractError(f"{path.name}: the first sheet is empty (expected a header row)")
     # Real exports put title rows above the header: take the first row holding every required
@@ -240,11 +352,12 @@ def _open_excel(con, path: Path, view: str, required: tuple[str, ...]) -> Source
     if header_index is None:
         non_empty = raw.notna().any(axis=1)
         header_index = int(non_empty.to_numpy().argmax())
-    header = [normalise_column_name(v) if v is not None and v == v else "" for v in raw.iloc[header_index]]
-    keep = [i for i, name in enumerate(header) if name]
-    names = [header[i] for i in keep]
-    _check_duplicate_columns(path, names)
-    body = raw.iloc[header_index + 1:, keep]
+    body = raw.iloc[header_index + 1:]
+    # columns without a header: kept (to reject rows holding a value there) unless entirely empty
+    keep = [i for i, v in enumerate(raw.iloc[header_index])
+            if str(_cell_or_none(v) or "").strip() or body.iloc[:, i].notna().any()]
+    names, unnamed = _column_names(path, [_cell_or_none(raw.iloc[header_index, i]) for i in keep])
+    body = body.iloc[:, keep]
     frame = pd.DataFrame({name: body.iloc[:, j].map(_excel_cell_text).astype(object)
                           for j, name in enumerate(names)})
     frame = frame.astype({name: "string" for name in names}) if names else frame
@@ -258,189 +371,7 @@ def _open_excel(con, path: Path, view: str, required: tuple[str, ...]) -> Source
     select = ", ".join(quote_ident(n) for n in names)
     con.execute(f"CREATE OR REPLACE TEMP VIEW {quote_ident(view)} AS "
                 f"SELECT __row, {select} FROM {quote_ident(registered)}")
-    source = Source(path, view, {n: "VARCHAR" for n in names}, "xlsx")
+    source = Source(path, view, {n: "VARCHAR" for n in names}, "xlsx", unnamed=unnamed)
     if header_index > 0:
-        source.notes.append(f"{path.name}: header found on sheet row {header_index + 1}; rows above it ignored")
+        source.notes.append(Note("header_below_title_rows", {"file": path.name, "sheet_row": header_index + 1}))
     return source
-
-
-def _check_duplicate_columns(path: Path, names: list[str]) -> None:
-    seen = set()
-    for name in names:
-        if name in seen:
-            raise DataContractError(f"{path.name}: column {name!r} appears twice in the header")
-        seen.add(name)
-
-
-# --------------------------------------------------------------------------------------------
-# Vectorised parsing (SQL expressions over a VARCHAR expression)
-# --------------------------------------------------------------------------------------------
-
-def clean_text_sql(expr: str) -> str:
-    """Trimmed text, NULL for the empty tokens of real exports (``-``, ``N/A``, ``0000-00-00`` …)."""
-    tokens = ", ".join(sql_literal(t) for t in NULL_TOKENS)
-    text = f"CAST({expr} AS VARCHAR)"
-    trimmed = f"trim({text})"
-    full = f"CASE WHEN lower({trimmed}) IN ({tokens}) THEN NULL ELSE {trimmed} END"
-    # Fast path (most values): starting with a letter or digit that no empty token starts with
-    # (not n/N/0) and ending with printable ASCII, the value has nothing to trim and is no token.
-    first = f"ascii({text})"
-    plain = (f"({first} BETWEEN 49 AND 57 OR {first} BETWEEN 65 AND 77 OR {first} BETWEEN 79 AND 90 "
-             f"OR {first} BETWEEN 97 AND 109 OR {first} BETWEEN 111 AND 122) "
-             f"AND ascii(right({text}, 1)) BETWEEN 33 AND 126")
-    return f"CASE WHEN {plain} THEN {text} ELSE {full} END"
-
-
-def _number_text_sql(clean: str) -> str:
-    # drop currency prefix and inner blanks: "Rp. 1.234.567,00" -> "1.234.567,00"
-    return (f"replace(CASE WHEN lower(left({clean}, 1)) IN ('r', 'i') "
-            f"THEN regexp_replace(lower({clean}), '^(rp\\.?|idr)\\s*', '') ELSE {clean} END, ' ', '')")
-
-
-def number_evidence_sql(clean: str, alias: str) -> str:
-    """Aggregates deciding the number notation of one column (see module docstring)."""
-    text = _number_text_sql(clean)
-    dotted = f"contains({clean}, '.')"
-    return (f"bool_or(contains({clean}, ',') OR lower(left({clean}, 1)) IN ('r', 'i') "
-            f"OR length({clean}) - length(replace({clean}, '.', '')) >= 2) AS {quote_ident(alias + '__comma')}, "
-            f"bool_or({dotted} AND regexp_full_match({text}, '[+-]?\\d{{1,3}}\\.\\d{{3}}')) "
-            f"AS {quote_ident(alias + '__ambiguous')}, "
-            f"bool_or({dotted} AND regexp_full_match({text}, '[+-]?(\\d*\\.(\\d{{1,2}}|\\d{{4,}})|\\d{{4,}}\\.\\d+)')) "
-            f"AS {quote_ident(alias + '__dotdecimal')}")
-
-
-def number_sql(clean: str, decimal_comma: bool) -> str:
-    """DOUBLE from cleaned text; NULL if it is not a number in the given notation."""
-    text = _number_text_sql(clean)
-    # fast path: digits only (no separator, no currency) -> a plain cast
-    plain = (f"WHEN NOT contains({clean}, '.') AND NOT contains({clean}, ',') "
-             f"AND lower(left({clean}, 1)) NOT IN ('r', 'i') AND isfinite(TRY_CAST({clean} AS DOUBLE)) "
-             f"THEN TRY_CAST({clean} AS DOUBLE) ")
-    if decimal_comma:
-        return (f"CASE {plain}WHEN regexp_full_match({text}, '[+-]?(\\d{{1,3}}(\\.\\d{{3}})+|\\d+)(,\\d+)?') "
-                f"THEN TRY_CAST(replace(replace({text}, '.', ''), ',', '.') AS DOUBLE) END")
-    return (f"CASE {plain}WHEN regexp_full_match({text}, '[+-]?(\\d+(\\.\\d*)?|\\.\\d+)(e[+-]?\\d+)?') "
-            f"THEN TRY_CAST({text} AS DOUBLE) END")
-
-
-def _month_number_sql(name_expr: str) -> str:
-    """Month number (1-12) of an Indonesian or English month name or abbreviation; NULL if unknown."""
-    names = ", ".join(sql_literal(k) for k in MONTHS)
-    numbers = ", ".join(str(v) for v in MONTHS.values())
-    return f"([{numbers}][list_position([{names}], rtrim({name_expr}, '.'))])"
-
-
-def timestamp_sql(clean: str) -> str:
-    """TIMESTAMP from cleaned text; NULL if unparseable or not a real calendar date.
-
-    Accepts ``2026-01-14[ T]08:30[:00[.fff]]``, ``14-01-2026`` / ``14/01/2026`` / ``14.01.2026``
-    (day first) with an optional time, and ``14 Januari 2026`` / ``14 Jan 2026`` with an optional
-    time. Time-zone offsets are not accepted (store local time)."""
-    s = f"lower({clean})"
-    time = "([ t]\\d{1,2}:\\d{2}(:\\d{2}(\\.\\d+)?)?)?"
-    month = _month_number_sql(f"regexp_extract({s}, '^\\d{{1,2}}\\s+([a-z]+\\.?)', 1)")
-    named = (f"replace(regexp_replace({s}, '^(\\d{{1,2}})\\s+[a-z]+\\.?\\s+(\\d{{4}})', '\\2-@-\\1'), "
-             f"'@', CAST({month} AS VARCHAR))")
-    return (
-        f"CASE WHEN {clean} IS NULL THEN NULL "
-        # fast path: ISO date or date-time (the common case in database exports)
-        f"WHEN length({clean}) IN (10, 16, 19) AND substr({clean}, 5, 1) = '-' "
-        f"AND substr({clean}, 8, 1) = '-' AND (length({clean}) = 10 OR substr({clean}, 11, 1) IN (' ', 'T')) "
-        f"THEN try_strptime(replace({clean}, 'T', ' '), ['%Y-%m-%d', '%Y-%m-%d %H:%M', '%Y-%m-%d %H:%M:%S']) "
-        f"WHEN regexp_full_match({s}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}{time}') "
-        f"THEN TRY_CAST(replace({s}, 't', ' ') AS TIMESTAMP) "
-        f"WHEN regexp_full_match({s}, '\\d{{1,2}}[-/.]\\d{{1,2}}[-/.]\\d{{4}}( \\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
-        f"THEN TRY_CAST(regexp_replace({s}, '^(\\d{{1,2}})[-/.](\\d{{1,2}})[-/.](\\d{{4}})', '\\3-\\2-\\1') AS TIMESTAMP) "
-        f"WHEN regexp_full_match({s}, '\\d{{1,2}}\\s+[a-z]+\\.?\\s+\\d{{4}}(\\s+\\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
-        f"THEN TRY_CAST({named} AS TIMESTAMP) "
-        f"END"
-    )
-
-
-def period_sql(clean: str) -> str:
-    """``YYYY-MM`` text from cleaned text; NULL if not a month.
-
-    Accepts ``2026-01``, ``2026-1``, ``2026/01``, ``01/2026``, ``01-2026``, ``Januari 2026``,
-    ``Jan 2026`` and full dates (see :func:`timestamp_sql`; the month is kept)."""
-    s = f"lower({clean})"
-
-    def month(y: str, m: str) -> str:
-        return f"strftime(TRY_CAST({y} || '-' || {m} || '-01' AS DATE), '%Y-%m')"
-
-    named_month = _month_number_sql(f"regexp_extract({s}, '^([a-z]+\\.?)', 1)")
-    return (
-        f"CASE WHEN {clean} IS NULL THEN NULL "
-        f"WHEN length({clean}) = 7 AND substr({clean}, 5, 1) = '-' "
-        f"THEN CASE WHEN TRY_CAST({clean} || '-01' AS DATE) IS NOT NULL THEN {clean} END "
-        f"WHEN regexp_full_match({s}, '\\d{{4}}[-/]\\d{{1,2}}') "
-        f"THEN {month(f'left({s}, 4)', f'substr({s}, 6)')} "
-        f"WHEN regexp_full_match({s}, '\\d{{1,2}}[-/]\\d{{4}}') "
-        f"THEN {month(f'right({s}, 4)', f'split_part(replace({s}, chr(47), chr(45)), chr(45), 1)')} "
-        f"WHEN regexp_full_match({s}, '[a-z]+\\.?\\s+\\d{{4}}') "
-        f"THEN {month(f'right({s}, 4)', f'CAST({named_month} AS VARCHAR)')} "
-        f"ELSE strftime({timestamp_sql(clean)}, '%Y-%m') END"
-    )
-
-
-def bool_sql(clean: str) -> str:
-    s = f"lower({clean})"
-    return (f"CASE WHEN {s} IN ('true', 't', '1', 'ya', 'y', 'yes', 'benar') THEN TRUE "
-            f"WHEN {s} IN ('false', 'f', '0', 'tidak', 'n', 'no', 'salah', 'tdk') THEN FALSE END")
-
-
-def region_text_sql(clean: str) -> str:
-    """Region code text with inner blanks removed (``33. 72`` -> ``33.72``)."""
-    return f"replace({clean}, ' ', '')"
-
-
-def region_code_variants(codes) -> pd.DataFrame:
-    """Lookup of every accepted spelling of the given canonical codes.
-
-    Columns ``variant`` (text as found in a file), ``canonical`` (the code, or the candidates
-    joined by `` or `` when ambiguous), ``ambiguous`` (bool). Spellings:
-
-    * canonical ``NN`` / ``NN.NN``; undotted ``NNNN`` (BPS style); a province as ``NN.0``
-      (Excel turned it into a number);
-    * one lost zero, ``NN.K`` / ``NNK``: stands for ``NN.K0`` (trailing zero lost, Excel) or
-      ``NN.0K`` (leading zero lost, integer pairs). It is accepted only when exactly one of the two
-      exists in the regions table; otherwise it is ambiguous (e.g. ``11.1``: both ``11.10`` and
-      ``11.01`` exist) and the row is rejected.
-    """
-    candidates: dict[str, set[str]] = {}
-
-    def add(variant: str, code: str) -> None:
-        candidates.setdefault(variant, set()).add(code)
-
-    canonical = {str(c) for c in codes}
-    for code in canonical:
-        add(code, code)
-        if len(code) == 2:
-            add(code + ".0", code)
-            add(code + ".00", code)
-        elif len(code) == 5:
-            province, local = code[:2], code[3:]
-            add(province + local, code)
-            if local.endswith("0"):
-                add(f"{province}.{local[0]}", code)
-                add(f"{province}{local[0]}", code)
-            if local.startswith("0"):
-                add(f"{province}.{local[1]}", code)
-                add(f"{province}{local[1]}", code)
-    rows = []
-    for variant, codes_for_variant in candidates.items():
-        if variant in canonical:  # an exact code always means itself
-            rows.append((variant, variant, False))
-        elif len(codes_for_variant) == 1:
-            rows.append((variant, next(iter(codes_for_variant)), False))
-        else:
-            rows.append((variant, " or ".join(sorted(codes_for_variant)), True))
-    return pd.DataFrame(rows, columns=["variant", "canonical", "ambiguous"])
-
-
-def own_region_code_sql(clean: str) -> str:
-    """Canonical code for the ``regions`` table itself (no lookup): ``NN``, ``NN.NN``, undotted
-    ``NNNN``, or ``NN.0`` for a province; NULL otherwise."""
-    s = region_text_sql(clean)
-    return (f"CASE WHEN regexp_full_match({s}, '\\d{{2}}(\\.\\d{{2}})?') THEN {s} "
-            f"WHEN regexp_full_match({s}, '\\d{{4}}') THEN left({s}, 2) || '.' || right({s}, 2) "
-            f"WHEN regexp_full_match({s}, '\\d{{2}}\\.00?') THEN left({s}, 2) END")

@@ -1,8 +1,8 @@
 """The data contract: one declared schema per input table, plus the shared category lists.
 
 Every module that needs a list of service types, budget categories, channels, levels or the SPBE
-bands imports it from here. The schemas are declarations only (no I/O); ``analysis.data.io`` turns
-each declaration into SQL predicates, one reject reason per rule.
+bands imports it from here. The schemas are declarations only (no I/O); ``analysis.data.validate``
+turns each declaration into SQL predicates, one reject reason per rule.
 
 Kinds of column (``Column.kind``):
 
@@ -15,6 +15,15 @@ Kinds of column (``Column.kind``):
 - ``period``: a month, canonical ``YYYY-MM``; also accepts ``2026-1``, ``2026/01``, ``01/2026``,
   ``Januari 2026`` and full dates (the month is kept).
 - ``region_code``: a Kemendagri code, canonical ``NN`` (province) or ``NN.NN`` (kabupaten/kota).
+
+Plausible ranges. Every number has an upper bound far above any real value (a typo, a value in
+the wrong unit or an identifier in a number column is rejected instead of entering a sum): amounts
+at most 10^15 Rupiah per row (Rp 1.000 triliun: DKI Jakarta's whole annual budget is about
+Rp 80 triliun, all central transfers about Rp 900 triliun a year); a 16-digit NIK (at least
+1.1 × 10^15) can therefore never pass as an amount. Dates lie in 2000-01-01 .. 2099-12-31
+(e-government records, WFA policies and budgets of this study are all after 2000; year 1 or 1850
+is a typo or an export default); service timestamps must also not be after the extraction date
+(through the end of that day: a date-only ``extracted_at`` covers the whole day).
 """
 
 from __future__ import annotations
@@ -77,14 +86,23 @@ def spbe_band(index_values) -> pd.Series:
 KINDS = ("text", "int", "float", "bool", "date", "timestamp", "period", "region_code")
 
 
+#: Plausible range of every date, timestamp and period (inclusive; see the module docstring).
+EARLIEST_DATE = "2000-01-01"
+LATEST_DATE = "2099-12-31"
+#: Upper bound of an amount in Rupiah in one row (see the module docstring).
+MAX_AMOUNT_IDR = 1e15
+
+
 @dataclass(frozen=True)
 class Column:
     """One column of an input table.
 
     ``required``: the column must be present in the file. ``nullable``: its values may be empty.
-    ``minimum``/``maximum`` are inclusive unless ``minimum_exclusive``. ``pattern`` is a full-match
-    regular expression on the trimmed text (for ``text`` columns). ``personal``: personal data,
-    replaced by a salted hash at load time. ``lowercase``: values are compared and stored lower-case.
+    ``minimum``/``maximum`` are inclusive unless ``minimum_exclusive``. ``earliest``/``latest``:
+    inclusive ISO dates bounding a ``date``, ``timestamp`` or ``period`` column. ``pattern`` is a
+    full-match regular expression on the trimmed text (for ``text`` columns). ``personal``:
+    personal data, replaced by a salted hash at load time. ``lowercase``: values are compared and
+    stored lower-case.
     """
 
     name: str
@@ -95,6 +113,8 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     minimum_exclusive: bool = False
+    earliest: str | None = None
+    latest: str | None = None
     pattern: str | None = None
     pattern_hint: str | None = None
     personal: bool = False
@@ -104,6 +124,11 @@ class Column:
     def __post_init__(self):
         if self.kind not in KINDS:
             raise ValueError(f"column {self.name}: unknown kind {self.kind!r}")
+        if self.kind in ("date", "timestamp", "period"):
+            object.__setattr__(self, "earliest", self.earliest or EARLIEST_DATE)
+            object.__setattr__(self, "latest", self.latest or LATEST_DATE)
+        elif self.earliest or self.latest:
+            raise ValueError(f"column {self.name}: earliest/latest apply to dates, not {self.kind!r}")
 
 
 @dataclass(frozen=True)
@@ -123,11 +148,25 @@ class RowRule:
 
 
 @dataclass(frozen=True)
+class TableNote:
+    """A fact about the accepted rows worth telling the analyst, not a reason to reject them.
+
+    ``query_sql`` runs over the accepted rows (``{rows}``: the typed columns by name and
+    ``__row``, the row number in the file); every row it returns becomes one
+    ``Note(code, {file, <its columns>})`` in the table's validation report."""
+
+    code: str
+    query_sql: str
+    description: str
+
+
+@dataclass(frozen=True)
 class TableSchema:
     name: str
     columns: tuple[Column, ...]
     key: tuple[str, ...] = ()
     rules: tuple[RowRule, ...] = ()
+    notes: tuple[TableNote, ...] = ()
     #: region-code columns that must exist in the regions table (not for ``regions`` itself)
     region_columns: tuple[str, ...] = ()
     description: str = ""
@@ -154,7 +193,7 @@ class TableSchema:
 #: ``n_pemohon``, ``applicant_name``, ``telp_pemohon``.
 _PERSONAL_WORDS = {
     "nik", "nip", "kk", "no_kk", "nama", "name", "pemohon", "applicant", "telp", "phone",
-    "email", "alamat", "address", "nama_lgkp", "npwp",
+    "email", "alamat", "address", "nama_lgkp", "npwp", "officer", "petugas",
 }
 _ORGANISATION_NAME_COLUMNS = {"name"}  # the Pemda name in regions/policies
 
@@ -162,8 +201,9 @@ _ORGANISATION_NAME_COLUMNS = {"name"}  # the Pemda name in regions/policies
 def is_personal_column(table: str, column: str) -> bool:
     """Whether an extra (undeclared) column of ``table`` holds personal data and must be hashed.
 
-    Conservative: any column whose name contains a personal-data word is hashed, except the
-    ``name`` column of ``regions`` and ``policies`` (a Pemda name)."""
+    Conservative: any column whose name contains a personal-data word (any letter case:
+    ``Applicant_NIK``, ``NIP``, ``Nama Pemohon``) is hashed, except the ``name`` column of
+    ``regions`` and ``policies`` (a Pemda name)."""
     col = column.lower()
     if table in ("regions", "policies") and col in _ORGANISATION_NAME_COLUMNS:
         return False
@@ -184,13 +224,13 @@ REGIONS = TableSchema(
         Column("level", "text", allowed=LEVELS, lowercase=True, description="provinsi, kabupaten or kota"),
         Column("province_code", "text", pattern=r"\d{2}", pattern_hint="2 digits",
                description="2-digit parent province code (equals `region_code` for a province)"),
-        Column("population", "int", minimum=0, description="residents (persons)"),
-        Column("area_km2", "float", required=False, nullable=True, minimum=0,
-               minimum_exclusive=True, description="land area, km²"),
+        Column("population", "int", minimum=0, maximum=1e9, description="residents (persons)"),
+        Column("area_km2", "float", required=False, nullable=True, minimum=0, maximum=2e6,
+               minimum_exclusive=True, description="land area, km² (Indonesia: 1.9 million)"),
         Column("spbe_index", "float", required=False, nullable=True, minimum=1, maximum=5,
                description="SPBE index (1-5, PermenPANRB 59/2020)"),
-        Column("asn_count", "int", required=False, nullable=True, minimum=0,
-               description="civil servants (ASN) employed by the Pemda, persons"),
+        Column("asn_count", "int", required=False, nullable=True, minimum=0, maximum=1e7,
+               description="civil servants (ASN) employed by the Pemda, persons (Indonesia: 4.3 million)"),
         Column("ekinerja_daily", "bool", required=False, nullable=True,
                description="daily output-based performance records (e-Kinerja) in use"),
     ),
@@ -243,6 +283,19 @@ POLICIES = TableSchema(
         RowRule("end_before_start", "end_date", "end_date < start_date",
                 "`end_date` must not be before `start_date`"),
     ),
+    notes=(
+        TableNote(
+            "overlapping_policy_spells",
+            "SELECT a.region_code, strftime(a.start_date, '%Y-%m-%d') AS first_start, "
+            "strftime(a.end_date, '%Y-%m-%d') AS first_end, a.__row AS first_row, "
+            "strftime(b.start_date, '%Y-%m-%d') AS second_start, "
+            "strftime(b.end_date, '%Y-%m-%d') AS second_end, b.__row AS second_row "
+            "FROM {rows} AS a JOIN {rows} AS b ON a.region_code = b.region_code AND a.__row < b.__row "
+            # an empty end_date is open-ended: the comparison with it always holds
+            "WHERE a.start_date <= coalesce(b.end_date, a.start_date) "
+            "AND b.start_date <= coalesce(a.end_date, b.start_date) ORDER BY a.__row, b.__row",
+            "two adoptions of one Pemda whose spells overlap (both rows are kept)"),
+    ),
     region_columns=("region_code",),
 )
 
@@ -257,10 +310,11 @@ SERVICE_REQUESTS = TableSchema(
         Column("submitted_at", "timestamp", description="when the complete application was received"),
         Column("completed_at", "timestamp", nullable=True,
                description="when it was completed; empty (or `0000-00-00`) = still open at extraction"),
-        Column("units_involved", "int", minimum=1, description="work units involved (1 = single unit)"),
+        Column("units_involved", "int", minimum=1, maximum=1000,
+               description="work units involved (1 = single unit; a Pemda has fewer than 100)"),
         Column("channel", "text", allowed=CHANNELS, lowercase=True, description="online or loket"),
-        Column("sla_days", "float", minimum=0, minimum_exclusive=True,
-               description="service standard (SLA), days, > 0"),
+        Column("sla_days", "float", minimum=0, minimum_exclusive=True, maximum=3650,
+               description="service standard (SLA), days, > 0 and at most ten years"),
         Column("applicant_nik", "text", required=False, nullable=True, pattern=r"\d{16}",
                pattern_hint="16 digits", personal=True,
                description="applicant NIK (16 digits); personal data, replaced by a salted hash at load"),
@@ -288,8 +342,10 @@ BUDGET = TableSchema(
         Column("category", "text", lowercase=True,
                description="spending category: routine " + ", ".join(ROUTINE_CATEGORIES)
                + "; placebo " + ", ".join(PLACEBO_CATEGORIES) + "; other values allowed"),
-        Column("budget_idr", "float", minimum=0, description="annual appropriation of the account that year, Rupiah ≥ 0"),
-        Column("realized_idr", "float", minimum=0, description="spending realised in that month, Rupiah ≥ 0"),
+        Column("budget_idr", "float", minimum=0, maximum=MAX_AMOUNT_IDR,
+               description="annual appropriation of the account that year, Rupiah ≥ 0"),
+        Column("realized_idr", "float", minimum=0, maximum=MAX_AMOUNT_IDR,
+               description="spending realised in that month, Rupiah ≥ 0"),
     ),
     key=("region_code", "period", "account_code"),
     region_columns=("region_code",),
@@ -301,7 +357,8 @@ TRANSFERS = TableSchema(
     columns=(
         Column("region_code", "region_code", description=_REGION_DESC),
         Column("period", "period", description="month, `YYYY-MM`"),
-        Column("tkd_idr", "float", minimum=0, description="transfers received in the month, Rupiah ≥ 0"),
+        Column("tkd_idr", "float", minimum=0, maximum=MAX_AMOUNT_IDR,
+               description="transfers received in the month, Rupiah ≥ 0"),
     ),
     key=("region_code", "period"),
     region_columns=("region_code",),
@@ -333,5 +390,8 @@ def describe_rules(schema: TableSchema) -> Iterable[str]:
         yield "no two rows with the same " + " + ".join(f"`{k}`" for k in schema.key)
     for rule in schema.rules:
         yield rule.description
+    for col in schema.columns:
+        if col.earliest:
+            yield f"`{col.name}` must lie in {col.earliest} .. {col.latest}"
     for col in schema.region_columns:
         yield f"`{col}` must exist in `regions`"

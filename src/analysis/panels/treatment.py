@@ -111,7 +111,7 @@ def assign_treatment(
 
     Parameters
     ----------
-    policies, regions : the ``policies`` and ``regions`` tables (``analysis.data.io``).
+    policies, regions : the ``policies`` and ``regions`` tables (``analysis.data.load``).
     periods : the study window, ``YYYY-MM`` strings (e.g. the months of the service panel).
     trial_handling : ``"exclude"`` or ``"absorbing"`` for Pemda whose WFA switched off (module doc).
     max_gap_months : longest gap between spells that is bridged (rule 2).
@@ -156,3 +156,18 @@ def assign_treatment(
         columns=["region_code", "cohort", "wfa_days_per_week", "treated_months", "last_treated", "status",
                  "in_staggered_sample", "note"],
     )
+
+
+#: ``source`` of the policy rows :mod:`analysis.simulate` writes for its simulated adopters.
+SIMULATED_SOURCE = "simulated"
+
+
+def real_adopter_codes(policies: pd.DataFrame) -> set[str]:
+    """Region codes of the real adopters in ``policies``: every Pemda with a policy row that
+    :mod:`analysis.simulate` did not add (``source == "simulated"``, or an ``origin`` column
+    saying ``simulated``). In a user's own data every adopter is real; in the synthetic data the
+    real ones are the bundled registry's."""
+    simulated = policies["source"].astype(str).str.strip().str.lower() == SIMULATED_SOURCE
+    if "origin" in policies.columns:
+        simulated |= policies["origin"].astype(str).str.strip().str.lower() == SIMULATED_SOURCE
+    return set(policies.loc[~simulated, "region_code"].astype(str))

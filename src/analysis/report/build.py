@@ -14,12 +14,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
 
+from analysis.data import load
 from analysis.paths import PROJECT_ROOT
 from analysis.report import provenance as prov
 from analysis.report.config import ReportSpec, load_reports, resolve_dependencies, select_reports
 from analysis.report.index import headline, write_index
 from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs
-from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir, input_niks
+from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir
 
 MANIFEST_JSON = "manifest.json"
 HASH_CACHE = ".input-hashes.json"
@@ -57,19 +58,10 @@ def _display_path(path: Path) -> str:
 
 
 def load_adopters(data_dir: Path) -> list[str]:
-    """Region codes of the adopters in the dataset's ``policies`` table (sorted, unique)."""
-    try:
-        from analysis.data.io import load_table
-
-        policies = load_table(data_dir, "policies")
-    except ImportError:
-        import pandas as pd
-
-        path = Path(data_dir) / "policies.csv"
-        if not path.exists():
-            return []
-        policies = pd.read_csv(path, dtype=str)
-    if policies is None or "region_code" not in policies:
+    """Region codes of the adopters in the dataset's validated ``policies`` table (sorted, unique;
+    the bundled registry when the dataset has none)."""
+    policies = load(data_dir).policies
+    if policies is None:
         return []
     return sorted(set(policies["region_code"].dropna().astype(str)))
 
@@ -237,7 +229,6 @@ def build_reports(
     dependencies = {spec.slug: resolve_dependencies(spec, specs) for spec in selected}
     outcomes = run_jobs(job_list, dependencies, max_workers=jobs, on_event=Progress(len(job_list), stream))
 
-    niks = input_niks(data_dir) if job_list else frozenset()
     records: dict[str, dict[str, Any]] = {
         slug: record for slug, record in previous.items()
         if slug in {s.slug for s in specs} and slug not in {s.slug for s in selected}
@@ -247,7 +238,7 @@ def build_reports(
         if spec.slug in outcomes:
             outcome = outcomes[spec.slug]
             record = {**asdict(outcome)}
-            problems = check_report_dir(report_dir, niks, min_count) if report_dir.exists() else []
+            problems = check_report_dir(report_dir, min_count) if report_dir.exists() else []
             if problems:
                 record["status"] = "failed"
                 record["error"] = {"ename": "PrivacyCheckFailed", "evalue": "; ".join(problems[:10]), "source": None}

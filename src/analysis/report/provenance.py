@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import subprocess
 import sys
@@ -11,6 +10,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from analysis.data import read_metadata, read_truth
+from analysis.errors import DataContractError
 from analysis.paths import PROJECT_ROOT
 
 #: the declared stack whose versions every report records
@@ -115,16 +116,15 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
 
 
 def dataset_seed(data_dir: Path) -> int | None:
-    """The simulation seed of a synthetic dataset (``truth.json`` / ``dataset.json``), else None."""
-    for name in ("truth.json", "dataset.json"):
-        path = Path(data_dir) / name
-        if path.exists():
-            try:
-                seed = json.loads(path.read_text(encoding="utf-8")).get("seed")
-            except (OSError, ValueError, AttributeError):
-                continue
-            if seed is not None:
-                return seed
+    """The simulation seed of a synthetic dataset (``truth.json``, else ``dataset.json``), else None
+    (also when either file is not a JSON object: the build reports that when it loads the data)."""
+    try:
+        documents = (read_truth(data_dir) or {}, read_metadata(data_dir))
+    except DataContractError:
+        return None
+    for document in documents:
+        if document.get("seed") is not None:
+            return document["seed"]
     return None
 
 

@@ -1,8 +1,11 @@
 """Personal-data and small-count checks on rendered pages.
 
-- NIK: every 16-digit run of digits in a rendered page is compared with the ``applicant_nik``
-  values of the input ``service_requests`` table (read raw, before the loader hashes them). A page
-  holding one fails the build.
+- Personal identifiers: every rendered page and saved table is scanned for NIK- and NIP-shaped
+  values with the rule the loader masks them by (:func:`analysis.data.privacy.find_personal_ids`:
+  16 or 18 digits, plain or grouped, with plausible fields). A page holding one fails the build.
+  The check needs no input values: the loader hashes personal columns and masks identifiers in
+  every other text column before any row reaches a notebook, so an identifier found in an output
+  is a leak whatever column it came from, and the check cannot fail on an unreadable input file.
 - Small counts: ``analysis.report.exhibits.show_table`` suppresses counts below the threshold at source
   in the columns a notebook declares as counts (listed in ``exhibits.json``, with their threshold).
   This re-check applies the declared columns to every saved ``tables/*.csv`` and, as a safety net
@@ -18,54 +21,14 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-import pandas as pd
+from analysis.data.privacy import find_personal_ids, mask_id
 
-NIK_PATTERN = re.compile(r"(?<!\d)\d{16}(?!\d)")
-NIK_COLUMN = "applicant_nik"
 DEFAULT_MIN_COUNT = 10
 
 
-def _service_requests_file(data_dir: Path) -> Path | None:
-    for suffix in (".csv", ".parquet", ".xlsx"):
-        path = Path(data_dir) / f"service_requests{suffix}"
-        if path.exists():
-            return path
-    return None
-
-
-def input_niks(data_dir: Path) -> frozenset[str]:
-    """The 16-digit ``applicant_nik`` values of the raw input (empty if the column is absent)."""
-    path = _service_requests_file(data_dir)
-    if path is None:
-        return frozenset()
-    if path.suffix == ".csv":
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header_line = handle.readline()
-        sep = ";" if header_line.count(";") > header_line.count(",") else ","
-        header = next(csv.reader([header_line], delimiter=sep))
-        if NIK_COLUMN not in [h.strip() for h in header]:
-            return frozenset()
-        values = pd.read_csv(path, sep=sep, usecols=lambda c: c.strip() == NIK_COLUMN, dtype=str)
-    elif path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        if NIK_COLUMN not in pq.read_schema(path).names:
-            return frozenset()
-        values = pd.read_parquet(path, columns=[NIK_COLUMN])
-    else:
-        values = pd.read_excel(path, dtype=str)
-        if NIK_COLUMN not in values.columns:
-            return frozenset()
-    column = values.iloc[:, 0].dropna().astype(str).str.strip().str.replace(r"\.0$", "", regex=True)
-    return frozenset(v for v in column if len(v) == 16 and v.isdigit())
-
-
-def find_niks(text: str, niks: frozenset[str]) -> list[str]:
-    """Input NIK values that appear in ``text`` (masked to their first 4 digits for reporting)."""
-    if not niks:
-        return []
-    found = {m.group(0) for m in NIK_PATTERN.finditer(text) if m.group(0) in niks}
-    return sorted(f"{n[:4]}************" for n in found)
+def personal_ids(text: str) -> list[str]:
+    """Personal identifiers (NIK, NIP) in ``text``, masked to their first 4 digits, sorted."""
+    return sorted({mask_id(found) for found in find_personal_ids(text)})
 
 
 #: headers of columns that count requests or applicants (people): checked for small counts
@@ -167,23 +130,24 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
     return declared
 
 
-def check_page(path: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+def check_page(path: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
     """Privacy problems of one rendered page (empty list: clean)."""
     text = Path(path).read_text(encoding="utf-8")
-    problems = [f"{Path(path).name}: contains input NIK {n}" for n in find_niks(text, niks)]
+    problems = [f"{Path(path).name}: contains a personal identifier {n}" for n in personal_ids(text)]
     problems += [f"{Path(path).name}: count below {min_count} not suppressed ({p})" for p in small_counts(text, min_count)]
     return problems
 
 
-def check_report_dir(report_dir: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+def check_report_dir(report_dir: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
     """Privacy problems of a report's rendered pages and saved tables."""
     report_dir = Path(report_dir)
     problems = []
     for page in sorted(report_dir.glob("*.html")):
-        problems += check_page(page, niks, min_count)
+        problems += check_page(page, min_count)
     declared = declared_count_columns(report_dir)
     for table in sorted(report_dir.glob("tables/*.csv")):
         columns, threshold = declared.get(f"tables/{table.name}", ((), None))
         problems += [f"tables/{p}" for p in small_counts_in_csv(table, threshold or min_count, declared=columns)]
-        problems += [f"{table.name}: contains input NIK {n}" for n in find_niks(table.read_text(encoding="utf-8"), niks)]
+        problems += [f"{table.name}: contains a personal identifier {n}"
+                     for n in personal_ids(table.read_text(encoding="utf-8"))]
     return problems
