@@ -82,7 +82,7 @@ def test_small_count_check_reads_count_columns():
     page = ("<table><tr><th>service_type</th><th>n_requests</th><th>median_days</th></tr>"
             "<tr><td>bansos</td><td>3</td><td>2.0</td></tr><tr><td>adminduk</td><td>&lt;10</td><td>1</td></tr>"
             "<tr><td>perizinan</td><td>1.234</td><td>4</td></tr></table>")
-    assert scrub.small_counts(page) == ["table 1: n_requests = 3"]
+    assert scrub.small_counts(page) == [{"table": "table 1", "column": "n_requests", "value": "3"}]
 
 
 def test_entry_formatting_follows_language_and_unit():
@@ -140,13 +140,15 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
     exhibits.show_table(pd.DataFrame({"group": ["a"], "n_treated_pemda": [2]}), "pemda", "Pemda")
     assert check_report_dir(tmp_path, frozenset()) == []
     exhibits.show_table(pd.DataFrame({"group": ["a"], "n_requests": [4]}), "requests", "Requests")
-    assert any("n_requests = 4" in problem for problem in check_report_dir(tmp_path, frozenset()))
+    assert any(note.code == "small_count_in_output" and note.params["column"] == "n_requests"
+               and note.params["value"] == "4" for note in check_report_dir(tmp_path, frozenset()))
     exhibits.configure(tmp_path / "declared", "en")
     table = pd.DataFrame({"group": ["a"], "households": [4]})
     exhibits.show_table(table, "declared", "Declared", count_columns=["households"])
     assert check_report_dir(tmp_path / "declared", frozenset()) == []  # suppressed at source
     (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,households\na,4\n")
-    assert any("households = 4" in p for p in check_report_dir(tmp_path / "declared", frozenset()))
+    assert any(note.params.get("column") == "households" and note.params.get("value") == "4"
+               for note in check_report_dir(tmp_path / "declared", frozenset()))
 
 
 def test_index_headline_formats_by_unit():

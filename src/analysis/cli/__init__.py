@@ -9,6 +9,7 @@ COMMANDS = {
     "simulate": "analysis.cli.simulate",
     "validate": "analysis.cli.validate",
     "build": "analysis.cli.build",
+    "history": "analysis.cli.history",
 }
 
 EXIT_OK = 0

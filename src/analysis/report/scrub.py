@@ -1,24 +1,40 @@
-"""Personal-data and small-count checks on rendered pages.
+"""Personal-data and small-count checks on every file of a finished report.
 
-- NIK: every 16-digit run of digits in a rendered page is compared with the ``applicant_nik``
-  values of the input ``service_requests`` table (read raw, before the loader hashes them). A page
-  holding one fails the build.
-- Small counts: ``analysis.report.exhibits.show_table`` suppresses counts below the threshold at source
-  in the columns a notebook declares as counts (listed in ``exhibits.json``, with their threshold).
-  This re-check applies the declared columns to every saved ``tables/*.csv`` and, as a safety net
-  for undeclared ones, checks every rendered table and CSV by column header for counts of requests
-  or applicants (people: :data:`COUNT_HEADER`). Counts of Pemda, months or categories are not
-  personal and are not checked. A value in ``1 .. min_count-1`` is a problem.
+:func:`check_report_dir` scans every file of a report folder (``report.html``,
+``report-full.html``, ``report.ipynb``, ``results.json``, ``exhibits.json``, ``provenance.json``,
+``tables/*.csv`` and ``*.xlsx``, ``figures/*.svg``, ...) and returns the problems as
+:class:`~analysis.notes.Note` values (codes, no sentences):
+
+- ``input_nik_in_output`` (``file``, ``masked``): a 16-digit run equal to an ``applicant_nik`` of
+  the input ``service_requests`` table (read raw, before the loader hashes them);
+- ``personal_id_in_output`` (``file``, ``masked``): any NIK- or NIP-shaped value, by the shared
+  value rule :func:`analysis.data.privacy.find_personal_ids` (SHA-256 digests and other long hex
+  strings are skipped: their digit runs are not identifiers);
+- ``small_count_in_output`` (``file``, ``table``, ``column``, ``value``, ``min_count``): a count of
+  requests or applicants (people) in ``1 .. min_count-1``. ``analysis.report.exhibits.show_table``
+  suppresses counts below the threshold at source in the columns a notebook declares as counts
+  (listed in ``exhibits.json``, with their threshold); this re-check applies the declared columns
+  to every saved ``tables/*.csv`` and, as a safety net for undeclared ones, checks every HTML table
+  and CSV by column header (:data:`COUNT_HEADER`). Counts of Pemda, months or categories are not
+  personal and are not checked.
+
+Values are reported masked (:func:`analysis.data.privacy.mask_id`), never in full.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import json
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pandas as pd
+
+from analysis.data.privacy import find_personal_ids, mask_id
+from analysis.notes import Note
 
 NIK_PATTERN = re.compile(r"(?<!\d)\d{16}(?!\d)")
 NIK_COLUMN = "applicant_nik"
@@ -117,9 +133,9 @@ def _as_count(text: str) -> float | None:
 
 
 def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COUNT, where: str = "table",
-                         declared: tuple[str, ...] = ()) -> list[str]:
+                         declared: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Cells of count columns (``declared``, or by header: :data:`COUNT_HEADER`) holding
-    1 .. ``min_count``-1."""
+    1 .. ``min_count``-1, as ``{"table": where, "column", "value"}``."""
     if len(rows) < 2:
         return []
     header = rows[0]
@@ -132,11 +148,11 @@ def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COU
             if 0 <= index < len(row):
                 value = _as_count(row[index])
                 if value is not None and 0 < value < min_count:
-                    problems.append(f"{where}: {header[position]} = {row[index]}")
+                    problems.append({"table": where, "column": header[position], "value": row[index]})
     return problems
 
 
-def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[dict[str, str]]:
     """Small counts in the HTML tables of a page."""
     parser = _TableParser()
     parser.feed(text)
@@ -146,9 +162,10 @@ def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
     return problems
 
 
-def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT, declared: tuple[str, ...] = ()) -> list[str]:
+def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT,
+                        declared: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Small counts in a saved exhibit table (``tables/<key>.csv``)."""
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
         rows = [row for row in csv.reader(handle)]
     return small_counts_in_rows(rows, min_count, where=Path(path).name, declared=declared)
 
@@ -158,8 +175,6 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
     listing = Path(report_dir) / "exhibits.json"
     if not listing.exists():
         return {}
-    import json
-
     declared = {}
     for exhibit in json.loads(listing.read_text(encoding="utf-8")):
         if exhibit.get("kind") == "table" and exhibit.get("count_columns"):
@@ -167,23 +182,53 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
     return declared
 
 
-def check_page(path: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
-    """Privacy problems of one rendered page (empty list: clean)."""
-    text = Path(path).read_text(encoding="utf-8")
-    problems = [f"{Path(path).name}: contains input NIK {n}" for n in find_niks(text, niks)]
-    problems += [f"{Path(path).name}: count below {min_count} not suppressed ({p})" for p in small_counts(text, min_count)]
-    return problems
+#: SHA-256 digests, commit ids and other long hex strings: their digit runs are not identifiers
+_HEX_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])")
 
 
-def check_report_dir(report_dir: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
-    """Privacy problems of a report's rendered pages and saved tables."""
+def readable_text(path: Path) -> str:
+    """The text a reader of ``path`` could see: a zip container (``.xlsx``, ``.docx``) as the text
+    of its members, any other file as UTF-8 (undecodable bytes replaced)."""
+    data = Path(path).read_bytes()
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+        except (zipfile.BadZipFile, OSError, RuntimeError):
+            pass
+    return data.decode("utf-8", "replace")
+
+
+def personal_ids_in_text(text: str, niks: frozenset[str], where: str) -> list[Note]:
+    """Input NIKs and NIK/NIP-shaped values in ``text`` (masked), once each."""
+    text = _HEX_DIGEST.sub(" ", text)
+    notes = [Note("input_nik_in_output", {"file": where, "masked": masked}) for masked in find_niks(text, niks)]
+    seen = {note.params["masked"] for note in notes}
+    for value in find_personal_ids(text):
+        masked = mask_id(value)
+        if masked not in seen:
+            seen.add(masked)
+            notes.append(Note("personal_id_in_output", {"file": where, "masked": masked}))
+    return notes
+
+
+def _small_count_notes(found: list[dict[str, str]], where: str, min_count: int) -> list[Note]:
+    return [Note("small_count_in_output", {"file": where, **cell, "min_count": min_count}) for cell in found]
+
+
+def check_report_dir(report_dir: Path, niks: frozenset[str], min_count: int = DEFAULT_MIN_COUNT) -> list[Note]:
+    """Privacy problems of every file of a report folder (empty list: clean); see the module doc."""
     report_dir = Path(report_dir)
-    problems = []
-    for page in sorted(report_dir.glob("*.html")):
-        problems += check_page(page, niks, min_count)
     declared = declared_count_columns(report_dir)
-    for table in sorted(report_dir.glob("tables/*.csv")):
-        columns, threshold = declared.get(f"tables/{table.name}", ((), None))
-        problems += [f"tables/{p}" for p in small_counts_in_csv(table, threshold or min_count, declared=columns)]
-        problems += [f"{table.name}: contains input NIK {n}" for n in find_niks(table.read_text(encoding="utf-8"), niks)]
+    problems: list[Note] = []
+    for path in sorted(p for p in report_dir.rglob("*") if p.is_file()):
+        where = path.relative_to(report_dir).as_posix()
+        text = readable_text(path)
+        problems += personal_ids_in_text(text, niks, where)
+        if path.suffix == ".html":
+            problems += _small_count_notes(small_counts(text, min_count), where, min_count)
+        elif path.suffix == ".csv" and where.startswith("tables/"):
+            columns, threshold = declared.get(where, ((), None))
+            limit = threshold or min_count
+            problems += _small_count_notes(small_counts_in_csv(path, limit, declared=columns), where, limit)
     return problems
