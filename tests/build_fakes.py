@@ -11,7 +11,8 @@ Behaviour is set per test with :func:`install` (in process) or, for a build in a
   identifier into that output;
 - ``counter``: a file to append each run's slug to (to count runs across processes);
 - ``sleep``: seconds each report takes;
-- ``wait_for``: a file each report waits for (at most a minute) before it finishes.
+- ``wait_for``: a file each report waits for (at most a minute) before it finishes;
+- ``offset``: ``{slug: value}`` added to that report's estimate (a result that moved for no reason).
 """
 
 from __future__ import annotations
@@ -72,7 +73,8 @@ def fake_run_notebook(job: runner.ReportJob, executed: Path) -> None:
         nbformat.v4.new_output("stream", name="stdout", text=printed)])
     nb.cells = [injected, shown]
     nbformat.write(nb, executed)
-    entries = [ResultEntry("requests", scale * n, 0.5, scale * n - 1, scale * n + 1, "days", "Scaled requests")]
+    value = scale * n + float((BEHAVIOUR.get("offset") or {}).get(job.slug, 0.0))
+    entries = [ResultEntry("requests", value, 0.5, value - 1, value + 1, "days", "Scaled requests")]
     if leak == "results":
         entries.append(ResultEntry("oops", float(NIK), unit="count", label="identifier"))
     if leak == "nip":

@@ -18,16 +18,25 @@ The result (:class:`Changes`, written as ``OUT/changes.json``) holds facts, no s
 
 ``status`` is ``no_previous`` (nothing to compare with), ``no_change`` (no reason and no number
 moved) or ``changed``.
+
+:func:`changes_for_brief` gives the policy brief (which runs inside a build, before that build's
+record exists) the same comparison for its input reports against the latest recorded build.
 """
 
 from __future__ import annotations
 
+import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from analysis.data.schemas import TABLES
 from analysis.notes import Note
+from analysis.report import history
+from analysis.report.history import expand_months, latest_record
+from analysis.report.output_folder import display_path
+from analysis.report.provenance import hash_directory
 
 #: reasons that come from the data (apply to every report)
 DATA_REASONS = (
@@ -103,11 +112,12 @@ def summary_of(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _active(adopter: dict[str, Any], day: str | None) -> bool:
+def _active(adopter: list[Any], day: str | None) -> bool:
+    """Whether an adopter row ``[region_code, start_date, end_date, is_trial]`` is in force on ``day``."""
+    _, start, end = adopter[:3]
     if day is None:
-        return adopter.get("end_date") is None
-    started = adopter.get("start_date") is None or adopter["start_date"] <= day
-    return started and (adopter.get("end_date") is None or adopter["end_date"] >= day)
+        return end is None
+    return (start is None or start <= day) and (end is None or end >= day)
 
 
 def data_reasons(previous: dict[str, Any], current: dict[str, Any]) -> list[Note]:
@@ -123,8 +133,8 @@ def data_reasons(previous: dict[str, Any], current: dict[str, Any]) -> list[Note
     old_tables, new_tables = old.get("tables") or {}, new.get("tables") or {}
     for table in sorted(set(old_tables) | set(new_tables)):
         before, after = old_tables.get(table) or {}, new_tables.get(table) or {}
-        added = sorted(set(after.get("months") or []) - set(before.get("months") or []))
-        removed = sorted(set(before.get("months") or []) - set(after.get("months") or []))
+        months_before, months_after = set(expand_months(before.get("months"))), set(expand_months(after.get("months")))
+        added, removed = sorted(months_after - months_before), sorted(months_before - months_after)
         if added:
             reasons.append(Note("new_months", {"table": table, "months": added}))
         if removed:
@@ -153,7 +163,7 @@ def data_reasons(previous: dict[str, Any], current: dict[str, Any]) -> list[Note
         reasons.append(Note("files_changed", {"files": other_files}))
 
     def codes(adopters):
-        return {a["region_code"] for a in adopters or []}
+        return {a[0] for a in adopters or []}
 
     old_adopters, new_adopters = old.get("adopters") or [], new.get("adopters") or []
     added = sorted(codes(new_adopters) - codes(old_adopters))
@@ -162,8 +172,8 @@ def data_reasons(previous: dict[str, Any], current: dict[str, Any]) -> list[Note
         reasons.append(Note("new_adopters", {"region_codes": added}))
     if removed:
         reasons.append(Note("removed_adopters", {"region_codes": removed}))
-    active_before = {a["region_code"] for a in old_adopters if _active(a, old.get("extracted_at"))}
-    active_after = {a["region_code"] for a in new_adopters if _active(a, new.get("extracted_at"))}
+    active_before = {a[0] for a in old_adopters if _active(a, old.get("extracted_at"))}
+    active_after = {a[0] for a in new_adopters if _active(a, new.get("extracted_at"))}
     ended = sorted((active_before - active_after) & codes(new_adopters))
     if ended:
         reasons.append(Note("ended_adopters", {"region_codes": ended}))
@@ -181,13 +191,15 @@ def code_reasons(previous: dict[str, Any], current: dict[str, Any]) -> tuple[lis
     old, new = previous.get("code") or {}, current.get("code") or {}
     reasons: list[Note] = []
     per_report: dict[str, list[str]] = {}
-    package_changed = old.get("analysis_code_sha256") != new.get("analysis_code_sha256")
+    package_changed = (None not in (old.get("analysis_code_sha256"), new.get("analysis_code_sha256"))
+                       and old["analysis_code_sha256"] != new["analysis_code_sha256"])
     old_notebooks, new_notebooks = old.get("notebooks") or {}, new.get("notebooks") or {}
     notebooks = sorted(n for n in set(old_notebooks) & set(new_notebooks) if old_notebooks[n] != new_notebooks[n])
     if package_changed or notebooks:
         reasons.append(Note("code_changed", {"analysis_code": package_changed, "notebooks": notebooks}))
     old_packages, new_packages = old.get("packages") or {}, new.get("packages") or {}
-    packages = sorted(p for p in set(old_packages) | set(new_packages) if old_packages.get(p) != new_packages.get(p))
+    packages = sorted(p for p in set(old_packages) | set(new_packages) if old_packages.get(p) != new_packages.get(p)) \
+        if old_packages and new_packages else []
     if packages:
         reasons.append(Note("packages_changed", {"packages": packages}))
     changed_parameters = []
@@ -288,3 +300,52 @@ def compare(previous: dict[str, Any] | None, current: dict[str, Any]) -> Changes
 def _partial(record: dict[str, Any]) -> bool:
     selection = record.get("selection") or {}
     return bool(selection.get("only") or selection.get("lang"))
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def current_snapshot(reports_dir: Path, data_dir: Path, report_slugs: list[str]) -> dict[str, Any]:
+    """A history-record-shaped snapshot of the reports ``report_slugs`` as they are now in
+    ``reports_dir`` (results, status, and the code and parameters from their provenance) and of
+    the data in ``data_dir``. Marked partial (only these reports)."""
+    reports: dict[str, Any] = {}
+    code: dict[str, Any] = {"analysis_code_sha256": None, "notebooks": {}, "packages": {}}
+    for slug in report_slugs:
+        folder = Path(reports_dir) / slug
+        provenance = _read_json(folder / "provenance.json")
+        status = _read_json(folder / "build-status.json").get("status") or ("ok" if folder.is_dir() else "missing")
+        notebook = Path(str(provenance.get("notebook") or slug)).stem
+        reports[slug] = {
+            "notebook": notebook,
+            "parameters": provenance.get("parameters") or {},
+            "status": status,
+            "headline": None,
+            "results": history.result_entries(folder) if status == "ok" else [],
+        }
+        code["analysis_code_sha256"] = code["analysis_code_sha256"] or provenance.get("analysis_code_sha256")
+        if provenance.get("notebook_sha256"):
+            code["notebooks"][notebook] = provenance["notebook_sha256"]
+        code["packages"] = code["packages"] or provenance.get("packages") or {}
+    return {
+        "schema": history.SCHEMA_VERSION,
+        "build_id": None,
+        "built_at": None,
+        "selection": {"only": ",".join(report_slugs), "lang": None},
+        "code": code,
+        "data": {"label": display_path(data_dir), "fingerprint": hash_directory(data_dir), **history.data_facts(data_dir)},
+        "reports": reports,
+    }
+
+
+def changes_for_brief(reports_dir: Path, data_dir: Path, report_slugs: list[str]) -> Changes:
+    """What moved since the last recorded build in ``reports_dir`` for the reports
+    ``report_slugs`` (the brief's inputs): ``status`` ``no_previous`` when no build was recorded
+    yet. ``current["data_as_of"]`` is the data-as-of date the brief states; ``numbers`` hold each
+    moved headline number with both CIs and its reasons."""
+    return compare(latest_record(reports_dir), current_snapshot(reports_dir, data_dir, report_slugs))

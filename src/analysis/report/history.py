@@ -7,13 +7,15 @@ UTC start time, ``20260131T020000Z``), shaped::
      "code": {"analysis_code_sha256", "git_commit", "git_dirty", "notebooks": {name: sha256},
               "packages": {name: version}},
      "data": {"label", "readable", "extracted_at", "fingerprint": {file: sha256},
-              "tables": {table: {"rows_read", "rows_accepted", "rows_rejected", "months": [YYYY-MM]}},
-              "adopters": [{"region_code", "start_date", "end_date", "is_trial"}]},
+              "tables": {table: {"rows_read", "rows_accepted", "rows_rejected",
+                                 "months": ["YYYY-MM/YYYY-MM" runs of consecutive months, or "YYYY-MM"]}},
+              "adopters": [[region_code, start_date, end_date or null, is_trial], ...]},
      "reports": {slug: {"notebook", "parameters", "status", "headline",
                         "results": [{"name", "estimate", "se", "ci_low", "ci_high", "unit"}]}}}
 
 It holds counts, months, file digests, the public adoption registry (Pemda codes and dates) and
-the reports' headline numbers: never the data itself, no row of a table, no personal data.
+the reports' headline numbers: never the data itself, no row of a table, no personal data. It is
+written as compact JSON (``python -m json.tool`` shows it indented).
 :func:`data_facts` is the one place that reads the dataset for it (through the validated
 loader). :mod:`analysis.report.changes` compares two records.
 """
@@ -29,8 +31,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.errors import AnalysisError, UsageError
-from analysis.report.output_folder import atomic_write_json, display_path
-from analysis.report.output_folder import display_parameters
+from analysis.data import load_dataset
+from analysis.report.output_folder import atomic_write_text, display_parameters, display_path
 from analysis.report.results_file import RESULTS_FILE
 
 HISTORY_DIR = "history"
@@ -55,7 +57,28 @@ def _months(values: pd.Series) -> list[str]:
         months = values.dt.strftime("%Y-%m")
     else:
         months = values.astype(str).str[:7]
-    return sorted(set(months))
+    return month_runs(sorted(set(months)))
+
+
+def month_runs(months: list[str]) -> list[str]:
+    """Sorted ``YYYY-MM`` months as runs: ``["2023-01/2026-10", "2027-02"]``."""
+    periods = sorted(pd.Period(m, freq="M") for m in months)
+    runs: list[list[pd.Period]] = []
+    for period in periods:
+        if runs and period == runs[-1][1] + 1:
+            runs[-1][1] = period
+        else:
+            runs.append([period, period])
+    return [f"{a}/{b}" if a != b else str(a) for a, b in runs]
+
+
+def expand_months(runs: list[str]) -> list[str]:
+    """The months of :func:`month_runs` output, one by one."""
+    months = []
+    for run in runs or []:
+        first, _, last = run.partition("/")
+        months += [str(p) for p in pd.period_range(first, last or first, freq="M")]
+    return months
 
 
 def _day(value: Any) -> str | None:
@@ -66,8 +89,6 @@ def data_facts(data_dir: Path) -> dict[str, Any]:
     """Row counts, months covered, extraction date and adopters of a dataset, from the
     validated loader (one load). ``readable`` is False (with the error's type) when it cannot
     be loaded; the build's file digests are added by :func:`make_record`."""
-    from analysis.data import load_dataset
-
     try:
         dataset = load_dataset(data_dir)
     except (AnalysisError, OSError, ValueError) as exc:
@@ -83,19 +104,12 @@ def data_facts(data_dir: Path) -> dict[str, Any]:
         column = MONTH_COLUMNS.get(name)
         if column and frame is not None and column in frame:
             tables[name]["months"] = _months(frame[column])
-    adopters = []
+    adopters: list[list[Any]] = []
     if dataset.policies is not None and "region_code" in dataset.policies:
-        seen = set()
         for row in dataset.policies.sort_values(["region_code", "start_date"]).itertuples(index=False):
-            entry = {
-                "region_code": str(row.region_code),
-                "start_date": _day(getattr(row, "start_date", None)),
-                "end_date": _day(getattr(row, "end_date", None)),
-                "is_trial": bool(getattr(row, "is_trial", False)),
-            }
-            key = (entry["region_code"], entry["start_date"])
-            if key not in seen:
-                seen.add(key)
+            entry = [str(row.region_code), _day(getattr(row, "start_date", None)), _day(getattr(row, "end_date", None)),
+                     bool(getattr(row, "is_trial", False))]
+            if entry not in adopters:
                 adopters.append(entry)
     return {
         "readable": True,
@@ -105,7 +119,8 @@ def data_facts(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def _result_entries(report_dir: Path) -> list[dict[str, Any]]:
+def result_entries(report_dir: Path) -> list[dict[str, Any]]:
+    """The entries of a report folder's ``results.json``, reduced to :data:`RESULT_FIELDS`."""
     try:
         document = json.loads((Path(report_dir) / RESULTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -140,7 +155,7 @@ def make_record(
             "parameters": display_parameters(record.get("parameters") or {}),
             "status": record.get("status"),
             "headline": record.get("headline_name"),
-            "results": _result_entries(Path(out_dir) / slug) if record.get("status") in ("ok", "skipped") else [],
+            "results": result_entries(Path(out_dir) / slug) if record.get("status") in ("ok", "skipped") else [],
         }
     return {
         "schema": SCHEMA_VERSION,
@@ -175,7 +190,7 @@ def write_record(out_dir: Path, record: dict[str, Any]) -> Path:
         record = {**record, "build_id": f"{build_id}-{counter}"}
         path = folder / f"{record['build_id']}.json"
         counter += 1
-    return atomic_write_json(path, record)
+    return atomic_write_text(path, json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=str) + "\n")
 
 
 def list_records(out_dir: Path) -> list[Path]:
