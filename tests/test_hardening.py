@@ -366,3 +366,108 @@ def test_a_second_concurrent_build_gets_exit_2_and_the_first_one_is_complete(pro
     manifest = json.loads((out / "manifest.json").read_text())
     assert {r["slug"]: r["status"] for r in manifest["reports"]} == {"tiny_ok-id": "ok", "tiny_ok-en": "ok", "tiny_dep": "ok"}
     _listed_ok_reports_are_complete(out)
+
+
+# -- real kernels: interrupting and killing a build (slow) -----------------------------------------
+
+SLEEP_CELLS = ['from pathlib import Path\nimport time\nPath("started").touch()\ntime.sleep(300)']
+KILL_CELLS = [
+    "import os, signal\nfrom analysis.report.results_file import ResultEntry, write_results",
+    'write_results(output_dir, "tiny_killer", {}, [ResultEntry("one", 1.0, unit="count")])',
+    'if os.environ.get("KILL_THE_BUILD"):\n    os.kill(int(os.environ["JPY_PARENT_PID"]), signal.SIGKILL)',
+]
+
+
+def _add_notebook(project, name: str, cells: list[str]) -> None:
+    from test_report_build import _notebook, _spec
+
+    params = 'data_dir = ""  # dataset\noutput_dir = "."  # output\nlang = "id"  # language\n'
+    _notebook(project["notebooks"] / f"{name}.ipynb", params, cells)
+    _spec(project["notebooks"] / f"{name}.params.yaml", {})
+    reports = yaml.safe_load(project["config"].read_text())["reports"]
+    reports.append({"notebook": name, "slug": name})
+    _set_reports(project, reports)
+
+
+def _children(pid: int) -> set[int]:
+    """Descendant process ids of ``pid`` (from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("jobs, to_group", [(1, True), (2, False)])
+def test_sigint_prints_one_line_exits_130_and_stops_the_kernels(project, jobs, to_group):
+    """Ctrl-C printed a ZMQ traceback from the kernel; a SIGINT to the build alone left workers running."""
+    _add_notebook(project, "tiny_sleep", SLEEP_CELLS)
+    out = project["out"]
+    build = subprocess.Popen(
+        [sys.executable, "-m", "analysis", "build", "--config", str(project["config"]), "--data", str(project["data"]),
+         "--out", str(out), "--only", "tiny_sleep,tiny_ok-id", "--jobs", str(jobs)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 300
+    while not (out / report_folder.STAGING_DIR / "tiny_sleep" / "started").exists():
+        assert time.monotonic() < deadline and build.poll() is None, build.communicate()
+        time.sleep(0.2)
+    processes = _children(build.pid)
+    assert processes  # the kernel (and with --jobs 2 its worker)
+    if to_group:
+        os.killpg(build.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    else:
+        os.kill(build.pid, signal.SIGINT)
+    _, err = build.communicate(timeout=120)
+    assert build.returncode == 130
+    assert err.rstrip().splitlines()[-1] == "interrupted"
+    for marker in ("Traceback", "ZMQ", "IPKernelApp", "Error"):
+        assert marker not in err, err
+    deadline = time.monotonic() + 30
+    while any(_alive(pid) for pid in processes) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not [pid for pid in processes if _alive(pid)]
+    assert not (out / report_folder.STAGING_DIR).exists()
+    if (out / "manifest.json").exists():
+        _listed_ok_reports_are_complete(out)
+
+
+@pytest.mark.slow
+def test_build_killed_inside_a_real_kernel_recovers_to_a_clean_build(project):
+    """The same fault as the fake-runner test, with papermill and a kernel: the kernel kills the
+    build during the second report."""
+    _add_notebook(project, "tiny_killer", KILL_CELLS)
+    command = [sys.executable, "-m", "analysis", "build", "--config", str(project["config"]), "--data",
+               str(project["data"]), "--jobs", "1", "--only", "tiny_ok-id,tiny_killer"]
+    clean = subprocess.run([*command, "--out", str(project["root"] / "clean")], capture_output=True, text=True)
+    assert clean.returncode == 0, clean.stderr
+    requests = project["data"] / "service_requests.csv"
+    original = requests.read_bytes()
+    with open(requests, "a", encoding="utf-8") as handle:
+        handle.write("r99,33.72,bansos,2026-03-01 08:00,2026-03-01 09:00,1,online,5,3372015708909999\n")
+    out = project["out"]
+    killed = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True,
+                            env={**os.environ, "KILL_THE_BUILD": "1"})
+    assert killed.returncode == -signal.SIGKILL
+    assert json.loads((out / "tiny_ok-id" / "results.json").read_text())["results"][0]["estimate"] == 62.0
+    _listed_ok_reports_are_complete(out)
+    requests.write_bytes(original)
+    again = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    assert _results(out) == _results(project["root"] / "clean")
+    assert not (out / report_folder.STAGING_DIR).exists()

@@ -311,3 +311,16 @@ def test_cli_exit_codes(tmp_path, capsys):
     paths["config"].write_text(yaml.safe_dump(config))
     assert cli_main(["build", "--config", str(paths["config"]), "--data", str(paths["data"]), "--out", str(out)]) == 2
     assert "'nope'" in capsys.readouterr().err
+
+
+def test_no_machine_path_in_any_output_of_a_real_build(built):
+    """results.json held absolute paths; executed notebooks hold papermill's paths and library
+    warnings: every output names places relative to the project, or by name only."""
+    root = str(built["root"])
+    for path in built["out"].rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".ipynb", ".html", ".csv", ".svg"):
+            assert root not in path.read_text(errors="replace"), path
+    nb = nbformat.read(built["out"] / "tiny_ok-id" / "report.ipynb", as_version=4)
+    assert nb.metadata["papermill"]["input_path"] == "tiny_ok.ipynb"
+    injected = next(c for c in nb.cells if c.get("id") == "injected-parameters")
+    assert 'output_dir = "tiny_ok-id"' in injected.source and 'data_dir = "data"' in injected.source
