@@ -471,3 +471,15 @@ def test_build_killed_inside_a_real_kernel_recovers_to_a_clean_build(project):
     assert again.returncode == 0, again.stderr
     assert _results(out) == _results(project["root"] / "clean")
     assert not (out / report_folder.STAGING_DIR).exists()
+
+
+def test_scan_does_not_take_decimal_numbers_for_identifiers(tmp_path):
+    """A p-value written as 9.464256505911037e-08 withheld the budget report (a NIK by the value
+    rule: 16 digits, 'grouped' by its decimal point); a NIK written as a float is still found."""
+    from analysis.report.scrub import check_report_dir
+
+    (tmp_path / "results.json").write_text('{"pretrend_pvalue": 9.464256505911037e-08, "x": 1234.5678901234567}')
+    (tmp_path / "table.csv").write_text("fuel,False,-0.064,66,9.464256505911037e-08\n")
+    assert check_report_dir(tmp_path, frozenset()) == []
+    (tmp_path / "table.csv").write_text("applicant,3372015708900001.0\n")
+    assert [n.code for n in check_report_dir(tmp_path, frozenset())] == ["personal_id_in_output"]

@@ -100,9 +100,12 @@ def find_personal_ids(text: str) -> list[str]:
     dashes), as they appear. Use :func:`mask_id` to report one."""
     found = []
     for match in _ID_RUN.finditer(text):
-        digits = re.sub(r"\D", "", match.group(0))
+        token = match.group(0)
+        if re.fullmatch(r"\d+\.\d+", token):  # a decimal number (9.464256505911037e-08, 3372015708900001.0):
+            token = token.split(".")[0]          # only its integer part can be an identifier
+        digits = re.sub(r"\D", "", token)
         if (len(digits) == 16 and _plausible_nik(digits)) or (len(digits) == 18 and _plausible_nip(digits)):
-            found.append(match.group(0))
+            found.append(token)
     return found
 
 

@@ -58,6 +58,9 @@ BUILD_TEXTS = {
     "changes_no_reason": "tidak ada alasan dari data atau kode / no data or code reason",
     "changes_moved": "{moved} angka berubah, {flagged} ditandai untuk diperiksa; {unchanged} tidak berubah. / "
                      "{moved} numbers moved, {flagged} flagged for review; {unchanged} unchanged.",
+    "changes_more": "Tabel ini memuat angka utama tiap laporan dan angka yang ditandai; {more} angka lain yang "
+                    "berubah ada di changes.json. / The table shows each report's headline number and the flagged "
+                    "ones; {more} other numbers that moved are in changes.json.",
     "col_report": "Laporan / Report",
     "col_number": "Angka / Number",
     "col_previous": "Sebelumnya / Previous",
@@ -318,7 +321,9 @@ def _report_rows(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[s
 
 
 def _changes_view(changes: dict[str, Any], langs: dict[str, str]) -> dict[str, Any]:
-    """What the "what changed" section shows: lines, reasons, and one row per moved number."""
+    """What the "what changed" section shows: lines, reasons, and a row per moved headline number
+    (the reports.yaml ``headline`` entry of each report) and per flagged number; every moved
+    number is in ``changes.json``."""
     if changes.get("status") == "no_previous":
         return {"lines": [BUILD_TEXTS["changes_no_previous"]], "reasons": [], "rows": []}
     previous, current = changes.get("previous") or {}, changes.get("current") or {}
@@ -339,8 +344,11 @@ def _changes_view(changes: dict[str, Any], langs: dict[str, str]) -> dict[str, A
         {"code": r["code"], "text": _fill(REASON_TEXTS.get(r["code"], r["code"]), r.get("params") or {})}
         for r in changes.get("reasons") or []
     ]
+    shown_numbers = [n for n in moved if n.get("headline") or n.get("flag")]
+    if len(shown_numbers) < len(moved):
+        lines.append(_fill(BUILD_TEXTS["changes_more"], {"more": len(moved) - len(shown_numbers)}))
     rows = []
-    for number in sorted(moved, key=lambda n: (not n.get("flag"), not n.get("headline"), n["report"], n["name"])):
+    for number in sorted(shown_numbers, key=lambda n: (not n.get("flag"), n["report"], n["name"])):
         lang = langs.get(number["report"]) or "id"
         within = number.get("within_previous_ci")
 

@@ -59,9 +59,16 @@ def machine_paths(replacements: dict[str, str]) -> list[tuple[str, str]]:
     return sorted(((k, v) for k, v in pairs.items() if k and k != "/"), key=lambda kv: -len(kv[0]))
 
 
+#: a machine path at least this long is replaced wherever it occurs: inside the base64 data of an
+#: embedded image it would appear by chance with probability 64**-12 per position
+LONG_PATH = 12
+
+
 def _path_pattern(machine: str) -> re.Pattern[str]:
-    """``machine`` as a whole path: not inside a longer name or a base64 blob of an image."""
-    return re.compile(r"(?<![A-Za-z0-9+/=._~-])" + re.escape(machine) + r"(/|(?![A-Za-z0-9._-]))")
+    """``machine`` as a whole path (not the start of a longer name); a short one only when not
+    preceded by a character of a name or of base64 data."""
+    before = "" if len(machine) >= LONG_PATH else r"(?<![A-Za-z0-9+/=._~-])"
+    return re.compile(before + re.escape(machine) + r"(/|(?![A-Za-z0-9._-]))")
 
 
 def replace_machine_paths(folder: Path, replacements: dict[str, str]) -> list[str]:
