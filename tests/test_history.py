@@ -44,10 +44,8 @@ def _record(**changes) -> dict:
                                        "months": ["2026-08/2026-09"]}},
                  "adopters": [["17", "2026-01-01", None, False]]},
         "reports": {"r-id": {"notebook": "nb", "parameters": {"lang": "id"}, "status": "ok", "headline": "att",
-                             "results": [{"name": "att", "estimate": 0.05, "se": 0.01, "ci_low": 0.03, "ci_high": 0.07,
-                                          "unit": "log points"},
-                                         {"name": "n", "estimate": 98.0, "se": None, "ci_low": None, "ci_high": None,
-                                          "unit": "requests"}]}},
+                             "results": [["att", 0.05, 0.01, 0.03, 0.07, "log points"],
+                                         ["n", 98.0, None, None, None, "requests"]]}},
     }
     for path, value in changes.items():
         target = record
@@ -79,7 +77,7 @@ def test_first_build_has_nothing_to_compare_with():
 
 def test_code_only_change_is_the_reason_of_a_move():
     current = _record(code__analysis_code_sha256="b" * 64)
-    current["reports"]["r-id"]["results"][0]["estimate"] = 0.09  # outside the previous CI
+    current["reports"]["r-id"]["results"][0][1] = 0.09  # outside the previous CI
     changes = compare(_record(), current)
     assert _codes(changes) == ["code_changed"]
     assert changes.reasons[0].params == {"analysis_code": True, "notebooks": []}
@@ -94,7 +92,7 @@ def test_new_month_adopter_and_rows_are_reasons():
                                                           months=["2026-08/2026-10"])
     current["data"]["adopters"].append(["32", "2026-10-01", None, False])
     current["data"]["fingerprint"]["service_requests.parquet"] = "3" * 64
-    current["reports"]["r-id"]["results"][1]["estimate"] = 117.0
+    current["reports"]["r-id"]["results"][1][1] = 117.0
     changes = compare(_record(), current)
     assert _codes(changes) == ["extraction_date_changed", "new_months", "rows_added", "rows_rejected_changed",
                                "new_adopters"]
@@ -118,10 +116,10 @@ def test_ended_adopter_and_corrected_rows():
 
 def test_move_beyond_the_ci_without_reason_is_flagged():
     current = _record()
-    current["reports"]["r-id"]["results"][0]["estimate"] = 0.08
+    current["reports"]["r-id"]["results"][0][1] = 0.08
     [moved] = compare(_record(), current).moved
     assert moved.flag and moved.within_previous_ci is False and moved.reasons == ()
-    current["reports"]["r-id"]["results"][0]["estimate"] = 0.06  # moved, but within the previous CI
+    current["reports"]["r-id"]["results"][0][1] = 0.06  # moved, but within the previous CI
     [moved] = compare(_record(), current).moved
     assert not moved.flag and moved.within_previous_ci is True
 
@@ -132,7 +130,7 @@ def test_parameters_changed_applies_to_that_report_only():
     current = copy.deepcopy(previous)
     current["reports"]["r-id"]["parameters"] = {"lang": "id", "n_boot": 999}
     for slug in ("r-id", "r-en"):
-        current["reports"][slug]["results"][0]["estimate"] = 0.09
+        current["reports"][slug]["results"][0][1] = 0.09
     changes = compare(previous, current)
     assert _codes(changes) == ["parameters_changed"]
     by_report = {n.report: n for n in changes.moved}
@@ -247,8 +245,8 @@ def test_history_record_is_compact_and_holds_no_personal_or_row_data(project, mo
     assert find_personal_ids(re.sub(r"[0-9a-f]{40,}", "", text)) == []
     assert record["data"]["tables"]["service_requests"] == {"rows_read": 30, "rows_accepted": 30, "rows_rejected": 0,
                                                             "months": ["2026-01/2026-03"]}
-    assert record["reports"]["tiny_ok-id"]["results"][0] == {
-        "name": "requests", "estimate": 60.0, "se": 0.5, "ci_low": 59.0, "ci_high": 61.0, "unit": "days"}
+    assert record["reports"]["tiny_ok-id"]["results"][0] == ["requests", 60.0, 0.5, 59.0, 61.0, "days"]
+    assert history.entries(record["reports"]["tiny_ok-id"])[0]["ci_high"] == 61.0
 
 
 def test_compare_to_names_a_build_and_unknown_is_a_usage_error(project, monkeypatch, capsys):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import math
+from pathlib import Path
 
 from analysis.cli import EXIT_OK
 from analysis.errors import UsageError
@@ -55,6 +56,8 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 def history_lines(records: list[dict], only: str | None = None) -> list[str]:
     """The two tables for ``records`` (oldest first)."""
+    from analysis.report.history import entries  # imported on use: ``--help`` stays fast
+
     if not records:
         return ["no builds recorded yet"]
     builds = []
@@ -82,7 +85,7 @@ def history_lines(records: list[dict], only: str | None = None) -> list[str]:
         values, latest = [], None
         for record in records:
             report = (record.get("reports") or {}).get(slug)
-            entry = {e.get("name"): e for e in (report or {}).get("results") or []}.get(name)
+            entry = {e["name"]: e for e in entries(report or {})}.get(name)
             values.append(_number(entry.get("estimate")) if entry else "")
             latest = entry if report else latest
         rows.append([slug, name or "–", *values, interval(latest)])
@@ -92,8 +95,6 @@ def history_lines(records: list[dict], only: str | None = None) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     from analysis.report.history import list_records, load_record
 
     out = Path(args.out)

@@ -245,8 +245,8 @@ def _values(entry: dict[str, Any] | None) -> dict[str, Any] | None:
 
 def compare_numbers(slug: str, previous: dict[str, Any], current: dict[str, Any], reasons: tuple[str, ...]) -> list[NumberChange]:
     """Number by number comparison of one report present in both builds."""
-    before = {e["name"]: e for e in previous.get("results") or [] if "name" in e}
-    after = {e["name"]: e for e in current.get("results") or [] if "name" in e}
+    before = {e["name"]: e for e in history.entries(previous)}
+    after = {e["name"]: e for e in history.entries(current)}
     headline = current.get("headline") or previous.get("headline")
     changes = []
     for name in list(after) + [n for n in before if n not in after]:
@@ -326,7 +326,7 @@ def current_snapshot(reports_dir: Path, data_dir: Path, report_slugs: list[str])
             "parameters": provenance.get("parameters") or {},
             "status": status,
             "headline": None,
-            "results": history.result_entries(folder) if status == "ok" else [],
+            "results": history.result_rows(folder) if status == "ok" else [],
         }
         code["analysis_code_sha256"] = code["analysis_code_sha256"] or provenance.get("analysis_code_sha256")
         if provenance.get("notebook_sha256"):

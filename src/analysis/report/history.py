@@ -11,7 +11,10 @@ UTC start time, ``20260131T020000Z``), shaped::
                                  "months": ["YYYY-MM/YYYY-MM" runs of consecutive months, or "YYYY-MM"]}},
               "adopters": [[region_code, start_date, end_date or null, is_trial], ...]},
      "reports": {slug: {"notebook", "parameters", "status", "headline",
-                        "results": [{"name", "estimate", "se", "ci_low", "ci_high", "unit"}]}}}
+                        "results": [[name, estimate, se, ci_low, ci_high, unit], ...]}}}
+
+Numbers are kept to :data:`SIGNIFICANT_DIGITS` significant digits (the comparison of two builds
+needs no more); :func:`entries` turns a report's rows back into dictionaries.
 
 It holds counts, months, file digests, the public adoption registry (Pemda codes and dates) and
 the reports' headline numbers: never the data itself, no row of a table, no personal data. It is
@@ -23,6 +26,7 @@ loader). :mod:`analysis.report.changes` compares two records.
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from pathlib import Path
@@ -37,8 +41,9 @@ from analysis.report.results_file import RESULTS_FILE
 
 HISTORY_DIR = "history"
 SCHEMA_VERSION = 1
-#: the fields of a results.json entry a history record keeps
+#: the fields of a results.json entry a history record keeps, in the order of its rows
 RESULT_FIELDS = ("name", "estimate", "se", "ci_low", "ci_high", "unit")
+SIGNIFICANT_DIGITS = 10
 #: the column giving each table's months
 MONTH_COLUMNS = {"service_requests": "submitted_at", "budget": "period", "transfers": "period"}
 _BUILD_ID = re.compile(r"\d{8}T\d{6}Z(-\d+)?")
@@ -119,14 +124,25 @@ def data_facts(data_dir: Path) -> dict[str, Any]:
     }
 
 
-def result_entries(report_dir: Path) -> list[dict[str, Any]]:
-    """The entries of a report folder's ``results.json``, reduced to :data:`RESULT_FIELDS`."""
+def _rounded(value: Any) -> Any:
+    if isinstance(value, float) and math.isfinite(value):
+        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+    return value
+
+
+def result_rows(report_dir: Path) -> list[list[Any]]:
+    """The entries of a report folder's ``results.json`` as rows of :data:`RESULT_FIELDS`."""
     try:
         document = json.loads((Path(report_dir) / RESULTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return []
-    entries = document.get("results") if isinstance(document, dict) else None
-    return [{f: entry.get(f) for f in RESULT_FIELDS} for entry in entries or [] if isinstance(entry, dict)]
+    found = document.get("results") if isinstance(document, dict) else None
+    return [[_rounded(entry.get(f)) for f in RESULT_FIELDS] for entry in found or [] if isinstance(entry, dict)]
+
+
+def entries(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """A history report's result rows as ``{name, estimate, se, ci_low, ci_high, unit}``."""
+    return [dict(zip(RESULT_FIELDS, row)) for row in report.get("results") or []]
 
 
 def make_record(
@@ -155,7 +171,7 @@ def make_record(
             "parameters": display_parameters(record.get("parameters") or {}),
             "status": record.get("status"),
             "headline": record.get("headline_name"),
-            "results": result_entries(Path(out_dir) / slug) if record.get("status") in ("ok", "skipped") else [],
+            "results": result_rows(Path(out_dir) / slug) if record.get("status") in ("ok", "skipped") else [],
         }
     return {
         "schema": SCHEMA_VERSION,
