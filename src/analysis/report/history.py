@@ -32,6 +32,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import AnalysisError, UsageError
@@ -55,14 +56,15 @@ def build_id_for(moment: datetime) -> str:
 
 
 def _months(values: pd.Series) -> list[str]:
+    """Months (``YYYY-MM`` runs) present in a column of timestamps or of ``YYYY-MM`` text."""
     values = values.dropna()
     if values.empty:
         return []
     if pd.api.types.is_datetime64_any_dtype(values):
-        months = values.dt.strftime("%Y-%m")
+        months = {str(month) for month in np.unique(values.to_numpy().astype("datetime64[M]"))}
     else:
-        months = values.astype(str).str[:7]
-    return month_runs(sorted(set(months)))
+        months = {str(value)[:7] for value in pd.unique(values)}
+    return month_runs(sorted(months))
 
 
 def month_runs(months: list[str]) -> list[str]:
