@@ -76,6 +76,14 @@ def test_dotdot_slug_is_refused_and_deletes_nothing(project, capsys):
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
 
 
+def test_slugs_cannot_take_the_names_of_the_build_files(project, capsys):
+    for slug in ("manifest.json", "index.html", "history", "changes.json"):
+        _set_reports(project, [{"notebook": "tiny_dep", "slug": slug}])
+        assert _cli(project) == 2
+        assert "name the build's own files" in _one_line_error(capsys.readouterr())
+    assert not project["out"].exists()
+
+
 def test_placeholders_are_plain_substitution(project):
     """`{lang.__class__}` was evaluated by str.format (attribute access)."""
     assert config.fill_placeholders("{lang}-{lang.__class__}-{lang[0]}-{lang!r}", {"lang": "id"}) == \

@@ -38,7 +38,7 @@ from analysis.report import provenance as prov
 from analysis.report import report_folder as folders
 from analysis.report.changes import Changes, compare
 from analysis.report.config import ReportSpec, load_reports, resolve_dependencies, select_reports
-from analysis.report.index import headline, write_index
+from analysis.report.index import INDEX_HTML, headline, write_index
 from analysis.report.output_folder import (
     OutputLock,
     atomic_write_json,
@@ -53,6 +53,8 @@ from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir, input_nik
 MANIFEST_JSON = "manifest.json"
 CHANGES_JSON = "changes.json"
 DEFAULT_CONFIG = PROJECT_ROOT / "reports.yaml"
+#: names at the top of the output folder that belong to the build, never to a report
+RESERVED_NAMES = frozenset({MANIFEST_JSON, CHANGES_JSON, INDEX_HTML, history.HISTORY_DIR})
 #: output names a report may produce, as listed in its manifest record
 OUTPUT_FILES = {"html": "report.html", "full_html": "report-full.html", "notebook": "report.ipynb",
                 "results": RESULTS_JSON, "provenance": "provenance.json"}
@@ -190,6 +192,9 @@ def build_reports(
     if not data_dir.is_dir():
         raise UsageError(f"data directory {display_path(data_dir)} not found")
     specs = load_reports(Path(config_path), adopters=lambda: load_adopters(data_dir))
+    taken = sorted({spec.slug for spec in specs} & RESERVED_NAMES)
+    if taken:
+        raise UsageError(f"reports.yaml: slug(s) {', '.join(taken)} name the build's own files; choose other slugs")
     selected = select_reports(specs, only=only, lang=lang)
     if not selected:
         wanted = " and ".join(part for part in (f"--only {only!r}" if only else "", f"--lang {lang}" if lang else "") if part)
