@@ -1,7 +1,7 @@
 """A stand-in for papermill in build tests: ``analysis.report.runner.run_notebook`` replaced by a
 function that writes what a tiny notebook would (an executed notebook, ``results.json``, a table)
-in milliseconds, without a kernel. Everything else of the build (staging, checks, publication,
-manifest, index, history) runs for real.
+in milliseconds, without a kernel, in the build's own process (``runner.IN_PROCESS``). Everything
+else of the build (staging, checks, publication, manifest, index, history) runs for real.
 
 Behaviour is set per test with :func:`install` (in process) or, for a build in a subprocess, the
 ``FAKE_BUILD`` environment variable (JSON) read by :func:`install_from_environment`:
@@ -62,7 +62,7 @@ def fake_run_notebook(job: runner.ReportJob, executed: Path) -> None:
         with zipfile.ZipFile(out / "tables" / "volume.xlsx", "w", zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("xl/sharedStrings.xml", f"<sst><si><t>{NIK}</t></si></sst>")
     if BEHAVIOUR.get("kill_on") == job.slug:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), signal.SIGKILL)  # the build (reports run in its process)
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["papermill"] = {"parameters": dict(job.parameters), "input_path": job.notebook_path,
@@ -86,10 +86,12 @@ def install(monkeypatch=None, **behaviour) -> None:
     """Replace ``run_notebook`` (with ``monkeypatch`` when given) and set the behaviour."""
     BEHAVIOUR.clear()
     BEHAVIOUR.update(behaviour)
-    if monkeypatch is not None:
-        monkeypatch.setattr(runner, "run_notebook", fake_run_notebook)
-    else:
-        runner.run_notebook = fake_run_notebook
+    replacements = {"run_notebook": fake_run_notebook, "IN_PROCESS": True}
+    for name, value in replacements.items():
+        if monkeypatch is not None:
+            monkeypatch.setattr(runner, name, value)
+        else:
+            setattr(runner, name, value)
 
 
 def install_from_environment() -> None:

@@ -382,7 +382,8 @@ SLEEP_CELLS = ['from pathlib import Path\nimport time\nPath("started").touch()\n
 KILL_CELLS = [
     "import os, signal\nfrom analysis.report.results_file import ResultEntry, write_results",
     'write_results(output_dir, "tiny_killer", {}, [ResultEntry("one", 1.0, unit="count")])',
-    'if os.environ.get("KILL_THE_BUILD"):\n    os.kill(int(os.environ["JPY_PARENT_PID"]), signal.SIGKILL)',
+    # the kernel's parent is the report's worker; the build leads the workers' process group
+    'if os.environ.get("KILL_THE_BUILD"):\n    os.kill(os.getpgid(int(os.environ["JPY_PARENT_PID"])), signal.SIGKILL)',
 ]
 
 
@@ -470,7 +471,7 @@ def test_build_killed_inside_a_real_kernel_recovers_to_a_clean_build(project):
         handle.write("r99,33.72,bansos,2026-03-01 08:00,2026-03-01 09:00,1,online,5,3372015708909999\n")
     out = project["out"]
     killed = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True,
-                            env={**os.environ, "KILL_THE_BUILD": "1"})
+                            env={**os.environ, "KILL_THE_BUILD": "1"}, start_new_session=True)
     assert killed.returncode == -signal.SIGKILL
     assert json.loads((out / "tiny_ok-id" / "results.json").read_text())["results"][0]["estimate"] == 62.0
     _listed_ok_reports_are_complete(out)

@@ -7,9 +7,11 @@ versions are rendered. A failure in one report is recorded (exception, failing c
 stops the others. Kernels write nothing to the build's terminal (their stdout and stderr are
 discarded: a notebook's own output is in the executed notebook).
 
-Interrupting the build (``SIGINT``, Ctrl-C) stops the workers and their kernels and raises
-``KeyboardInterrupt`` in the caller; workers ignore ``SIGINT`` themselves so that only the build
-decides what to stop.
+Every report runs in a worker process of its own (also with ``--jobs 1``), so the build process
+never hosts a notebook client: interrupting the build (``SIGINT``, Ctrl-C) raises
+``KeyboardInterrupt`` in the caller only after the workers and their kernels have been stopped.
+Workers ignore ``SIGINT`` and write nothing to the terminal (their stdout and stderr go to the null
+device; what went wrong comes back in the :class:`ReportOutcome`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import multiprocessing
 import os
 import signal
 import subprocess
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -38,6 +41,9 @@ RESULTS_JSON = "results.json"
 PROVENANCE_JSON = "provenance.json"
 #: seconds a stopped worker gets to shut its kernel down before it is killed
 STOP_GRACE_S = 5.0
+#: run reports in the calling process, one after another (for tests that replace
+#: :func:`run_notebook`; a build never does: its process must not host a notebook client)
+IN_PROCESS = False
 
 
 @dataclass(frozen=True)
@@ -212,9 +218,35 @@ def _pool_context():
     return get_context("spawn")
 
 
-def _worker(job: ReportJob, connection) -> None:
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _exit_with(build_pid: int) -> None:
+    """Watchdog thread of a worker: end the worker (and so its kernel) when the build is gone,
+    e.g. killed with ``SIGKILL``, so that nothing keeps writing into the output folder."""
+    while _alive(build_pid):
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _worker(job: ReportJob, connection, build_pid: int) -> None:
     """Body of a worker process: run one report, send its outcome back."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    threading.Thread(target=_exit_with, args=(build_pid,), daemon=True).start()
     try:
         outcome = execute_report(job)
     except BaseException as exc:  # noqa: BLE001 - reported, never raised in a worker
@@ -255,27 +287,22 @@ def run_jobs(
     ``on_finish(outcome)`` runs in this process as soon as a report has finished, before any
     report depending on it starts (the build checks and publishes the report there) and returns
     the final outcome. ``on_event(kind, slug, outcome)`` is called with ``kind`` ``"start"`` or
-    ``"done"``. With ``max_workers`` 1 the reports run in this process, one after another;
-    otherwise each in its own worker process.
+    ``"done"``. Each report runs in its own worker process, at most ``max_workers`` at a time.
     """
     notify = on_event or (lambda *_: None)
     finish = on_finish or (lambda outcome: outcome)
+    max_workers = max(1, max_workers)
     order = {job.slug: i for i, job in enumerate(jobs)}
     pending = {job.slug: job for job in sorted(jobs, key=lambda j: order[j.slug])}
     done: dict[str, ReportOutcome] = {}
-    if max_workers <= 1 or len(jobs) <= 1:
+    if IN_PROCESS:
         while pending:
             slug = next((s for s in pending if _ready(s, dependencies, pending, set())), next(iter(pending)))
             job = pending.pop(slug)
             notify("start", slug, None)
-            try:
-                outcome = execute_report(job)
-            except Exception as exc:  # noqa: BLE001
-                outcome = ReportOutcome(slug, "failed", _now(), None, _error_from_exception(exc))
-            done[slug] = finish(outcome)
+            done[slug] = finish(execute_report(job))
             notify("done", slug, done[slug])
         return done
-
     context = _pool_context()
     running: dict[str, tuple[Any, Any]] = {}  # slug -> (process, receiving connection)
     try:
@@ -285,7 +312,8 @@ def run_jobs(
                     break
                 job = pending.pop(slug)
                 receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_worker, args=(job, send), name=f"report {slug}", daemon=True)
+                process = context.Process(target=_worker, args=(job, send, os.getpid()), name=f"report {slug}",
+                                          daemon=True)
                 notify("start", slug, None)
                 process.start()
                 send.close()
