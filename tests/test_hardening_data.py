@@ -99,9 +99,10 @@ def test_output_check_finds_identifiers_from_any_column_without_reading_the_inpu
     (report_dir / "report.html").write_text(f"<p>Instrumen: SE Sekda (pemohon {NIK})</p>")
     (report_dir / "tables" / "x.csv").write_text("instrument,n\nSE 19800101 200501 1 001,12\n")
     problems = scrub.check_report_dir(report_dir)
-    assert problems == ["report.html: contains a personal identifier 3372************",
-                        "x.csv: contains a personal identifier 1980**************"]
-    assert NIK not in " ".join(problems)
+    assert [(n.code, n.params["file"], n.params["masked"]) for n in problems] == [
+        ("personal_id_in_output", "report.html", "3372************"),
+        ("personal_id_in_output", "tables/x.csv", "1980**************")]
+    assert NIK not in str(problems)
 
 
 def test_non_utf8_input_cannot_break_the_output_check(tmp_path):

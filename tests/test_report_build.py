@@ -110,10 +110,12 @@ def make_project(root: Path, *, with_failures: bool = True) -> dict[str, Path]:
 
     data = root / "data"
     data.mkdir()
-    rows = ["request_id,region_code,service_type,applicant_nik"]
+    rows = ["request_id,region_code,service_type,submitted_at,completed_at,units_involved,channel,sla_days,applicant_nik"]
     for i in range(30):
         nik = NIK if i == 0 else f"33720157089{i:05d}"
-        rows.append(f"r{i},33.72,{'perizinan' if i < 25 else 'bansos'},{nik}")
+        day = 1 + i % 28
+        rows.append(f"r{i},33.72,{'perizinan' if i < 25 else 'bansos'},2026-0{1 + i % 3}-{day:02d} 08:00,"
+                    f"2026-0{1 + i % 3}-{day:02d} 15:00,1,online,5,{nik}")
     (data / "service_requests.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     (data / "policies.csv").write_text(
         "region_code,start_date,end_date,wfa_days_per_week,wfa_weekdays,is_trial,instrument,source\n"
@@ -170,7 +172,8 @@ def test_manifest_and_report_provenance(built):
     assert build["packages"]["papermill"] and build["packages"]["pandas"]
     report_prov = json.loads((built["out"] / "tiny_ok-id" / "provenance.json").read_text())
     assert report_prov["inputs"] == expected
-    assert report_prov["parameters"] == {"scale": 2.0, "NOTEBOOKS": str(built["notebooks"]), "lang": "id"}
+    # an absolute path in a parameter is recorded as a display path (no machine paths in outputs)
+    assert report_prov["parameters"] == {"scale": 2.0, "NOTEBOOKS": "notebooks", "lang": "id"}
     assert report_prov["started_at"] and report_prov["duration_s"] > 0
     assert "seed" in report_prov and "git" in report_prov
     nb = nbformat.read(built["out"] / "tiny_ok-id" / "report.ipynb", as_version=4)
@@ -228,7 +231,8 @@ def test_unchanged_rebuild_skips_and_force_is_deterministic(built, tmp_path):
     statuses = {r["slug"]: r["status"] for r in again.records}
     assert statuses["tiny_ok-id"] == statuses["tiny_ok-en"] == statuses["tiny_dep"] == "skipped"
     assert executed.stat().st_mtime_ns == before
-    assert again.exit_code == 1  # tiny_fail/tiny_leak keep their failed record from the last build
+    assert again.exit_code == 0  # only this build's reports count (tiny_fail/tiny_leak were not selected)
+    assert {r["slug"]: r["status"] for r in _records(out).values()}["tiny_fail"] == "failed"  # still listed
 
     forced = build_reports(config_path=config, data_dir=data, out_dir=out, jobs=2, only="tiny_ok*,tiny_dep", force=True)
     assert {r["slug"]: r["status"] for r in forced.records if r["slug"].startswith("tiny_ok")} == {
@@ -307,3 +311,16 @@ def test_cli_exit_codes(tmp_path, capsys):
     paths["config"].write_text(yaml.safe_dump(config))
     assert cli_main(["build", "--config", str(paths["config"]), "--data", str(paths["data"]), "--out", str(out)]) == 2
     assert "'nope'" in capsys.readouterr().err
+
+
+def test_no_machine_path_in_any_output_of_a_real_build(built):
+    """results.json held absolute paths; executed notebooks hold papermill's paths and library
+    warnings: every output names places relative to the project, or by name only."""
+    root = str(built["root"])
+    for path in built["out"].rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".ipynb", ".html", ".csv", ".svg"):
+            assert root not in path.read_text(errors="replace"), path
+    nb = nbformat.read(built["out"] / "tiny_ok-id" / "report.ipynb", as_version=4)
+    assert nb.metadata["papermill"]["input_path"] == "tiny_ok.ipynb"
+    injected = next(c for c in nb.cells if c.get("id") == "injected-parameters")
+    assert 'output_dir = "tiny_ok-id"' in injected.source and 'data_dir = "data"' in injected.source

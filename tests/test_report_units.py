@@ -78,14 +78,15 @@ def test_identifier_scan_uses_the_loaders_value_rule(tmp_path):
     page = tmp_path / "r" / "report.html"
     page.parent.mkdir()
     page.write_text("<p>instrumen: SE 12/2026 (pemohon 33.72.01.570890.0001)</p>")
-    assert scrub.check_report_dir(page.parent) == ["report.html: contains a personal identifier 3372************"]
+    (note,) = scrub.check_report_dir(page.parent)
+    assert (note.code, note.params) == ("personal_id_in_output", {"file": "report.html", "masked": "3372************"})
 
 
 def test_small_count_check_reads_count_columns():
     page = ("<table><tr><th>service_type</th><th>n_requests</th><th>median_days</th></tr>"
             "<tr><td>bansos</td><td>3</td><td>2.0</td></tr><tr><td>adminduk</td><td>&lt;10</td><td>1</td></tr>"
             "<tr><td>perizinan</td><td>1.234</td><td>4</td></tr></table>")
-    assert scrub.small_counts(page) == ["table 1: n_requests = 3"]
+    assert scrub.small_counts(page) == [{"table": "table 1", "column": "n_requests", "value": "3"}]
 
 
 def test_entry_formatting_follows_language_and_unit():
@@ -178,13 +179,15 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
     exhibits.show_table(pd.DataFrame({"group": ["single"], "n_treated_pemda": [2]}), "pemda", "Pemda")
     assert check_report_dir(tmp_path) == []
     exhibits.show_table(pd.DataFrame({"group": ["single"], "n_requests": [4]}), "requests", "Requests")
-    assert any("n_requests = 4" in problem for problem in check_report_dir(tmp_path))
+    assert any(note.code == "small_count_in_output" and note.params["column"] == "n_requests"
+               and note.params["value"] == "4" for note in check_report_dir(tmp_path))
     exhibits.configure(tmp_path / "declared", "en")
     table = pd.DataFrame({"group": ["single"], "n_pemda": [4]})
     exhibits.show_table(table, "declared", "Declared", count_columns=["n_pemda"])
     assert check_report_dir(tmp_path / "declared") == []  # suppressed at source
     (tmp_path / "declared" / "tables" / "declared.csv").write_text("group,n_pemda\nsingle,4\n")
-    assert any("n_pemda = 4" in p for p in check_report_dir(tmp_path / "declared"))
+    assert any(note.params.get("column") == "n_pemda" and note.params.get("value") == "4"
+               for note in check_report_dir(tmp_path / "declared"))
 
 
 def test_index_headline_formats_by_unit():

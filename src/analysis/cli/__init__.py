@@ -10,6 +10,7 @@ COMMANDS = {
     "validate": "analysis.cli.validate",
     "build": "analysis.cli.build",
     "panels": "analysis.cli.panels",
+    "history": "analysis.cli.history",
 }
 
 EXIT_OK = 0

@@ -1,9 +1,14 @@
 """Build every report configured in ``reports.yaml``: execute the notebooks with papermill (in
-parallel, skipping unchanged ones), render reviewer and full HTML, check them for personal data,
-and write ``OUT/manifest.json`` and ``OUT/index.html``.
+parallel, skipping unchanged ones), render reviewer and full HTML, check every output file for
+personal data, and write ``OUT/manifest.json``, ``OUT/index.html``, a history record
+(``OUT/history/<build_id>.json``) and ``OUT/changes.json`` (what changed since the previous build,
+or since ``--compare-to``).
 
-Exit codes: 0 every report ok, 1 a report failed (the others still ran), 2 invalid configuration
-or parameters (nothing ran).
+Exit codes: 0 every report ok; 1 a report failed or was withheld (the others still ran); 2 usage
+problem, nothing or not everything written: invalid configuration or parameters, an unsafe slug,
+``--only`` matching nothing, ``--out`` not a writable folder or overlapping ``--data``, another
+build writing to the same ``--out``, an output that cannot be written (disk full); 130
+interrupted (Ctrl-C): reports finished so far are in place, the one running is discarded.
 """
 
 from __future__ import annotations
@@ -34,6 +39,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", metavar="FILE", help="report configuration (default: reports.yaml)")
     parser.add_argument("--min-count", type=int, default=10,
                         help="smallest count a rendered table may show (default 10)")
+    parser.add_argument("--compare-to", metavar="PREVIOUS", default=None,
+                        help="history record (file or build id in OUT/history) to compare with in "
+                             "changes.json and index.html (default: the latest record in OUT/history)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -42,10 +50,10 @@ def run(args: argparse.Namespace) -> int:
 
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
-    data_dir = data_dir_or_default(args.data)
-    if not Path(data_dir).is_dir():
+    if args.data and not Path(args.data).is_dir():
         raise UsageError(f"data directory {args.data} not found")
     try:
+        data_dir = data_dir_or_default(args.data)
         summary = build_reports(
             config_path=Path(args.config) if args.config else DEFAULT_CONFIG,
             data_dir=Path(data_dir),
@@ -55,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             force=args.force,
             min_count=args.min_count,
+            compare_to=args.compare_to,
         )
     except (ParameterError, DataContractError) as exc:  # a bad configuration, or data that cannot be read
         print(f"error: {exc}", file=sys.stderr)

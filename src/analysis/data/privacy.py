@@ -150,6 +150,7 @@ def hash_sql(expression: str, salt: str) -> str:
 # identifier followed by another number ("NIK 3372015708900001 2 kali").
 
 _ID_RUN = re.compile(r"(?<![\d.\-])\d(?:[ .\-]?\d){15,17}(?!\d|\.\d)")
+_DECIMAL = re.compile(r"\d+\.\d+")
 _THOUSANDS = re.compile(r"\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})+")
 #: DuckDB (RE2) pre-filter: any 16 digits with single separators. Wider than the rule above (it
 #: only selects the values the exact rule is run on).
@@ -188,6 +189,14 @@ def _identifiers(text: str):
     """(start, end, kind) of every identifier in ``text``, left to right."""
     for match in _ID_RUN.finditer(text):
         run = match.group(0)
+        if _DECIMAL.fullmatch(run):
+            # a decimal number is no identifier (9.464256505911037: a p-value; 3372015708900001.5),
+            # but an integer written as a float (3372015708900001.0, as spreadsheets export) may be
+            whole, fraction = run.split(".")
+            kind = _kind(whole) if set(fraction) == {"0"} else None
+            if kind is not None:
+                yield match.start(), match.start() + len(whole), kind
+            continue
         kind = _kind(run)
         if kind is not None:
             yield match.start(), match.end(), kind

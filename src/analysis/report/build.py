@@ -1,7 +1,23 @@
-"""The whole build: configuration -> incremental plan -> papermill pool -> checks -> manifest, index.
+"""The whole build: configuration -> incremental plan -> papermill -> checks -> publish -> history.
 
 :func:`build_reports` is what ``python -m analysis build`` calls; it returns a :class:`BuildSummary`
-and never raises for a failing report (only for an invalid configuration or unreadable data).
+and never raises for a failing report. It raises :class:`~analysis.errors.UsageError` (CLI exit 2)
+for a usage problem, before anything is written where possible: an invalid configuration, a slug
+or notebook name that is not a safe name, ``--only`` matching nothing, an ``--out`` that is a file,
+not writable, or overlapping ``--data``, another build holding the output folder, and an output
+that cannot be written (e.g. a full disk: the previous manifest and index stay as they were).
+
+Order of work, under an exclusive lock on the output folder:
+
+1. leftovers of an interrupted build are removed; the data files are hashed (content, SHA-256);
+2. a report is reused only if its folder's ``build-status.json`` names the same key (notebook,
+   parameters, data, code, inputs from the reports it depends on) and every file still has its
+   recorded content; its dependents rerun when it reruns;
+3. each report runs in ``OUT/.staging/<slug>``; when it finishes, every file is checked for
+   personal data, then the folder is published whole (or withheld whole), and the manifest and
+   index are rewritten (atomically) — so they never list a half-written report;
+4. at the end: the history record (``OUT/history/<build_id>.json``), ``OUT/changes.json``
+   (what changed since ``compare_to``, default the latest record) and the final index.
 """
 
 from __future__ import annotations
@@ -15,26 +31,50 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from analysis.data import load
+from analysis.errors import UsageError
 from analysis.paths import PROJECT_ROOT
+from analysis.report import history
 from analysis.report import provenance as prov
+from analysis.report import report_folder as folders
+from analysis.report.changes import Changes, compare
 from analysis.report.config import ReportSpec, load_reports, resolve_dependencies, select_reports
-from analysis.report.index import headline, write_index
+from analysis.report.index import INDEX_HTML, headline, write_index
+from analysis.report.output_folder import (
+    OutputLock,
+    atomic_write_json,
+    check_locations,
+    display_parameters,
+    display_path,
+    make_out_dir,
+)
 from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs
 from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir
 
 MANIFEST_JSON = "manifest.json"
-HASH_CACHE = ".input-hashes.json"
+CHANGES_JSON = "changes.json"
 DEFAULT_CONFIG = PROJECT_ROOT / "reports.yaml"
+#: names at the top of the output folder that belong to the build, never to a report
+RESERVED_NAMES = frozenset({MANIFEST_JSON, CHANGES_JSON, INDEX_HTML, history.HISTORY_DIR})
+#: output names a report may produce, as listed in its manifest record
+OUTPUT_FILES = {"html": "report.html", "full_html": "report-full.html", "notebook": "report.ipynb",
+                "results": RESULTS_JSON, "provenance": "provenance.json"}
+
+
+class OutputWriteError(UsageError):
+    """The build could not write its output (disk full, permissions): CLI exit 2."""
 
 
 @dataclass
 class BuildSummary:
-    """Outcome of a build: per-report records (as in the manifest) and where things are."""
+    """Outcome of a build: the records of the reports this build selected (as in the manifest)
+    and where things are. ``changes``: the comparison with the previous build."""
 
     out_dir: Path
     manifest_path: Path
     index_path: Path
     records: list[dict[str, Any]] = field(default_factory=list)
+    changes: Changes | None = None
+    history_path: Path | None = None
 
     @property
     def failed(self) -> list[str]:
@@ -45,23 +85,15 @@ class BuildSummary:
         return 1 if self.failed else 0
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
-
-def _display_path(path: Path) -> str:
-    """A path relative to the project root when inside it (no machine paths in reports)."""
-    try:
-        return Path(path).resolve().relative_to(PROJECT_ROOT).as_posix()
-    except ValueError:
-        return Path(path).name
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
 
 
 def load_adopters(data_dir: Path) -> list[str]:
     """Region codes of the adopters in the dataset's validated ``policies`` table (sorted, unique;
     the bundled registry when the dataset has none)."""
     policies = load(data_dir).policies
-    if policies is None:
+    if policies is None or "region_code" not in policies:
         return []
     return sorted(set(policies["region_code"].dropna().astype(str)))
 
@@ -84,7 +116,8 @@ def _previous_records(out_dir: Path) -> dict[str, dict[str, Any]]:
         manifest = json.loads((out_dir / MANIFEST_JSON).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return {r["slug"]: r for r in manifest.get("reports", []) if "slug" in r}
+    reports = manifest.get("reports", []) if isinstance(manifest, dict) else []
+    return {r["slug"]: r for r in reports if isinstance(r, dict) and "slug" in r}
 
 
 def _title(spec: ReportSpec) -> str:
@@ -92,6 +125,20 @@ def _title(spec: ReportSpec) -> str:
     if spec.title:
         return spec.title.get(lang) or next(iter(spec.title.values()))
     return spec.slug
+
+
+def _outputs(folder: Path) -> dict[str, str]:
+    return {kind: name for kind, name in OUTPUT_FILES.items() if (folder / name).is_file()}
+
+
+def _headline_name(spec: ReportSpec, folder: Path) -> str | None:
+    if spec.headline:
+        return spec.headline
+    try:
+        entries = json.loads((folder / RESULTS_JSON).read_text(encoding="utf-8")).get("results") or []
+    except (OSError, ValueError, AttributeError):
+        return None
+    return entries[0].get("name") if entries else None
 
 
 class Progress:
@@ -136,171 +183,231 @@ def build_reports(
     min_count: int = DEFAULT_MIN_COUNT,
     stream: TextIO | None = None,
     kernel_name: str = "python3",
+    compare_to: str | None = None,
 ) -> BuildSummary:
     """Run the configured reports on ``data_dir`` into ``out_dir``; see the module docstring."""
-    started_at = _now()
-    clock = time.perf_counter()
     stream = stream or sys.stderr
-    data_dir = Path(data_dir).resolve()
-    out_dir = Path(out_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
-
+    data_dir, out_dir = check_locations(data_dir, out_dir)
+    if not data_dir.is_dir():
+        raise UsageError(f"data directory {display_path(data_dir)} not found")
     specs = load_reports(Path(config_path), adopters=lambda: load_adopters(data_dir))
+    taken = sorted({spec.slug for spec in specs} & RESERVED_NAMES)
+    if taken:
+        raise UsageError(f"reports.yaml: slug(s) {', '.join(taken)} name the build's own files; choose other slugs")
     selected = select_reports(specs, only=only, lang=lang)
+    if not selected:
+        wanted = " and ".join(part for part in (f"--only {only!r}" if only else "", f"--lang {lang}" if lang else "") if part)
+        raise UsageError(f"{wanted or 'the selection'} matches no report; available: {', '.join(s.slug for s in specs)}")
+    make_out_dir(out_dir)
+    with OutputLock(out_dir):
+        previous_record = history.resolve_previous(out_dir, compare_to)
+        try:
+            return _build_locked(
+                specs, selected, config_path=Path(config_path), data_dir=data_dir, out_dir=out_dir, only=only,
+                lang=lang, jobs=jobs, force=force, min_count=min_count, stream=stream, kernel_name=kernel_name,
+                previous_record=previous_record,
+            )
+        except OSError as exc:
+            where = display_path(exc.filename) if getattr(exc, "filename", None) else display_path(out_dir)
+            raise OutputWriteError(f"build stopped: cannot read or write {where}: {exc.strerror or exc}") from exc
 
-    cache_path = out_dir / HASH_CACHE
-    try:
-        cache = json.loads(cache_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        cache = {}
-    inputs = prov.hash_directory(data_dir, cache=cache)
-    cache_path.write_text(json.dumps(cache, sort_keys=True), encoding="utf-8")
+
+def _build_locked(
+    specs: list[ReportSpec],
+    selected: list[ReportSpec],
+    *,
+    config_path: Path,
+    data_dir: Path,
+    out_dir: Path,
+    only: str | None,
+    lang: str | None,
+    jobs: int,
+    force: bool,
+    min_count: int,
+    stream: TextIO,
+    kernel_name: str,
+    previous_record: dict[str, Any] | None,
+) -> BuildSummary:
+    started = _now()
+    clock = time.perf_counter()
+    folders.clear_leftovers(out_dir)
+    inputs = prov.hash_directory(data_dir)
     code = prov.code_fingerprint()
     environment = prov.environment_record()
     seed = prov.dataset_seed(data_dir)
     previous = _previous_records(out_dir)
+    notebooks = {spec.notebook: prov.sha256_file(spec.notebook_path) for spec in selected}
 
     keys: dict[str, str] = {}
-    plan: list[tuple[ReportSpec, str, bool]] = []  # (spec, key, rerun)
-    for spec in selected:
+    rerun: set[str] = set()
+    for spec in selected:  # dependencies first (select_reports keeps the topological order)
         dep_slugs = resolve_dependencies(spec, specs)
-        notebook_sha = prov.sha256_file(spec.notebook_path)
-        key = report_key(spec, notebook_sha, inputs, code, [keys.get(d, previous.get(d, {}).get("key", "")) for d in dep_slugs])
+        key = report_key(spec, notebooks[spec.notebook], inputs, code, [keys.get(d, "") for d in dep_slugs])
         keys[spec.slug] = key
-        old = previous.get(spec.slug, {})
-        unchanged = (
-            old.get("key") == key
-            and old.get("status") in ("ok", "skipped")
-            and (out_dir / spec.slug / "report.html").exists()
-        )
-        plan.append((spec, key, force or not unchanged))
+        reusable = folders.verified_status(out_dir / spec.slug, key) is not None
+        if force or not reusable or any(d in rerun for d in dep_slugs):
+            rerun.add(spec.slug)
 
-    rerun_slugs = {spec.slug for spec, _, rerun in plan if rerun}
-    # a dependent of a rerun report reruns too (its inputs may change)
-    for spec, key, _ in plan:
-        if any(d in rerun_slugs for d in resolve_dependencies(spec, specs)):
-            rerun_slugs.add(spec.slug)
+    build_info = {
+        **environment,
+        "started_at": started.isoformat(timespec="seconds"),
+        "data_label": display_path(data_dir),
+        "inputs": inputs,
+        "seed": seed,
+        "analysis_code_sha256": code,
+        "config": display_path(config_path),
+        "jobs": jobs,
+        "only": only,
+        "lang": lang,
+        "force": force,
+        "complete": False,
+    }
+    selected_slugs = {s.slug for s in selected}
+    records: dict[str, dict[str, Any]] = {
+        slug: record for slug, record in previous.items()
+        if slug in {s.slug for s in specs} and slug not in selected_slugs
+    }
+    for spec in selected:
+        if spec.slug in previous and spec.slug in rerun:
+            records[spec.slug] = previous[spec.slug]  # its folder is still the last complete run
 
-    job_list = []
-    for spec, key, _ in plan:
-        if spec.slug not in rerun_slugs:
-            continue
-        report_dir = out_dir / spec.slug
-        parameters = dict(spec.parameters)
-        declared = set(spec.declared_parameters)
-        if "data_dir" in declared:
-            parameters["data_dir"] = str(data_dir)
-        if "output_dir" in declared:
-            parameters["output_dir"] = str(report_dir)
-        if "reports_dir" in declared:
-            parameters["reports_dir"] = str(out_dir)
-        report_provenance = {
-            **environment,
-            "report": spec.slug,
-            "notebook": _display_path(spec.notebook_path),
-            "notebook_sha256": prov.sha256_file(spec.notebook_path),
-            "analysis_code_sha256": code,
-            "parameters": spec.parameters,
-            "seed": spec.parameters.get("seed", seed),
-            "data": _display_path(data_dir),
-            "inputs": inputs,
-            "key": key,
+    def base_record(spec: ReportSpec) -> dict[str, Any]:
+        folder = out_dir / spec.slug
+        return {
+            "slug": spec.slug,
+            "notebook": spec.notebook,
+            "title": _title(spec),
+            "lang": spec.lang,
+            "parameters": display_parameters(spec.parameters),
+            "depends_on": resolve_dependencies(spec, specs),
+            "key": keys[spec.slug],
+            "headline": headline(folder / RESULTS_JSON, spec.lang, name=spec.headline),
+            "headline_name": _headline_name(spec, folder),
         }
-        job_list.append(
-            ReportJob(
-                slug=spec.slug,
-                notebook_path=str(spec.notebook_path),
-                output_dir=str(report_dir),
-                parameters=parameters,
-                title=_title(spec),
-                lang=spec.lang,
-                provenance=report_provenance,
-                kernel_name=kernel_name,
-            )
-        )
 
-    skipped = len(selected) - len(job_list)
+    def write_manifest(complete: bool, changes: Changes | None = None) -> tuple[Path, Path, dict[str, Any]]:
+        build = {**build_info, "complete": complete, "duration_s": round(time.perf_counter() - clock, 3)}
+        manifest = {"build": build, "reports": [records[s.slug] for s in specs if s.slug in records]}
+        manifest_path = atomic_write_json(out_dir / MANIFEST_JSON, manifest)
+        return manifest_path, write_index(out_dir, manifest, changes.as_dict() if changes else None), manifest
+
+    for spec in selected:
+        if spec.slug not in rerun:
+            old = previous.get(spec.slug, {})
+            records[spec.slug] = {
+                **{k: old.get(k) for k in ("started_at", "duration_s")},
+                "status": "skipped", "error": None, "outputs": _outputs(out_dir / spec.slug), **base_record(spec),
+            }
+
+    by_slug = {spec.slug: spec for spec in selected}
+
+    def finish(outcome: ReportOutcome) -> ReportOutcome:
+        spec = by_slug[outcome.slug]
+        staging = out_dir / folders.STAGING_DIR / spec.slug
+        record = asdict(outcome)
+        problems = check_report_dir(staging, min_count) if staging.exists() else []
+        if problems:
+            folders.withhold(staging, out_dir, spec.slug)
+            outcome = ReportOutcome(outcome.slug, "failed", outcome.started_at, outcome.duration_s, {
+                "ename": "PrivacyCheckFailed",
+                "evalue": "; ".join(sorted({f"{n.code} {n.params['file']}" for n in problems})),
+                "source": None,
+                "problems": [n.as_dict() for n in problems[:50]],
+            })
+            record = {**asdict(outcome), "outputs": {}, "withheld": True}
+        else:
+            folders.write_status(staging, slug=spec.slug, status=outcome.status, key=keys[spec.slug], error=outcome.error)
+            folders.publish(staging, out_dir, spec.slug)
+            record["outputs"] = _outputs(out_dir / spec.slug)
+        records[spec.slug] = {**record, **base_record(spec)}
+        write_manifest(complete=False)
+        return outcome
+
+    job_list = [
+        _job(spec, out_dir=out_dir, data_dir=data_dir, key=keys[spec.slug], code=code, inputs=inputs,
+             environment=environment, seed=seed, kernel_name=kernel_name)
+        for spec in selected if spec.slug in rerun
+    ]
     print(
-        f"build: {len(selected)} report(s) selected, {len(job_list)} to run, {skipped} unchanged; "
-        f"jobs={jobs}; data={_display_path(data_dir)}",
+        f"build: {len(selected)} report(s) selected, {len(job_list)} to run, {len(selected) - len(job_list)} unchanged; "
+        f"jobs={jobs}; data={display_path(data_dir)}",
         file=stream,
         flush=True,
     )
+    write_manifest(complete=False)
     dependencies = {spec.slug: resolve_dependencies(spec, specs) for spec in selected}
-    outcomes = run_jobs(job_list, dependencies, max_workers=jobs, on_event=Progress(len(job_list), stream))
+    try:
+        run_jobs(job_list, dependencies, max_workers=jobs, on_event=Progress(len(job_list), stream), on_finish=finish)
+    finally:
+        folders.clear_leftovers(out_dir)
 
-    records: dict[str, dict[str, Any]] = {
-        slug: record for slug, record in previous.items()
-        if slug in {s.slug for s in specs} and slug not in {s.slug for s in selected}
-    }
-    for spec, key, _ in plan:
-        report_dir = out_dir / spec.slug
-        if spec.slug in outcomes:
-            outcome = outcomes[spec.slug]
-            record = {**asdict(outcome)}
-            problems = check_report_dir(report_dir, min_count) if report_dir.exists() else []
-            if problems:
-                record["status"] = "failed"
-                record["error"] = {"ename": "PrivacyCheckFailed", "evalue": "; ".join(problems[:10]), "source": None}
-                _withhold_pages(report_dir, problems)
-        else:
-            record = {**previous[spec.slug], "status": "skipped"}
-        record.update(
-            {
-                "slug": spec.slug,
-                "notebook": spec.notebook,
-                "title": _title(spec),
-                "lang": spec.lang,
-                "parameters": spec.parameters,
-                "depends_on": resolve_dependencies(spec, specs),
-                "key": key,
-                "headline": headline(report_dir / RESULTS_JSON, spec.lang, name=spec.headline),
-            }
-        )
-        records[spec.slug] = record
-    ordered = [records[s.slug] for s in specs if s.slug in records]
+    this_build = [records[s.slug] for s in selected]
+    facts = history.data_facts(data_dir)
+    record = history.make_record(
+        build_id=history.build_id_for(started), built_at=started.isoformat(timespec="seconds"), out_dir=out_dir,
+        data_dir=data_dir, inputs=inputs, facts=facts, code=code, environment=environment, records=this_build,
+        notebooks=notebooks, only=only, lang=lang,
+    )
+    changes = compare(previous_record, record)
+    history_path = history.write_record(out_dir, record)
+    atomic_write_json(out_dir / CHANGES_JSON, changes.as_dict())
+    manifest_path, index_path, manifest = write_manifest(complete=True, changes=changes)
 
-    manifest = {
-        "build": {
-            **environment,
-            "started_at": started_at,
-            "duration_s": round(time.perf_counter() - clock, 3),
-            "data_label": _display_path(data_dir),
-            "inputs": inputs,
-            "seed": seed,
-            "analysis_code_sha256": code,
-            "config": _display_path(Path(config_path)),
-            "jobs": jobs,
-            "only": only,
-            "lang": lang,
-            "force": force,
-        },
-        "reports": ordered,
-    }
-    manifest_path = out_dir / MANIFEST_JSON
-    manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=False, default=str), encoding="utf-8")
-    index_path = write_index(out_dir, manifest)
-    summary = BuildSummary(out_dir, manifest_path, index_path, ordered)
+    summary = BuildSummary(out_dir, manifest_path, index_path, this_build, changes, history_path)
     failed = summary.failed
     print(
-        f"build: {sum(r['status'] == 'ok' for r in ordered)} ran ok, "
-        f"{sum(r['status'] == 'skipped' for r in ordered)} unchanged, {len(failed)} failed"
+        f"build: {sum(r['status'] == 'ok' for r in this_build)} ran ok, "
+        f"{sum(r['status'] == 'skipped' for r in this_build)} unchanged, {len(failed)} failed"
         + (f" ({', '.join(failed)})" if failed else "")
         + f"; {manifest['build']['duration_s']:.1f} s",
         file=stream,
         flush=True,
     )
+    if changes.status != "no_previous":
+        print(
+            f"changes since {changes.previous['build_id']}: {changes.status}, {len(changes.moved)} number(s) moved, "
+            f"{len(changes.flagged)} flagged for review ({CHANGES_JSON})",
+            file=stream,
+            flush=True,
+        )
     return summary
 
 
-def _withhold_pages(report_dir: Path, problems: list[str]) -> None:
-    """Replace the rendered pages of a report that failed the privacy check by a notice."""
-    notice = (
-        "<!DOCTYPE html><html lang=\"id\"><head><meta charset=\"utf-8\"><title>withheld</title></head><body>"
-        "<div class=\"report-error\" role=\"alert\"><strong>Laporan ditahan: pemeriksaan data pribadi gagal / "
-        "Report withheld: personal-data check failed</strong><ul>"
-        + "".join(f"<li>{p}</li>" for p in problems[:20])
-        + "</ul></div></body></html>"
+def _job(spec: ReportSpec, *, out_dir: Path, data_dir: Path, key: str, code: str, inputs: dict[str, str],
+         environment: dict[str, Any], seed: Any, kernel_name: str) -> ReportJob:
+    """The job of one report: run in a fresh staging folder, record display paths only."""
+    staging = folders.staging_folder(out_dir, spec.slug)
+    final = out_dir / spec.slug
+    declared = set(spec.declared_parameters)
+    locations = {"data_dir": (data_dir, display_path(data_dir)), "output_dir": (staging, display_path(final)),
+                 "reports_dir": (out_dir, display_path(out_dir))}
+    parameters, recorded = dict(spec.parameters), display_parameters(spec.parameters)
+    for name, (path, shown) in locations.items():
+        if name in declared:
+            parameters[name] = str(path)
+            recorded[name] = shown
+    provenance = {
+        **environment,
+        "report": spec.slug,
+        "notebook": display_path(spec.notebook_path),
+        "notebook_sha256": prov.sha256_file(spec.notebook_path),
+        "analysis_code_sha256": code,
+        "parameters": display_parameters(spec.parameters),
+        "seed": spec.parameters.get("seed", seed),
+        "data": display_path(data_dir),
+        "inputs": inputs,
+        "key": key,
+    }
+    return ReportJob(
+        slug=spec.slug,
+        notebook_path=str(spec.notebook_path),
+        output_dir=str(staging),
+        parameters=parameters,
+        title=_title(spec),
+        lang=spec.lang,
+        provenance=provenance,
+        kernel_name=kernel_name,
+        recorded_parameters=recorded,
+        machine_paths={str(staging): ".", str(out_dir): display_path(out_dir), str(data_dir): display_path(data_dir),
+                       str(spec.notebook_path.parent): display_path(spec.notebook_path.parent)},
     )
-    for page in report_dir.glob("*.html"):
-        page.write_text(notice, encoding="utf-8")

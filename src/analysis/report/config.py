@@ -13,8 +13,12 @@
         foreach_adopter: region_code       # fan-out: one instance per adopter in the data
         depends_on: ["10_service_time-all-{lang}"]  # slugs (fnmatch patterns) run before this one
 
-String parameter values, ``slug`` and ``depends_on`` may use ``{name}`` placeholders filled with
-the instance's matrix values. Every instance is checked against the notebook's declared
+String parameter values, ``slug``, ``title`` and ``depends_on`` may use ``{name}`` placeholders
+filled with the instance's parameter and matrix values by plain substitution (no attribute access,
+no format specification: anything else in braces stays as written). A slug must come out as a safe
+file name (:data:`analysis.report.output_folder.SAFE_NAME`, after :func:`slugify`), and so must a
+notebook name: otherwise :class:`~analysis.errors.UsageError` (a slug like ``..`` would name a
+folder outside the output folder). Every instance is checked against the notebook's declared
 parameters (``notebooks/<name>.params.yaml``, rules of :mod:`analysis.report.params`): unknown names, wrong types and values outside an
 enumeration or range are :class:`~analysis.errors.ParameterError` naming the report and the
 parameter.
@@ -32,6 +36,7 @@ from typing import Any, Callable, Iterable
 import yaml
 
 from analysis.errors import ParameterError, UsageError
+from analysis.report.output_folder import check_name
 from analysis.report.params import load_spec, validate_parameters
 
 #: parameters the build supplies itself (when the notebook declares them)
@@ -63,13 +68,29 @@ def slugify(text: str) -> str:
     return slug or "report"
 
 
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def fill_placeholders(template: str, values: dict[str, Any]) -> str:
+    """``{name}`` in ``template`` replaced by ``str(values[name])`` for every name in ``values``;
+    anything else (unknown names, ``{a.b}``, ``{a[0]}``, ``{a!r}``) is left as written."""
+    return _PLACEHOLDER.sub(lambda m: str(values[m.group(1)]) if m.group(1) in values else m.group(0), template)
+
+
 def _fill(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, str) and "{" in value:
-        try:
-            return value.format(**context)
-        except (KeyError, IndexError, ValueError):
-            return value
+        return fill_placeholders(value, context)
     return value
+
+
+def _slug(template: str, context: dict[str, Any], notebook: str) -> str:
+    filled = fill_placeholders(template, context)
+    if "{" in filled or "}" in filled:
+        raise UsageError(
+            f"reports.yaml: report {notebook!r}: slug {template!r} has a placeholder that is not a parameter or "
+            f"matrix value (known: {', '.join(sorted(context)) or 'none'})"
+        )
+    return check_name(slugify(filled), f"reports.yaml: report {notebook!r}: slug")
 
 
 def _combinations(matrix: dict[str, list[Any]]) -> list[dict[str, Any]]:
@@ -93,7 +114,7 @@ def expand_entry(
     unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on", "headline"}
     if unknown_keys:
         raise UsageError(f"reports.yaml: report {entry['notebook']!r} has unknown keys {sorted(unknown_keys)}")
-    notebook = str(entry["notebook"])
+    notebook = check_name(str(entry["notebook"]), "reports.yaml: notebook")
     notebook_path = (notebooks_dir / notebook).with_suffix(".ipynb")
     matrix = dict(entry.get("matrix") or {})
     adopter_key = entry.get("foreach_adopter")
@@ -109,9 +130,10 @@ def expand_entry(
         context = {**fixed, **combo}
         parameters = {name: _fill(value, context) for name, value in {**fixed, **combo}.items()}
         if "slug" in entry:
-            slug = slugify(_fill(str(entry["slug"]), context))
+            slug = _slug(str(entry["slug"]), context, notebook)
         else:
-            slug = slugify("-".join([notebook, *(str(v) for v in combo.values())]))
+            slug = check_name(slugify("-".join([notebook, *(str(v) for v in combo.values())])),
+                              f"reports.yaml: report {notebook!r}: slug")
         title = entry.get("title") or {}
         if isinstance(title, str):
             title = {"id": title, "en": title}

@@ -14,8 +14,10 @@ from typing import Any
 
 import jinja2
 
+from analysis.report.output_folder import atomic_write_text
 from analysis.texts import LANGUAGES, check_lang, has, t
-from analysis.texts.numbers import format_value, interval
+from analysis.texts.numbers import format_value as number_text
+from analysis.texts.numbers import interval
 
 INDEX_HTML = "index.html"
 
@@ -29,6 +31,25 @@ def bilingual(key: str, **params) -> str:
     """``ui.index.<key>`` as "Indonesian / English" (one text when both are the same)."""
     texts = list(dict.fromkeys(t(f"ui.index.{key}", lang, **params) for lang in LANGUAGES))
     return " / ".join(texts)
+
+
+#: Words of the build's own states and of the "what changed" section (``ui.index.<key>``) that
+#: the page template shows as they are; sentences with numbers are filled where they are used.
+PLAIN_TEXT_KEYS = ("withheld", "incomplete", "changes_title", "changes_reasons", "changes_no_reason",
+                   "changes_no_previous", "changes_none", "col_report", "col_number", "col_previous",
+                   "col_current", "col_within", "col_reasons", "yes", "no", "unknown", "flag")
+
+
+def bilingual_note(note: dict[str, Any]) -> str:
+    """A note (``{"code", "params"}``, e.g. a change reason) as "Indonesian / English"."""
+    return " / ".join(dict.fromkeys(t(f"note.{note['code']}", lang, **(note.get("params") or {}))
+                                    for lang in LANGUAGES))
+
+
+def reason_label(code: str) -> str:
+    """The short name of a change reason (``label.change_reason.<code>``), "Indonesian / English"."""
+    return " / ".join(dict.fromkeys(t(f"label.change_reason.{code}", lang) for lang in LANGUAGES))
+
 
 _TEMPLATE = jinja2.Template(
     """<!DOCTYPE html>
@@ -54,6 +75,13 @@ ul.reports li { border: 1px solid #ccc; border-radius: 6px; padding: 0.75rem; }
 .headline { margin: 0.4rem 0; }
 .links a { margin-right: 1rem; }
 .error { font: 0.85rem monospace; white-space: pre-wrap; color: #8b0015; }
+.status-withheld { background: #fdecea; color: #8b0015; }
+.incomplete { border: 2px solid #b26a00; background: #fff4e0; padding: 0.5rem 0.75rem; }
+section.changes { margin-top: 2rem; overflow-x: auto; }
+section.changes table { border-collapse: collapse; font-size: 0.9rem; }
+section.changes td, section.changes th { text-align: left; vertical-align: top; padding: 0.2rem 0.5rem;
+  border-bottom: 1px solid #ddd; }
+tr.flagged { background: #fdecea; }
 section.provenance { font-size: 0.85rem; margin-top: 2rem; overflow-x: auto; }
 section.provenance td, section.provenance th { text-align: left; vertical-align: top; padding: 0.1rem 0.5rem;
   overflow-wrap: anywhere; }
@@ -62,11 +90,12 @@ section.provenance td, section.provenance th { text-align: left; vertical-align:
 <body>
 <main>
 <h1>{{ labels.title }}</h1>
+{% if incomplete %}<p class="incomplete" role="status">{{ texts.incomplete }}</p>{% endif %}
 <p class="summary">{{ summary }}</p>
 <ul class="reports">
 {% for r in reports %}
 <li class="report" data-slug="{{ r.slug }}" data-status="{{ r.status }}">
-  <div><strong>{{ r.title }}</strong> <span class="status status-{{ r.status }}">{{ labels[r.status] }}</span></div>
+  <div><strong>{{ r.title }}</strong> <span class="status status-{{ r.status }}">{{ r.status_label }}</span></div>
   <div class="slug">{{ r.slug }}</div>
   {% if r.headline %}<p class="headline">{{ r.headline }}</p>{% endif %}
   {% if r.error %}<p class="error">{{ r.error }}</p>{% endif %}
@@ -77,6 +106,27 @@ section.provenance td, section.provenance th { text-align: left; vertical-align:
 </li>
 {% endfor %}
 </ul>
+{% if changes %}
+<section class="changes" id="changes">
+<h2>{{ texts.changes_title }}</h2>
+{% for line in changes.lines %}<p>{{ line }}</p>
+{% endfor %}
+{% if changes.reasons %}<h3>{{ texts.changes_reasons }}</h3>
+<ul class="reasons">{% for reason in changes.reasons %}<li data-code="{{ reason.code }}">{{ reason.text }}</li>{% endfor %}</ul>{% endif %}
+{% if changes.rows %}
+<table>
+<thead><tr><th>{{ texts.col_report }}</th><th>{{ texts.col_number }}</th><th>{{ texts.col_previous }}</th>
+<th>{{ texts.col_current }}</th><th>{{ texts.col_within }}</th><th>{{ texts.col_reasons }}</th></tr></thead>
+<tbody>
+{% for row in changes.rows %}<tr class="{{ 'flagged' if row.flag else '' }}" data-report="{{ row.report }}" data-name="{{ row.name }}">
+<td>{{ row.report }}</td><td>{{ row.name }}</td><td>{{ row.previous }}</td><td>{{ row.current }}</td>
+<td>{{ row.within }}</td><td>{{ row.reasons }}{% if row.flag %} <strong class="flag">⚑ {{ texts.flag }}</strong>{% endif %}</td></tr>
+{% endfor %}
+</tbody>
+</table>
+{% endif %}
+</section>
+{% endif %}
 <section class="provenance">
 <h2>{{ labels.provenance }}</h2>
 <table>
@@ -109,24 +159,27 @@ def entry_label(entry: dict[str, Any], lang: str) -> str:
     return t(key, lang) if has(key, lang) else str(entry.get("label") or entry.get("name"))
 
 
-def format_entry(entry: dict[str, Any], lang: str) -> str:
-    """``label: estimate (ci_low to ci_high)`` formatted for the unit and the language."""
-    check_lang(lang)
-    unit = str(entry.get("unit") or "").lower()
-    if unit == "indicator":  # a verdict
-        verdict = VERDICTS.get(entry.get("estimate"), "no_evidence")
-        return f"{entry_label(entry, lang)}: {t(f'label.verdict.{verdict}', lang)}"
-    kind = UNIT_KINDS.get(unit, "dec3")
-    text = f"{entry_label(entry, lang)}: {format_value(entry.get('estimate'), kind, lang)}"
+def format_value(entry: dict[str, Any], lang: str) -> str:
+    """``estimate (ci_low to ci_high)`` of a results entry, formatted for its unit and language."""
+    kind = UNIT_KINDS.get(str(entry.get("unit") or "").lower(), "dec3")
+    text = number_text(entry.get("estimate"), kind, lang)
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
         text += " " + t("ui.index.interval", lang, interval=interval(entry["ci_low"], entry["ci_high"], kind, lang))
     return text
 
 
+def format_entry(entry: dict[str, Any], lang: str) -> str:
+    """``label: estimate (ci_low to ci_high)`` formatted for the unit and the language."""
+    check_lang(lang)
+    if str(entry.get("unit") or "").lower() == "indicator":  # a verdict
+        verdict = VERDICTS.get(entry.get("estimate"), "no_evidence")
+        return f"{entry_label(entry, lang)}: {t(f'label.verdict.{verdict}', lang)}"
+    return f"{entry_label(entry, lang)}: {format_value(entry, lang)}"
+
+
 def headline(results_path: Path, lang: str | None, name: str | None = None) -> str | None:
     """One line from a report's ``results.json``: the entry called ``name`` (reports.yaml
-    ``headline``), else the first entry, formatted in ``lang`` (both languages for a report
-    without one; None if absent)."""
+    ``headline``), else the first entry, formatted (None if absent)."""
     try:
         document = json.loads(Path(results_path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -161,9 +214,14 @@ def _provenance_rows(build: dict[str, Any]) -> list[tuple[str, str]]:
     return rows
 
 
-def write_index(out_dir: Path, manifest: dict[str, Any]) -> Path:
-    """Write ``OUT/index.html`` from the build manifest and return its path."""
-    out_dir = Path(out_dir)
+def _withheld_text(error: dict[str, Any]) -> str:
+    problems = error.get("problems") or []
+    codes = sorted({p.get("code", "") for p in problems})
+    files = sorted({(p.get("params") or {}).get("file", "") for p in problems})
+    return bilingual("withheld_reason", codes=codes, files=files)
+
+
+def _report_rows(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, int]]:
     reports = []
     counts = {"ok": 0, "failed": 0}
     for record in manifest.get("reports", []):
@@ -174,21 +232,82 @@ def write_index(out_dir: Path, manifest: dict[str, Any]) -> Path:
             counts["failed"] += 1
         outputs = record.get("outputs") or {}
         error = record.get("error") or {}
+        withheld = bool(record.get("withheld"))
+        shown_status = "withheld" if withheld else status if status in STATUSES else "not_run"
+        if withheld:
+            error_text = _withheld_text(error)
+        else:
+            error_text = f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": ") if error else ""
         reports.append(
             {
                 "slug": record["slug"],
                 "title": record.get("title") or record["slug"],
-                "status": status if status in STATUSES else "not_run",
+                "status": shown_status,
+                "status_label": bilingual("withheld") if withheld else bilingual(shown_status),
                 "headline": record.get("headline"),
-                "error": f"{error.get('ename', '')}: {error.get('evalue', '')}".strip(": ") if error else "",
+                "error": error_text,
                 "html": f"{record['slug']}/{outputs['html']}" if outputs.get("html") else None,
                 "full_html": f"{record['slug']}/{outputs['full_html']}" if outputs.get("full_html") else None,
             }
         )
+    return reports, counts
+
+
+def _changes_view(changes: dict[str, Any], langs: dict[str, str]) -> dict[str, Any]:
+    """What the "what changed" section shows: lines, reasons, and a row per moved headline number
+    (the reports.yaml ``headline`` entry of each report) and per flagged number; every moved
+    number is in ``changes.json``."""
+    if changes.get("status") == "no_previous":
+        return {"lines": [bilingual("changes_no_previous")], "reasons": [], "rows": []}
+    previous, current = changes.get("previous") or {}, changes.get("current") or {}
+    lines = [bilingual("changes_compared", previous=previous.get("build_id") or "–",
+                       previous_as_of=previous.get("data_as_of") or "–",
+                       current_as_of=current.get("data_as_of") or "–")]
+    numbers = changes.get("numbers") or []
+    moved = [n for n in numbers if n.get("moved")]
+    if changes.get("status") == "no_change":
+        lines.append(bilingual("changes_none"))
+    else:
+        lines.append(bilingual("changes_moved", moved=len(moved), flagged=sum(bool(n.get("flag")) for n in moved),
+                               unchanged=len(numbers) - len(moved)))
+    reasons = [
+        {"code": r["code"], "text": bilingual_note(r)}
+        for r in changes.get("reasons") or []
+    ]
+    shown_numbers = [n for n in moved if n.get("headline") or n.get("flag")]
+    if len(shown_numbers) < len(moved):
+        lines.append(bilingual("changes_more", more=len(moved) - len(shown_numbers)))
+    rows = []
+    for number in sorted(shown_numbers, key=lambda n: (not n.get("flag"), n["report"], n["name"])):
+        lang = langs.get(number["report"]) or "id"
+        within = number.get("within_previous_ci")
+
+        def shown(values):
+            return format_value({**values, "unit": number.get("unit")}, lang) if values else bilingual("unknown")
+
+        rows.append({
+            "report": number["report"],
+            "name": number["name"],
+            "previous": shown(number.get("previous")),
+            "current": shown(number.get("current")),
+            "within": bilingual("unknown") if within is None else bilingual("yes" if within else "no"),
+            "reasons": ", ".join(reason_label(code) for code in number.get("reasons") or [])
+            or bilingual("changes_no_reason"),
+            "flag": bool(number.get("flag")),
+        })
+    return {"lines": lines, "reasons": reasons, "rows": rows}
+
+
+def write_index(out_dir: Path, manifest: dict[str, Any], changes: dict[str, Any] | None = None) -> Path:
+    """Write ``OUT/index.html`` (atomically) from the build manifest and, when given, the
+    comparison with the previous build (``changes.json``); return its path."""
+    out_dir = Path(out_dir)
+    reports, counts = _report_rows(manifest)
     summary = bilingual("summary", ok=counts["ok"], failed=counts["failed"], total=len(reports))
+    langs = {r["slug"]: r.get("lang") for r in manifest.get("reports", [])}
+    build = manifest.get("build", {})
     page = _TEMPLATE.render(
-        labels={key: bilingual(key) for key in LABEL_KEYS}, reports=reports, summary=summary, provenance=_provenance_rows(manifest.get("build", {}))
+        labels={key: bilingual(key) for key in LABEL_KEYS}, texts={key: bilingual(key) for key in PLAIN_TEXT_KEYS}, reports=reports, summary=summary, provenance=_provenance_rows(build),
+        incomplete=build.get("complete") is False, changes=_changes_view(changes, langs) if changes else None,
     )
-    path = out_dir / INDEX_HTML
-    path.write_text(page, encoding="utf-8")
-    return path
+    return atomic_write_text(out_dir / INDEX_HTML, page)

@@ -39,12 +39,10 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def hash_directory(directory: Path, cache: dict[str, Any] | None = None) -> dict[str, str]:
-    """SHA-256 of every file under ``directory`` (relative POSIX path -> hex digest), sorted.
-
-    ``cache`` (``{relpath: {"size", "mtime_ns", "sha256"}}``) is read and updated in place so
-    that unchanged large files are not re-read on an incremental build.
-    """
+def hash_directory(directory: Path) -> dict[str, str]:
+    """SHA-256 of the content of every file under ``directory`` (relative POSIX path -> hex
+    digest), sorted. Always read in full: size and modification time can be restored after an
+    edit, so they never stand in for the content."""
     directory = Path(directory)
     hashes: dict[str, str] = {}
     if not directory.exists():
@@ -52,15 +50,7 @@ def hash_directory(directory: Path, cache: dict[str, Any] | None = None) -> dict
     for path in sorted(p for p in directory.rglob("*") if p.is_file()):
         if path.name in _IGNORED_NAMES or any(part.startswith(".") for part in path.relative_to(directory).parts):
             continue
-        rel = path.relative_to(directory).as_posix()
-        stat = path.stat()
-        known = (cache or {}).get(rel)
-        if known and known.get("size") == stat.st_size and known.get("mtime_ns") == stat.st_mtime_ns:
-            hashes[rel] = known["sha256"]
-            continue
-        hashes[rel] = sha256_file(path)
-        if cache is not None:
-            cache[rel] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": hashes[rel]}
+        hashes[path.relative_to(directory).as_posix()] = sha256_file(path)
     return hashes
 
 

@@ -15,6 +15,7 @@ parameter gets them in both languages and keeps every cell.
 from __future__ import annotations
 
 import copy
+import functools
 import html
 from pathlib import Path
 from typing import Any
@@ -123,6 +124,7 @@ def provenance_footer(provenance: dict[str, Any], lang: str | None) -> str:
     )
 
 
+@functools.lru_cache(maxsize=8)  # one exporter per kind and language: its templates compile once
 def _exporter(*, with_code: bool, lang: str | None) -> HTMLExporter:
     loader = jinja2.DictLoader({"wfa_report.html.j2": _TEMPLATE})
     exporter = HTMLExporter(

@@ -3,7 +3,8 @@
 Every headline number a notebook states is also written here, for the index page, the policy
 brief and the tests. Shape::
 
-    {"report": "10_service_time", "parameters": {...},
+    {"report": "10_service_time", "parameters": {...},   # without the build's locations
+
      "results": [{"name", "estimate", "se", "ci_low", "ci_high", "unit", "label",
                   "estimand", "sample", "inference"}, ...]}
 
@@ -141,7 +142,10 @@ def write_results(
     """Write ``output_dir/results.json`` and return its path.
 
     Names must be unique. The file is written deterministically (stable key order, no
-    timestamps), so two runs on the same inputs give identical files.
+    timestamps), so two runs on the same inputs give identical files. It holds no machine path:
+    the build's location parameters (``data_dir``, ``output_dir``, ``reports_dir``) are left out
+    (they say where, not what; ``provenance.json`` names the data) and any other absolute path
+    value is shown relative to the project (or by its last component).
     """
     entries = list(entries)
     names = [entry.name for entry in entries]
@@ -150,7 +154,7 @@ def write_results(
         raise ValueError(f"duplicate result names: {', '.join(duplicates)}")
     document = {
         "report": report,
-        "parameters": _clean(dict(parameters)),
+        "parameters": _clean(_portable_parameters(parameters)),
         "results": [_entry_dict(entry) for entry in entries],
     }
     if extra:
@@ -159,6 +163,13 @@ def write_results(
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(document, indent=2, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
     return path
+
+
+def _portable_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
+    from analysis.report.config import BUILD_PARAMETERS
+    from analysis.report.output_folder import display_parameters
+
+    return display_parameters({k: v for k, v in dict(parameters).items() if k not in BUILD_PARAMETERS})
 
 
 def _entry_dict(entry: ResultEntry) -> dict[str, Any]:

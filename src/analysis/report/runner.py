@@ -1,39 +1,58 @@
 """Execute reports with papermill, one process per running report, in dependency order.
 
-A report runs in a worker process (:func:`execute_report`): its output directory is emptied,
-papermill executes the notebook there, the injected-parameters cell gets a stable id (papermill
-draws a random one), provenance is attached, and both HTML versions are rendered. A failure in one
-report is recorded (exception, failing cell) and never stops the others.
+A report runs (:func:`execute_report`) in the staging folder the build made for it
+(:mod:`analysis.report.report_folder`): papermill executes the notebook there (the kernel's working
+directory), provenance is attached, machine paths are replaced by display paths, and both HTML
+versions are rendered. A failure in one report is recorded (exception, failing cell) and never
+stops the others. Kernels write nothing to the build's terminal (their stdout and stderr are
+discarded: a notebook's own output is in the executed notebook).
+
+Every report runs in a worker process of its own (also with ``--jobs 1``), so the build process
+never hosts a notebook client: interrupting the build (``SIGINT``, Ctrl-C) raises
+``KeyboardInterrupt`` in the caller only after the workers and their kernels have been stopped.
+Workers ignore ``SIGINT`` and write nothing to the terminal (their stdout and stderr go to the null
+device; what went wrong comes back in the :class:`ReportOutcome`).
 """
 
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
-import shutil
+import signal
+import subprocess
+import threading
 import time
 import traceback
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-import multiprocessing
 from multiprocessing import get_context
+from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
-import nbformat
+from jupyter_client.manager import AsyncKernelManager
 
+from analysis.report.portable import machine_paths, replace_machine_paths, stabilise_notebook
 from analysis.report.render import render_report
 
 EXECUTED_NOTEBOOK = "report.ipynb"
 RESULTS_JSON = "results.json"
 PROVENANCE_JSON = "provenance.json"
-STATUS_JSON = "build-status.json"
+#: seconds a stopped worker gets to shut its kernel down before it is killed
+STOP_GRACE_S = 5.0
+#: run reports in the calling process, one after another (for tests that replace
+#: :func:`run_notebook`; a build never does: its process must not host a notebook client)
+IN_PROCESS = False
 
 
 @dataclass(frozen=True)
 class ReportJob:
-    """Everything a worker needs to run one report (picklable)."""
+    """Everything a worker needs to run one report (picklable).
+
+    ``output_dir``: the staging folder to run in (exists, empty); ``parameters``: what the kernel
+    gets (real paths); ``recorded_parameters``: what the executed notebook shows (display paths);
+    ``machine_paths``: machine path -> display form, replaced in every text output."""
 
     slug: str
     notebook_path: str
@@ -44,6 +63,8 @@ class ReportJob:
     provenance: dict[str, Any]
     kernel_name: str = "python3"
     execution_timeout: int | None = 3600
+    recorded_parameters: dict[str, Any] = field(default_factory=dict)
+    machine_paths: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,14 +104,14 @@ def _error_from_exception(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def stabilise_notebook(path: Path, provenance: dict[str, Any]) -> None:
-    """Give papermill's injected-parameters cell a fixed id and record provenance in metadata."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
-        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
-            cell["id"] = "injected-parameters"
-    nb.metadata["wfa_provenance"] = provenance
-    nbformat.write(nb, path)
+class QuietKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernels write nothing to the build's terminal (their start-up
+    warnings and shutdown tracebacks would interleave with the progress lines)."""
+
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+        kw.setdefault("stdout", subprocess.DEVNULL)
+        kw.setdefault("stderr", subprocess.DEVNULL)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
 
 
 def kernel_environment() -> None:
@@ -119,32 +140,36 @@ def _is_kernel_start_failure(exc: BaseException) -> bool:
     return any(marker in text for marker in ("Kernel died", "ZMQError", "Address already in use", "kernel_info"))
 
 
-def execute_report(job: ReportJob) -> ReportOutcome:
-    """Run one report end to end in this process; never raises for a notebook failure."""
+def run_notebook(job: ReportJob, executed: Path) -> None:
+    """Execute the job's notebook into ``executed`` with papermill (the seam tests replace)."""
     import papermill
 
-    kernel_environment()
+    papermill.execute_notebook(
+        job.notebook_path,
+        str(executed),
+        parameters=job.parameters,
+        kernel_name=job.kernel_name,
+        cwd=job.output_dir,
+        progress_bar=False,
+        log_output=False,
+        execution_timeout=job.execution_timeout,
+        kernel_manager_class=QuietKernelManager,
+    )
 
+
+def execute_report(job: ReportJob) -> ReportOutcome:
+    """Run one report end to end in this process, in ``job.output_dir``; never raises for a
+    notebook failure."""
+    kernel_environment()
     out = Path(job.output_dir)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     started = _now()
     clock = time.perf_counter()
     error = None
     executed = out / EXECUTED_NOTEBOOK
     for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
         try:
-            papermill.execute_notebook(
-                job.notebook_path,
-                str(executed),
-                parameters=job.parameters,
-                kernel_name=job.kernel_name,
-                cwd=str(out),
-                progress_bar=False,
-                log_output=False,
-                execution_timeout=job.execution_timeout,
-            )
+            run_notebook(job, executed)
             error = None
             break
         except Exception as exc:  # noqa: BLE001 - isolation: every failure becomes a record
@@ -159,18 +184,27 @@ def execute_report(job: ReportJob) -> ReportOutcome:
     if executed.exists():
         outputs["notebook"] = EXECUTED_NOTEBOOK
         try:
-            stabilise_notebook(executed, provenance)
+            stabilise_notebook(executed, provenance, job.recorded_parameters or job.parameters, job.kernel_name)
+            replace_machine_paths(out, job.machine_paths)
             rendered = render_report(executed, title=job.title, lang=job.lang, provenance=provenance, error=error)
             outputs.update({k: p.name for k, p in rendered.items()})
         except Exception as exc:  # noqa: BLE001
             error = error or {**_error_from_exception(exc), "stage": "render"}
+    else:
+        replace_machine_paths(out, job.machine_paths)
+    if error:
+        error = _portable_error(error, job.machine_paths)
     if (out / RESULTS_JSON).exists():
         outputs["results"] = RESULTS_JSON
-    status = "failed" if error else "ok"
-    (out / STATUS_JSON).write_text(
-        json.dumps({"slug": job.slug, "status": status, "error": error}, indent=2, default=str), encoding="utf-8"
-    )
-    return ReportOutcome(job.slug, status, started, duration, error, outputs)
+    return ReportOutcome(job.slug, "failed" if error else "ok", started, duration, error, outputs)
+
+
+def _portable_error(error: dict[str, Any], replacements: dict[str, str]) -> dict[str, Any]:
+    """The error record with machine paths replaced (it goes into the manifest and the index)."""
+    text = json.dumps(error, default=str)
+    for machine, shown in machine_paths(replacements):
+        text = text.replace(json.dumps(machine)[1:-1], json.dumps(shown)[1:-1])
+    return json.loads(text)
 
 
 def _pool_context():
@@ -184,27 +218,59 @@ def _pool_context():
     return get_context("spawn")
 
 
-def _run_serially(
-    jobs: list[ReportJob], dependencies: dict[str, list[str]], notify: Callable
-) -> dict[str, ReportOutcome]:
-    """One report after another in this process (``--jobs 1``), dependencies first."""
-    order = {job.slug: i for i, job in enumerate(jobs)}
-    pending = sorted(jobs, key=lambda job: order[job.slug])
-    done: dict[str, ReportOutcome] = {}
-    while pending:
-        job = next(
-            (j for j in pending if all(d in done or d not in order for d in dependencies.get(j.slug, []))),
-            pending[0],
-        )
-        pending.remove(job)
-        notify("start", job.slug, None)
-        try:
-            outcome = execute_report(job)
-        except Exception as exc:  # noqa: BLE001
-            outcome = ReportOutcome(job.slug, "failed", _now(), None, _error_from_exception(exc))
-        done[job.slug] = outcome
-        notify("done", job.slug, outcome)
-    return done
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _exit_with(build_pid: int) -> None:
+    """Watchdog thread of a worker: end the worker (and so its kernel) when the build is gone,
+    e.g. killed with ``SIGKILL``, so that nothing keeps writing into the output folder."""
+    while _alive(build_pid):
+        time.sleep(1.0)
+    os._exit(1)
+
+
+def _worker(job: ReportJob, connection, build_pid: int) -> None:
+    """Body of a worker process: run one report, send its outcome back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    quiet = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(quiet, 1)
+    os.dup2(quiet, 2)
+    threading.Thread(target=_exit_with, args=(build_pid,), daemon=True).start()
+    try:
+        outcome = execute_report(job)
+    except BaseException as exc:  # noqa: BLE001 - reported, never raised in a worker
+        outcome = ReportOutcome(job.slug, "failed", _now(), None, _error_from_exception(exc))
+    connection.send(outcome)
+    connection.close()
+
+
+def _stop(processes: list) -> None:
+    """Stop worker processes: ``SIGTERM`` (their notebook client shuts its kernel down), then
+    ``SIGKILL`` after :data:`STOP_GRACE_S` (a kernel whose parent is gone exits by itself)."""
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    deadline = time.monotonic() + STOP_GRACE_S
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1.0)
+
+
+def _ready(slug: str, dependencies: dict[str, list[str]], pending: dict, running: set[str]) -> bool:
+    return all(dep not in pending and dep not in running for dep in dependencies.get(slug, []))
 
 
 def run_jobs(
@@ -213,39 +279,67 @@ def run_jobs(
     *,
     max_workers: int = 1,
     on_event: Callable[[str, str, ReportOutcome | None], None] | None = None,
+    on_finish: Callable[[ReportOutcome], ReportOutcome] | None = None,
 ) -> dict[str, ReportOutcome]:
-    """Run ``jobs`` in a process pool, starting a job only once its dependencies have finished
-    (successfully or not: a dependent report reports missing inputs itself).
+    """Run ``jobs``, starting a job only once its dependencies have finished (successfully or
+    not: a dependent report reports missing inputs itself).
 
-    ``on_event(kind, slug, outcome)`` is called with ``kind`` ``"start"`` or ``"done"``.
+    ``on_finish(outcome)`` runs in this process as soon as a report has finished, before any
+    report depending on it starts (the build checks and publishes the report there) and returns
+    the final outcome. ``on_event(kind, slug, outcome)`` is called with ``kind`` ``"start"`` or
+    ``"done"``. Each report runs in its own worker process, at most ``max_workers`` at a time.
     """
     notify = on_event or (lambda *_: None)
-    if max_workers <= 1 or len(jobs) <= 1:
-        return _run_serially(jobs, dependencies, notify)
-    pending = {job.slug: job for job in jobs}
+    finish = on_finish or (lambda outcome: outcome)
+    max_workers = max(1, max_workers)
+    order = {job.slug: i for i, job in enumerate(jobs)}
+    pending = {job.slug: job for job in sorted(jobs, key=lambda j: order[j.slug])}
     done: dict[str, ReportOutcome] = {}
-    running: dict[Future, str] = {}
-    with ProcessPoolExecutor(max_workers=max_workers, mp_context=_pool_context()) as pool:
+    if IN_PROCESS:
+        while pending:
+            slug = next((s for s in pending if _ready(s, dependencies, pending, set())), next(iter(pending)))
+            job = pending.pop(slug)
+            notify("start", slug, None)
+            done[slug] = finish(execute_report(job))
+            notify("done", slug, done[slug])
+        return done
+    context = _pool_context()
+    running: dict[str, tuple[Any, Any]] = {}  # slug -> (process, receiving connection)
+    try:
         while pending or running:
-            ready = [
-                slug for slug in pending
-                if all(dep in done or dep not in pending and dep not in running.values() for dep in dependencies.get(slug, []))
-            ]
-            for slug in ready:
-                if len(running) >= max(1, max_workers):
+            for slug in [s for s in pending if _ready(s, dependencies, pending, set(running))]:
+                if len(running) >= max_workers:
                     break
                 job = pending.pop(slug)
+                receive, send = context.Pipe(duplex=False)
+                process = context.Process(target=_worker, args=(job, send, os.getpid()), name=f"report {slug}",
+                                          daemon=True)
                 notify("start", slug, None)
-                running[pool.submit(execute_report, job)] = slug
+                process.start()
+                send.close()
+                running[slug] = (process, receive)
             if not running:
                 raise RuntimeError(f"unschedulable reports (dependency cycle?): {sorted(pending)}")
-            finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            for future in finished:
-                slug = running.pop(future)
-                try:
-                    outcome = future.result()
-                except Exception as exc:  # noqa: BLE001 - a crashed worker fails only its report
-                    outcome = ReportOutcome(slug, "failed", _now(), None, _error_from_exception(exc))
-                done[slug] = outcome
-                notify("done", slug, outcome)
+            wait([receive for _, receive in running.values()] + [p.sentinel for p, _ in running.values()])
+            for slug, (process, receive) in list(running.items()):
+                outcome = None
+                if receive.poll():
+                    try:
+                        outcome = receive.recv()
+                    except (EOFError, OSError):
+                        outcome = None
+                elif process.is_alive():
+                    continue
+                process.join()
+                receive.close()
+                del running[slug]
+                if outcome is None:
+                    outcome = ReportOutcome(slug, "failed", _now(), None, {
+                        "cell_index": None, "exec_count": None, "source": None, "ename": "WorkerDied",
+                        "evalue": f"the worker process ended with exit code {process.exitcode}"})
+                done[slug] = finish(outcome)
+                notify("done", slug, done[slug])
+    except BaseException:
+        _stop([process for process, _ in running.values()])
+        raise
     return done

@@ -1,34 +1,42 @@
-"""Personal-data and small-count checks on rendered pages.
+"""Personal-data and small-count checks on every file of a finished report.
 
-- Personal identifiers: every rendered page and saved table is scanned for NIK- and NIP-shaped
-  values with the rule the loader masks them by (:func:`analysis.data.privacy.find_personal_ids`:
-  16 or 18 digits, plain or grouped, with plausible fields). A page holding one fails the build.
-  The check needs no input values: the loader hashes personal columns and masks identifiers in
-  every other text column before any row reaches a notebook, so an identifier found in an output
-  is a leak whatever column it came from, and the check cannot fail on an unreadable input file.
-- Small counts: ``analysis.report.exhibits.show_table`` suppresses counts below the threshold at source
-  in the columns a notebook declares as counts (listed in ``exhibits.json``, with their threshold).
-  This re-check applies the declared columns to every saved ``tables/*.csv`` and, as a safety net
-  for undeclared ones, checks every rendered table and CSV by column header for counts of requests
-  or applicants (people: :data:`COUNT_HEADER`). Counts of Pemda, months or categories are not
-  personal and are not checked. A value in ``1 .. min_count-1`` is a problem.
+:func:`check_report_dir` scans every file of a report folder (``report.html``,
+``report-full.html``, ``report.ipynb``, ``results.json``, ``exhibits.json``, ``provenance.json``,
+``tables/*.csv`` and ``*.xlsx``, ``figures/*.svg``, ...) and returns the problems as
+:class:`~analysis.notes.Note` values (codes, no sentences):
+
+- ``personal_id_in_output`` (``file``, ``masked``): any NIK- or NIP-shaped value, by the rule the
+  loader masks them by (:func:`analysis.data.privacy.find_personal_ids`: 16 or 18 digits, plain or
+  grouped, with plausible fields; SHA-256 digests and other long hex strings are skipped). The
+  check needs no input values: the loader hashes personal columns and masks identifiers in every
+  other text column before any row reaches a notebook, so an identifier found in an output is a
+  leak whatever column it came from, and the check cannot fail on an unreadable input file;
+- ``small_count_in_output`` (``file``, ``table``, ``column``, ``value``, ``min_count``): a count of
+  requests or applicants (people) in ``1 .. min_count-1``. ``analysis.report.exhibits.show_table``
+  suppresses counts below the threshold at source in the columns a notebook declares as counts
+  (listed in ``exhibits.json``, with their threshold); this re-check applies the declared columns
+  to every saved ``tables/*.csv`` and, as a safety net for undeclared ones, checks every HTML table
+  and CSV by column header (:data:`COUNT_HEADER`). Counts of Pemda, months or categories are not
+  personal and are not checked.
+
+Values are reported masked (:func:`analysis.data.privacy.mask_id`), never in full.
 """
 
 from __future__ import annotations
 
 import csv
+import io
+import json
 import re
+import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 
+
 from analysis.data.privacy import find_personal_ids, mask_id
+from analysis.notes import Note
 
 DEFAULT_MIN_COUNT = 10
-
-
-def personal_ids(text: str) -> list[str]:
-    """Personal identifiers (NIK, NIP) in ``text``, masked to their first 4 digits, sorted."""
-    return sorted({mask_id(found) for found in find_personal_ids(text)})
 
 
 #: headers of columns that count requests or applicants (people): checked for small counts
@@ -80,9 +88,9 @@ def _as_count(text: str) -> float | None:
 
 
 def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COUNT, where: str = "table",
-                         declared: tuple[str, ...] = ()) -> list[str]:
+                         declared: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Cells of count columns (``declared``, or by header: :data:`COUNT_HEADER`) holding
-    1 .. ``min_count``-1."""
+    1 .. ``min_count``-1, as ``{"table": where, "column", "value"}``."""
     if len(rows) < 2:
         return []
     header = rows[0]
@@ -95,11 +103,11 @@ def small_counts_in_rows(rows: list[list[str]], min_count: int = DEFAULT_MIN_COU
             if 0 <= index < len(row):
                 value = _as_count(row[index])
                 if value is not None and 0 < value < min_count:
-                    problems.append(f"{where}: {header[position]} = {row[index]}")
+                    problems.append({"table": where, "column": header[position], "value": row[index]})
     return problems
 
 
-def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
+def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[dict[str, str]]:
     """Small counts in the HTML tables of a page."""
     parser = _TableParser()
     parser.feed(text)
@@ -109,9 +117,10 @@ def small_counts(text: str, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
     return problems
 
 
-def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT, declared: tuple[str, ...] = ()) -> list[str]:
+def small_counts_in_csv(path: Path, min_count: int = DEFAULT_MIN_COUNT,
+                        declared: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Small counts in a saved exhibit table (``tables/<key>.csv``)."""
-    with open(path, encoding="utf-8", newline="") as handle:
+    with open(path, encoding="utf-8", errors="replace", newline="") as handle:
         rows = [row for row in csv.reader(handle)]
     return small_counts_in_rows(rows, min_count, where=Path(path).name, declared=declared)
 
@@ -121,8 +130,6 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
     listing = Path(report_dir) / "exhibits.json"
     if not listing.exists():
         return {}
-    import json
-
     declared = {}
     for exhibit in json.loads(listing.read_text(encoding="utf-8")):
         if exhibit.get("kind") == "table" and exhibit.get("count_columns"):
@@ -130,24 +137,56 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
     return declared
 
 
-def check_page(path: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
-    """Privacy problems of one rendered page (empty list: clean)."""
-    text = Path(path).read_text(encoding="utf-8")
-    problems = [f"{Path(path).name}: contains a personal identifier {n}" for n in personal_ids(text)]
-    problems += [f"{Path(path).name}: count below {min_count} not suppressed ({p})" for p in small_counts(text, min_count)]
-    return problems
+#: SHA-256 digests, commit ids and other long hex strings: their digit runs are not identifiers
+_HEX_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])")
 
 
-def check_report_dir(report_dir: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[str]:
-    """Privacy problems of a report's rendered pages and saved tables."""
+def readable_text(path: Path) -> str:
+    """The text a reader of ``path`` could see: a zip container (``.xlsx``, ``.docx``) as the text
+    of its members, any other file as UTF-8 (undecodable bytes replaced)."""
+    data = Path(path).read_bytes()
+    if data[:4] == b"PK\x03\x04":
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
+        except (zipfile.BadZipFile, OSError, RuntimeError):
+            pass
+    return data.decode("utf-8", "replace")
+
+
+def personal_ids(text: str) -> list[str]:
+    """NIK/NIP-shaped values in ``text``, masked, once each (hex digests skipped)."""
+    return list(dict.fromkeys(mask_id(value) for value in find_personal_ids(_HEX_DIGEST.sub(" ", text))))
+
+
+def personal_ids_in_text(text: str, where: str) -> list[Note]:
+    """NIK/NIP-shaped values in ``text`` (masked), once each."""
+    notes, seen = [], set()
+    for value in find_personal_ids(_HEX_DIGEST.sub(" ", text)):
+        masked = mask_id(value)
+        if masked not in seen:
+            seen.add(masked)
+            notes.append(Note("personal_id_in_output", {"file": where, "masked": masked}))
+    return notes
+
+
+def _small_count_notes(found: list[dict[str, str]], where: str, min_count: int) -> list[Note]:
+    return [Note("small_count_in_output", {"file": where, **cell, "min_count": min_count}) for cell in found]
+
+
+def check_report_dir(report_dir: Path, min_count: int = DEFAULT_MIN_COUNT) -> list[Note]:
+    """Privacy problems of every file of a report folder (empty list: clean); see the module doc."""
     report_dir = Path(report_dir)
-    problems = []
-    for page in sorted(report_dir.glob("*.html")):
-        problems += check_page(page, min_count)
     declared = declared_count_columns(report_dir)
-    for table in sorted(report_dir.glob("tables/*.csv")):
-        columns, threshold = declared.get(f"tables/{table.name}", ((), None))
-        problems += [f"tables/{p}" for p in small_counts_in_csv(table, threshold or min_count, declared=columns)]
-        problems += [f"{table.name}: contains a personal identifier {n}"
-                     for n in personal_ids(table.read_text(encoding="utf-8"))]
+    problems: list[Note] = []
+    for path in sorted(p for p in report_dir.rglob("*") if p.is_file()):
+        where = path.relative_to(report_dir).as_posix()
+        text = readable_text(path)
+        problems += personal_ids_in_text(text, where)
+        if path.suffix == ".html":
+            problems += _small_count_notes(small_counts(text, min_count), where, min_count)
+        elif path.suffix == ".csv" and where.startswith("tables/"):
+            columns, threshold = declared.get(where, ((), None))
+            limit = threshold or min_count
+            problems += _small_count_notes(small_counts_in_csv(path, limit, declared=columns), where, limit)
     return problems
