@@ -62,7 +62,8 @@ class BudgetAnalysis:
 
     ``effects``: category -> adjusted (if ``adjust_for_tkd``) CS effect, for ``routine_total``
     and every routine and placebo category present in the data; ``unadjusted``: the same without
-    covariates (only when ``adjust_for_tkd``; else equal to ``effects``); ``comparison``: one
+    covariates (of ``unadjusted_categories``; the same objects as ``effects`` when not
+    ``adjust_for_tkd``); ``comparison``: one
     row per category x adjusted with the ATTs (and ``truth``, over the estimate's own cells, on
     synthetic data); ``savings``: from the routine categories; ``projection``; ``excluded``:
     Pemda with WFA left out of the staggered sample (``region_code, reason, cohort,
@@ -104,6 +105,8 @@ def run_budget_analysis(
     control: str = "not_yet",
     n_draws: int = DEFAULT_DRAWS,
     seed: int = DEFAULT_SEED,
+    categories: tuple[str, ...] = CATEGORIES,
+    unadjusted_categories: tuple[str, ...] | None = None,
 ) -> BudgetAnalysis:
     """Load ``regions``, ``policies``, ``budget``, ``transfers`` of ``data_dir``, build the panel,
     estimate every category with and without the TKD adjustment, the savings and the projection
@@ -112,8 +115,17 @@ def run_budget_analysis(
 
     ``frequency``: ``month`` (default: a cohort starts in the month WFA does) or ``quarter`` (a
     robustness view: cohort = first fully treated quarter, the partly treated quarter left out
-    of the comparisons). ``control``: ``not_yet`` or ``never``.
+    of the comparisons). ``control``: ``not_yet`` or ``never``. ``categories``: those estimated
+    (``routine_total`` first; the savings and the projection use the routine ones among them);
+    ``unadjusted_categories``: those also estimated without the TKD adjustment (None = all of
+    ``categories``); a shorter list saves time (the Monte Carlo in ``benchmarks/``).
     """
+    if not categories or categories[0] != ROUTINE_TOTAL:
+        raise ValueError(f"categories must start with {ROUTINE_TOTAL!r}, got {categories!r}")
+    unknown = set(categories) - set(CATEGORIES)
+    if unknown:
+        raise ValueError(f"unknown categories {sorted(unknown)}; expected some of {list(CATEGORIES)}")
+    twins = set(categories if unadjusted_categories is None else unadjusted_categories) | {ROUTINE_TOTAL}
     if frequency not in FREQUENCIES:
         raise ValueError(f"frequency must be one of {FREQUENCIES}, got {frequency!r}")
     if control not in CONTROLS:
@@ -133,15 +145,17 @@ def run_budget_analysis(
 
     present = set(panel["category"])
     effects, unadjusted, notes = {}, {}, []
-    for category in CATEGORIES:
+    for category in categories:
         if category not in present:
             notes.append(Note("category_absent", {"category": category}))
             continue
         options = dict(category=category, control=control, exposure=exposure)
         try:
             effects[category] = estimate_spending_effect(panel, units, covariates, adjust_for_tkd=adjust_for_tkd, **options)
-            unadjusted[category] = (estimate_spending_effect(panel, units, covariates, adjust_for_tkd=False, **options)
-                                    if adjust_for_tkd else effects[category])
+            if not adjust_for_tkd:
+                unadjusted[category] = effects[category]
+            elif category in twins:
+                unadjusted[category] = estimate_spending_effect(panel, units, covariates, adjust_for_tkd=False, **options)
         except NoAdopterError:
             if category == ROUTINE_TOTAL:
                 raise
@@ -175,7 +189,7 @@ def run_budget_analysis(
         truth = json.loads((data_dir / "truth.json").read_text(encoding="utf-8")).get("budget")
     rows = []
     for category, effect in effects.items():
-        for one in {id(e): e for e in (effect, unadjusted[category])}.values():
+        for one in {id(e): e for e in (effect, unadjusted.get(category, effect))}.values():
             row = one.as_row()
             if truth_cells is not None:
                 row["truth"] = effect_truth(truth_cells, one)

@@ -231,8 +231,10 @@ def estimate_spending_effect(
     data["unit_id"] = data["region_code"].map({code: i + 1 for i, code in enumerate(unit_ids)})
     frequency = "quarter" if "Q" in str(data["period"].iloc[0]) else "month"
     anticipation = 1 if frequency == "quarter" else 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # few-treated and per-cell warnings: the facts are in the result
+    # few-treated and per-cell warnings: the facts are in the result. record=True also holds
+    # back warnings whose "always" filter a library installs while being imported here
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("ignore")
         result = did.callaway_santanna(
             data, outcome="log_realized_real", unit="unit_id", time="time", cohort="cohort_time",
             covariates=list(used_covariates) or None, control=control, method="dr",
@@ -371,7 +373,7 @@ def other_estimator_event_studies(
     studies, notes = {}, []
     for name, estimator in (("Sun-Abraham", did.sun_abraham), ("Imputation (BJS)", did.imputation)):
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(record=True):
                 warnings.simplefilter("ignore")
                 result = estimator(data, outcome="log_realized_real", unit="region_code", time="time",
                                    cohort="cohort_time", covariates=extra or None)

@@ -1,0 +1,124 @@
+"""The budget headline numbers on the `small` synthetic dataset (same budget tables as the default
+dataset: the budget simulation does not depend on the size): each covers the truth of its own
+estimand (same Pemda, periods and weights, from the simulation's potential outcomes), every entry
+says what it measures and on whom, the real adopters are kept in view, and a category absent
+from the data is skipped with a note instead of stopping the analysis."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+from analysis.analyses.budget_savings import conclusion_text, result_entries, result_extra, run_budget_analysis
+from analysis.data import load_table
+from analysis.panels.budget import ROUTINE_CATEGORIES, ROUTINE_TOTAL, wfa_exposure
+
+HEADLINES = ("att_log_routine_spending", "att_log_routine_spending_unadjusted", "savings_idr_total",
+             "savings_idr_per_adopter_year", "projection_idr_per_year")
+
+
+@pytest.fixture(scope="module")
+def analysis(small_dataset):
+    return run_budget_analysis(small_dataset, n_draws=499)
+
+
+@pytest.fixture(scope="module")
+def entries(analysis):
+    return {entry.name: entry for entry in result_entries(analysis)}
+
+
+@pytest.mark.parametrize("name", ["att_log_routine_spending", "savings_idr_total", "savings_idr_per_adopter_year",
+                                  "projection_idr_per_year"])
+def test_headline_covers_the_truth_of_its_own_estimand(analysis, entries, name):
+    """Measured on this dataset (seed 20260101), monthly, TKD-adjusted: ATT -0.0763 [-0.0942,
+    -0.0585], truth -0.0649; per adopter-year Rp 1.80 bn [1.36, 2.21], truth 1.46; projection
+    (552 Pemda, 1 day) Rp 759 bn [562, 935], truth 600. Coverage over seeds:
+    benchmarks/budget_coverage.py (benchmarks/README.md)."""
+    entry, truth = entries[name], analysis.estimand_truth[name]
+    assert entry.ci_low <= truth <= entry.ci_high, (entry.estimate, entry.ci_low, entry.ci_high, truth)
+
+
+def test_headline_truth_is_the_monthly_truth_of_truth_json(analysis):
+    """Monthly cohorts: the headline's own truth is the truth.json quantity over the estimated
+    adopters' months (not a quarter-diluted one): within 0.005 log points of truth.json's
+    att_log_routine_spending, which also counts the two one-Pemda cohorts."""
+    assert analysis.estimand_truth["att_log_routine_spending"] == pytest.approx(
+        analysis.truth["att_log_routine_spending"], abs=0.005)
+    per_year = analysis.savings.per_adopter_year()
+    # adopter-months with WFA in force: 3 January cells of real adopters count 15/22 or 12/22
+    assert per_year["adopter_months"] == pytest.approx(325 - 3 + 2 * 15 / 22 + 12 / 22)
+
+
+def test_every_headline_entry_names_its_estimand_and_sample(analysis, entries):
+    for name, entry in entries.items():
+        assert entry.estimand is not None and entry.sample is not None and entry.inference is not None, name
+        assert entry.estimand.units and entry.estimand.periods and entry.estimand.weights, name
+    head = entries["att_log_routine_spending"]
+    assert head.estimand.details["frequency"] == "month" and head.estimand.periods == "post_adoption_months"
+    assert head.estimand.weights == "treated_cells_equal"
+    assert head.sample.treated_count == 64 and head.sample.comparison_count == 485
+    assert set(head.sample.real_adopters_included) == {"17", "17.09", "32.14", "71.11"}
+    reasons = {row["region_code"]: row["reason"] for row in head.sample.excluded}
+    assert reasons == {"33.72": "switched_off", "32": "single_pemda_cohort", "73": "single_pemda_cohort"}
+    projection = entries["projection_idr_per_year"].estimand
+    assert projection.units == "target_pemda" and projection.details["days_per_week"] == 1
+    assert "linear_in_days" in projection.details["assumptions"]
+    assert entries["savings_idr_per_adopter_year"].estimand.weights == "per_adopter_month_in_force"
+
+
+def test_real_adopters_in_view(analysis):
+    table = analysis.real_adopters.set_index("region_code")
+    assert set(table.index) == {"17", "17.09", "32", "32.14", "33.72", "71.11", "73"}
+    assert set(table.index[table["in_headline"]]) == {"17", "17.09", "32.14", "71.11"}
+    assert table.loc["33.72", "reason"] == "switched_off" and table.loc["73", "reason"] == "single_pemda_cohort"
+    extra = result_extra(analysis)
+    assert {row["region_code"] for row in extra["real_adopters"]} == set(table.index)
+
+
+def test_placebo_conclusion_is_the_joint_test(analysis):
+    placebo = result_extra(analysis)["placebo_joint_test"]
+    assert placebo["df"] == 2 and placebo["verdict"] == "no_placebo_effect_detected" and placebo["pvalue"] > 0.05
+
+
+def test_quarterly_view_starts_cohorts_at_the_first_fully_treated_quarter(small_dataset):
+    quarterly = run_budget_analysis(small_dataset, frequency="quarter", n_draws=99,
+                                    categories=(ROUTINE_TOTAL, *ROUTINE_CATEGORIES), unadjusted_categories=())
+    head = quarterly.effects[ROUTINE_TOTAL]
+    months = load_table(small_dataset, "budget")["period"]
+    in_force = wfa_exposure(load_table(small_dataset, "policies"), load_table(small_dataset, "regions"),
+                            periods=months, frequency="month")
+    in_force = set(zip(in_force["region_code"], in_force["period"]))
+    first = head.treated_cells[head.treated_cells["event"] == 0]
+    for code, quarter in zip(first["region_code"], first["period"]):
+        year, q = int(quarter[:4]), int(quarter[-1])
+        assert all((code, f"{year}-{3 * (q - 1) + k:02d}") in in_force for k in (1, 2, 3)), (code, quarter)
+    assert head.anticipation == 1   # the partly treated quarter is neither base nor control period
+    assert head.ci_low <= quarterly.estimand_truth["att_log_routine_spending"] <= head.ci_high
+    excluded = quarterly.excluded.set_index("region_code")["reason"]
+    assert (excluded == "no_full_post_period").sum() == 20   # the September 2026 wave: no full quarter yet
+
+
+@pytest.fixture(scope="module")
+def without_maintenance(small_dataset, tmp_path_factory):
+    """A copy of the small dataset without any `pemeliharaan` spending."""
+    out = tmp_path_factory.mktemp("no_pemeliharaan")
+    for name in ("regions.csv", "policies.csv", "transfers.csv", "dataset.json", "truth.json",
+                 "truth_budget_cells.parquet"):
+        shutil.copy(small_dataset / name, out / name)
+    budget = pd.read_csv(small_dataset / "budget.csv", dtype=str)
+    budget[budget["category"] != "pemeliharaan"].to_csv(out / "budget.csv", index=False)
+    return out
+
+
+def test_a_category_absent_from_the_data_is_skipped_with_a_note(without_maintenance):
+    """Before: 'no adopter left in the sample for 'pemeliharaan'' stopped notebook 20."""
+    result = run_budget_analysis(without_maintenance, frequency="quarter", n_draws=99)
+    assert "pemeliharaan" not in result.effects
+    assert [n.params for n in result.notes if n.code == "category_absent"] == [{"category": "pemeliharaan"}]
+    assert result.placebo["categories"] == ["penerangan_jalan"] and result.placebo["df"] == 1
+    names = {entry.name for entry in result_entries(result)}
+    assert "att_log_penerangan_jalan" in names and "att_log_pemeliharaan" not in names
+    assert {"code": "category_absent", "params": {"category": "pemeliharaan"}} in result_extra(result)["notes"]
+    assert conclusion_text(result, "en")
