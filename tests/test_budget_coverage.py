@@ -33,6 +33,30 @@ HEADLINES = ("att_log_routine_spending", "att_log_routine_spending_unadjusted", 
              "savings_idr_per_adopter_year", "projection_idr_per_year")
 
 
+def test_simulated_budget_effect_is_dose_times_share_in_force_times_the_pemda_effect(small_dataset):
+    """The data-generating process the projection's truth relies on: a treated cell's true log
+    effect is WFA days x share of the month's working days in force x the category's effect per
+    day x the Pemda's scale (truth.json ``wfa_effect_per_day``), up to the rounding to whole Rupiah."""
+    import json
+
+    per_day = json.loads((small_dataset / "truth.json").read_text(encoding="utf-8"))["budget"]["wfa_effect_per_day"]
+    policies, regions = load_table(small_dataset, "policies"), load_table(small_dataset, "regions")
+    cells = pd.read_parquet(small_dataset / "truth_budget_cells.parquet")
+    cells = cells[cells["category"].isin(["listrik", "air", "bbm"]) & (cells["region_code"] != "32")]
+    months = load_table(small_dataset, "budget")["period"]
+    exposure = wfa_exposure(policies, regions, periods=months, frequency="month").set_index(["region_code", "period"])
+    keys = list(zip(cells["region_code"], cells["period"]))
+    in_force = [k in exposure.index for k in keys]   # half-month rule; Surakarta's 11/22 is in
+    cells, keys = cells[in_force], [k for k, ok in zip(keys, in_force) if ok]
+    expected = (exposure.loc[keys, "wfa_days_per_week"].to_numpy() * exposure.loc[keys, "in_force_share"].to_numpy()
+                * cells["category"].map(per_day["log_effect_by_category"]).to_numpy()
+                * cells["region_code"].map(per_day["pemda_scale"]).to_numpy())
+    assert len(cells) > 900
+    assert cells["log_effect"].to_numpy() == pytest.approx(expected, abs=2e-5)
+    partial = cells[(cells["region_code"] == "71.11") & (cells["period"] == "2026-01")]
+    assert len(partial) == 3   # 12 January start: 15 of 22 working days
+
+
 @pytest.fixture(scope="module")
 def analysis(small_dataset):
     # every category; the unadjusted twin of the headline only (notebook 20 runs them all)

@@ -251,7 +251,8 @@ def wfa_exposure(policies: pd.DataFrame, regions: pd.DataFrame, *, periods: pd.S
 
 
 #: Why a Pemda with WFA is not in the staggered sample (codes; ``analysis.texts`` words them).
-EXCLUSION_REASONS = ("switched_off", "already_treated", "no_pre_period", "no_full_post_period")
+EXCLUSION_REASONS = ("switched_off", "already_treated", "no_pre_period", "no_full_post_period",
+                     "not_in_staggered_sample")
 
 
 def first_full_period(cohort_month: str, frequency: str) -> str:
@@ -280,7 +281,8 @@ def cohorts_for_estimation(
     period (the estimator is run with one period of anticipation; see
     :func:`analysis.analyses.spending_effect.estimate_spending_effect`).
     Excluded (neither treated nor control), with a reason code of ``EXCLUSION_REASONS``:
-    ``switched_off`` / ``already_treated`` (``status`` of the adoption table),
+    ``switched_off`` / ``already_treated`` (``status`` of the adoption table; any other status
+    outside the staggered sample: ``not_in_staggered_sample``),
     ``no_pre_period`` (cohort in the panel's first period), ``no_full_post_period`` (WFA began
     but no period of the panel is wholly under it, e.g. a September adopter with quarters).
     Pemda absent from ``adoption`` are never treated.
