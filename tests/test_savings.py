@@ -14,9 +14,10 @@ from analysis.panels.budget import (
     spending_panel,
     tkd_covariates,
 )
+from analysis.analyses.budget_savings import effect_truth
 from analysis.analyses.projection import project_annual_savings
 from analysis.analyses.savings import savings_in_rupiah
-from analysis.analyses.spending_effect import estimate_spending_effect, truth_over_cells
+from analysis.analyses.spending_effect import estimate_spending_effect
 
 TRUE_EFFECT = -0.15  # log points, every routine category, every post-adoption month
 CUT_EFFECT = -2.0  # log spending falls by 2 x the TKD cut share from 2026 on
@@ -88,7 +89,7 @@ def test_adjusted_covers_truth_and_unadjusted_is_biased(world):
     unadjusted = estimate_spending_effect(
         world["panel"], world["units"], world["covariates"], category=ROUTINE_TOTAL, adjust_for_tkd=False
     )
-    truth = truth_over_cells(world["truth"], adjusted)
+    truth = effect_truth(world["truth"], adjusted)
     assert truth == pytest.approx(TRUE_EFFECT)
     assert adjusted.ci_low <= truth <= adjusted.ci_high
     # adopters had larger cuts: the cut is credited to WFA without adjustment
@@ -159,6 +160,7 @@ def small_analysis():
     """A BudgetAnalysis on the hand-built world, quarterly (fast)."""
     from analysis.panels.budget import PLACEBO_CATEGORIES
     from analysis.analyses.budget_savings import BudgetAnalysis
+    from analysis.analyses.spending_effect import placebo_joint_test
 
     budget, transfers, regions, adoption, truth = make_world(n_units=120, seed=11)
     panel = spending_panel(budget, frequency="quarter", price_base_year=2025)
@@ -172,8 +174,9 @@ def small_analysis():
     savings = savings_in_rupiah(routine, n_draws=99)
     projection = project_annual_savings(routine, panel, days_per_week=1, base_year=2025, n_draws=99)
     comparison = pd.DataFrame([e.as_row() for e in effects.values()])
-    return BudgetAnalysis({"price_base_year": 2025}, panel, units, excluded, regions, covariates, effects,
-                          unadjusted, comparison, savings, projection, None)
+    return BudgetAnalysis({"price_base_year": 2025, "n_draws": 99, "seed": 1}, panel, units, excluded, regions,
+                          covariates, effects, unadjusted, comparison, savings, projection, None,
+                          placebo=placebo_joint_test(effects))
 
 
 def test_conclusion_facts_carry_the_computed_numbers_into_both_languages(small_analysis):
@@ -216,33 +219,29 @@ def test_unknown_category_and_control_are_rejected(world):
         estimate_spending_effect(world["panel"], world["units"], None, category="listrik")
 
 
-def test_our_cs_adapter_equals_analysis_did(world):
-    """The adapter calls moderndid directly (it needs the influence functions); its estimate must
-    equal the project's CS estimator on the same data."""
-    from analysis.did import callaway_santanna
+def test_moderndid_is_imported_only_inside_analysis_did():
+    """One CS path: every module outside ``analysis.did`` goes through
+    ``analysis.did.callaway_santanna`` (which exposes the influence functions)."""
+    import re
+    from pathlib import Path
 
-    effect = estimate_spending_effect(world["panel"], world["units"], world["covariates"], category="listrik")
-    data = (
-        world["panel"][world["panel"]["category"] == "listrik"]
-        .merge(world["units"], on="region_code")
-        .merge(world["covariates"], on="region_code")
-    )
-    # analysis.did passes the unit column to moderndid as is, which wants numbers
-    data["unit_id"] = data["region_code"].rank(method="dense").astype(int)
-    result = callaway_santanna(data, outcome="log_realized_real", unit="unit_id", time="time",
-                               cohort="cohort_time", covariates=["tkd_cut_share", "log_tkd_per_capita", "log_population"],
-                               control="not_yet")
-    overall = result.overall()
-    assert effect.att == pytest.approx(overall["att"], abs=1e-10)
-    assert effect.se == pytest.approx(overall["se"], rel=1e-6)
+    import analysis
+
+    root = Path(analysis.__file__).parent
+    pattern = re.compile(r"^\s*(import moderndid|from moderndid\b)", re.MULTILINE)
+    offenders = [str(path.relative_to(root)) for path in root.rglob("*.py")
+                 if path.relative_to(root).parts[0] != "did" and pattern.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []
+    assert pattern.search((root / "did" / "cs.py").read_text(encoding="utf-8"))  # the pattern does find it
 
 
 def test_projection_for_a_subset_of_pemda_is_smaller(world, routine_effects):
     codes = sorted(world["panel"]["region_code"].unique())
     everyone = project_annual_savings(routine_effects, world["panel"], days_per_week=1, base_year=2025, n_draws=99)
     province = project_annual_savings(routine_effects, world["panel"], days_per_week=1, base_year=2025, n_draws=99,
-                                      region_codes=[c for c in codes if c.startswith("11.")], scope="province 11")
+                                      region_codes=[c for c in codes if c.startswith("11.")], province_code="11")
     assert province.n_pemda == 20 and everyone.n_pemda == len(codes)
+    assert province.scope == "province" and everyone.scope == "all"
     assert 0 < province.savings_idr < everyone.savings_idr
     with pytest.raises(ValueError, match="no spending"):
         project_annual_savings(routine_effects, world["panel"], days_per_week=1, base_year=2019, n_draws=99)

@@ -5,10 +5,15 @@ transfer cut.
 Units: every ``*_idr`` column is Rupiah; nominal unless its name says ``real``; real Rupiah are in
 prices of ``price_base_year`` (average price level of that year, see :mod:`analysis.panels.deflators`).
 
-Frequencies: ``month`` (``YYYY-MM``) or ``quarter`` (``YYYY-Qn``). APBD realisation is back-loaded
-to the year end and monthly amounts are noisy (bills paid late, several months booked at once);
-quarters smooth that at the price of fewer post-adoption periods. Period effects in the DiD
-absorb the seasonal pattern common to all Pemda either way.
+Frequencies: ``month`` (``YYYY-MM``, the default of the analyses) or ``quarter`` (``YYYY-Qn``, a
+robustness view). APBD realisation is back-loaded to the year end and monthly amounts are noisy
+(bills paid late, several months booked at once); quarters smooth that at the price of fewer
+post-adoption periods and of partly treated quarters (WFA rarely starts on a quarter's first
+day), which :func:`cohorts_for_estimation` keeps out of the comparison. Period effects in the
+DiD absorb the seasonal pattern common to all Pemda either way.
+
+Exposure (:func:`wfa_exposure`): per Pemda and period, the WFA dose and the share of the
+period's working days under a policy spell, from its start and end dates.
 
 Categories: the WFA-affected ("routine") ones and the placebo ones (street lighting, maintenance)
 stay apart; ``routine_total`` is the sum of the routine categories (no placebo category in it).
@@ -23,8 +28,7 @@ from analysis.panels.deflators import Deflator, load_deflator
 from analysis.errors import DataContractError
 
 from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
-from analysis.notes import Note
-from analysis.panels.treatment import assign_treatment
+from analysis.panels.treatment import assign_treatment, treatment_by_period
 
 ROUTINE_TOTAL = "routine_total"
 FREQUENCIES = ("month", "quarter")
@@ -213,23 +217,82 @@ def adoption_table(
     return assign_treatment(policies, regions, periods=months, trial_handling=trial_handling)
 
 
+#: Columns of :func:`wfa_exposure`.
+EXPOSURE_COLUMNS = ("region_code", "period", "wfa_days_per_week", "in_force_share")
+
+
+def wfa_exposure(policies: pd.DataFrame, regions: pd.DataFrame, *, periods: pd.Series, frequency: str) -> pd.DataFrame:
+    """How much WFA each Pemda had in each period, from the policy spells' start and end dates.
+
+    Returns one row per Pemda x period with WFA in force (by the rules of
+    :mod:`analysis.panels.treatment`): ``wfa_days_per_week`` (the dose of the spell in force) and
+    ``in_force_share``, the share of the period's working days (Monday-Friday) a spell covered:
+    1 for a whole month, 15/22 for a spell starting on 12 January 2026, 11/22 for a trial of
+    14-28 January. A month bridged by rule 2 (no spell recorded, but WFA-like arrangements
+    assumed to go on) counts as wholly in force. A quarter's share is the mean of its three
+    months (months not in force count 0), its dose the largest of its months.
+    Months in force with less than half of their working days covered are not treated by the
+    half-month rule and are absent here (their spending is a pre-period).
+    """
+    if frequency not in FREQUENCIES:
+        raise ValueError(f"frequency must be one of {FREQUENCIES}, got {frequency!r}")
+    months = sorted(pd.Series(periods).astype(str).str.slice(0, 7).unique())
+    by_month = treatment_by_period(policies, regions, periods=months)
+    on = by_month[by_month["wfa_in_force"]].copy()
+    on["in_force_share"] = np.where(on["bridged"], 1.0, on["share_working_days"].clip(upper=1.0))
+    on["region_code"] = on["region_code"].astype(str)
+    if frequency == "quarter":
+        on["period"] = month_to_period(on["period"], "quarter")
+        on = on.groupby(["region_code", "period"], as_index=False).agg(
+            wfa_days_per_week=("wfa_days_per_week", "max"), in_force_share=("in_force_share", "sum"))
+        on["in_force_share"] = on["in_force_share"] / 3.0
+    on["wfa_days_per_week"] = on["wfa_days_per_week"].astype(float)
+    return on[list(EXPOSURE_COLUMNS)].reset_index(drop=True)
+
+
+#: Why a Pemda with WFA is not in the staggered sample (codes; ``analysis.texts`` words them).
+EXCLUSION_REASONS = ("switched_off", "already_treated", "no_pre_period", "no_full_post_period",
+                     "not_in_staggered_sample")
+
+
+def first_full_period(cohort_month: str, frequency: str) -> str:
+    """The cohort period of a Pemda whose first month with WFA in force (half-month rule of
+    :mod:`analysis.panels.treatment`) is ``cohort_month``: that month itself, or the first
+    quarter whose three months all have WFA in force (the quarter holding the cohort month when
+    it is the quarter's first month, else the next quarter)."""
+    month = str(cohort_month)[:7]
+    if frequency == "month":
+        return month
+    quarter = month_to_period(pd.Series([month]), "quarter").iloc[0]
+    if int(month[5:7]) % 3 == 1:
+        return quarter
+    return time_to_period(period_to_time(pd.Series([quarter]), "quarter") + 1, "quarter").iloc[0]
+
+
 def cohorts_for_estimation(
     adoption: pd.DataFrame, panel: pd.DataFrame, *, frequency: str
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Split the Pemda in ``panel`` into the estimation sample and the excluded ones.
 
-    ``adoption``: from :func:`adoption_table`. Pemda not ``in_staggered_sample`` (switched-off
-    trials, already treated at the start) are excluded; for quarters the cohort is the quarter
-    containing the first month with WFA (a partly treated first quarter dilutes its effect).
+    ``adoption``: from :func:`adoption_table`. The cohort is :func:`first_full_period`: for
+    months the first month in force; for quarters the first
+    fully treated quarter, so that no cohort's first "treated" quarter holds only one treated
+    month. A partly treated quarter before it is then neither a comparison base nor a control
+    period (the estimator is run with one period of anticipation; see
+    :func:`analysis.analyses.spending_effect.estimate_spending_effect`).
+    Excluded (neither treated nor control), with a reason code of ``EXCLUSION_REASONS``:
+    ``switched_off`` / ``already_treated`` (``status`` of the adoption table; any other status
+    outside the staggered sample: ``not_in_staggered_sample``),
+    ``no_pre_period`` (cohort in the panel's first period), ``no_full_post_period`` (WFA began
+    but no period of the panel is wholly under it, e.g. a September adopter with quarters).
     Pemda absent from ``adoption`` are never treated.
     Returns ``(units, excluded)``: ``units`` has ``region_code``, ``cohort_time`` (integer period
-    of adoption, 0 = never treated), ``cohort`` (period label or None), ``wfa_days_per_week``
-    (0 for never treated); ``excluded`` has ``region_code``, ``reason`` (a code: the treatment
-    status ``switched_off`` / ``already_treated``, or ``adopted_in_first_period``) and ``note`` (a
-    tuple of :class:`~analysis.notes.Note`).
+    of the cohort, 0 = never treated), ``cohort`` (period label or None), ``wfa_days_per_week``
+    (0 for never treated); ``excluded`` has ``region_code``, ``reason``, ``cohort`` (first
+    month in force), ``last_treated`` (``YYYY-MM`` or None).
     """
     codes = sorted(panel["region_code"].unique())
-    first_time = int(panel["time"].min())
+    first_time, last_time = int(panel["time"].min()), int(panel["time"].max())
     adopt = adoption.assign(region_code=adoption["region_code"].astype(str)).set_index("region_code")
     units, excluded = [], []
     for code in codes:
@@ -237,17 +300,22 @@ def cohorts_for_estimation(
             units.append((code, 0, None, 0.0))
             continue
         row = adopt.loc[code]
+        last = row.get("last_treated") if "last_treated" in row.index else None
+        last = None if last is None or pd.isna(last) else str(last)
         if not bool(row["in_staggered_sample"]):
-            excluded.append((code, str(row["status"]), tuple(row["note"]) if isinstance(row["note"], tuple) else ()))
+            reason = row["status"] if row["status"] in EXCLUSION_REASONS else "not_in_staggered_sample"
+            excluded.append((code, reason, str(row["cohort"]), last))
             continue
-        period = month_to_period(pd.Series([row["cohort"]]), frequency).iloc[0]
+        period = first_full_period(row["cohort"], frequency)
         cohort_time = int(period_to_time(pd.Series([period]), frequency).iloc[0])
         if cohort_time <= first_time:
-            excluded.append((code, "adopted_in_first_period", (Note("adopted_in_first_period", {"cohort": period}),)))
+            excluded.append((code, "no_pre_period", str(row["cohort"]), last))
+            continue
+        if cohort_time > last_time:
+            excluded.append((code, "no_full_post_period", str(row["cohort"]), last))
             continue
         units.append((code, cohort_time, period, float(row["wfa_days_per_week"])))
     return (
         pd.DataFrame(units, columns=["region_code", "cohort_time", "cohort", "wfa_days_per_week"]),
-        pd.DataFrame(excluded, columns=["region_code", "reason", "note"]),
+        pd.DataFrame(excluded, columns=["region_code", "reason", "cohort", "last_treated"]),
     )
-

@@ -4,7 +4,8 @@ schedule derived from them.
 Treatment is monthly: WFA is *in force* in a month when a policy spell overlaps any day of it
 (so Surakarta's 14-28 January 2026 trial treats January 2026 only, and Jawa Barat is treated in
 November 2025, not in December 2025, and again from January 2026). A Pemda's cohort is its first
-month in force.
+month in force. ``Schedule.in_force_share`` says how much of such a month WFA covered (share of
+its Monday-Friday working days): 1 for whole months, 0.68 for a spell starting on 12 January 2026.
 """
 
 from __future__ import annotations
@@ -71,12 +72,15 @@ def simulate_adopters(regions: pd.DataFrame, cut_share: np.ndarray, registry_cod
 @dataclass(frozen=True)
 class Schedule:
     """Monthly treatment of every region: ``wfa_days[r, m]`` WFA days per week in force (0 = none),
-    ``cohort[r]`` first month index in force (-1 = never), region order as in ``regions``."""
+    ``cohort[r]`` first month index in force (-1 = never), region order as in ``regions``;
+    ``in_force_share[r, m]``: share of the month's working days (Monday-Friday, holidays not
+    modelled) covered by a policy spell, 0-1 (None when not computed)."""
 
     region_codes: np.ndarray
     months: list[str]
     wfa_days: np.ndarray
     cohort: np.ndarray
+    in_force_share: np.ndarray | None = None
 
     def months_since_cohort(self) -> np.ndarray:
         index = np.arange(len(self.months))[None, :]
@@ -87,17 +91,37 @@ def build_schedule(policies: pd.DataFrame, region_codes: np.ndarray, months: lis
                    extracted_at: dt.date) -> Schedule:
     row_of = {code: i for i, code in enumerate(region_codes)}
     wfa_days = np.zeros((len(region_codes), len(months)), dtype="int64")
+    workdays = [_working_days(month) for month in months]
+    covered = {}   # (r, m) -> which working days of month m a spell covers
     last_month = month_of(extracted_at)
     for policy in policies.itertuples(index=False):
-        start = month_of(dt.date.fromisoformat(policy.start_date))
-        end = month_of(dt.date.fromisoformat(policy.end_date)) if policy.end_date else last_month
+        start_date = dt.date.fromisoformat(policy.start_date)
+        end_date = dt.date.fromisoformat(policy.end_date) if policy.end_date else None
+        start = month_of(start_date)
+        end = month_of(end_date) if end_date else last_month
         for m, month in enumerate(months):
             if start <= month <= end:
                 r = row_of[policy.region_code]
                 wfa_days[r, m] = max(wfa_days[r, m], int(policy.wfa_days_per_week))
+                inside = workdays[m] >= np.datetime64(start_date)
+                if end_date is not None:
+                    inside &= workdays[m] <= np.datetime64(end_date)
+                covered[r, m] = covered.get((r, m), np.zeros(len(workdays[m]), bool)) | inside
     treated = wfa_days > 0
     cohort = np.where(treated.any(axis=1), treated.argmax(axis=1), -1)
-    return Schedule(region_codes=region_codes, months=months, wfa_days=wfa_days, cohort=cohort)
+    in_force_share = np.zeros(wfa_days.shape)
+    for (r, m), days in covered.items():
+        in_force_share[r, m] = days.mean()
+    return Schedule(region_codes=region_codes, months=months, wfa_days=wfa_days, cohort=cohort,
+                    in_force_share=in_force_share)
+
+
+def _working_days(month: str) -> np.ndarray:
+    """The Monday-Friday dates of ``month`` (``YYYY-MM``) as ``datetime64[D]``."""
+    first = np.datetime64(month, "D")
+    end = (np.datetime64(month, "M") + np.timedelta64(1, "M")).astype("datetime64[D]")
+    days = np.arange(first, end, dtype="datetime64[D]")
+    return days[np.is_busday(days)]
 
 
 def adopters_summary(schedule: Schedule, simulated_codes: set[str]) -> list[dict]:

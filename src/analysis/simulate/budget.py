@@ -4,7 +4,12 @@ Per Pemda r, month m and category k (Rupiah)::
 
     counterfactual = level[r, k] x shape_k(month) x inflation(m) x exp(inpres_k [m >= 2025-02])
                      x exp(-elasticity_k x tkd_cut_share[r] [m >= 2026-01]) x exp(noise[r, m, k])
-    realized       = counterfactual x exp(wfa_days[r, m] / 2 x effect_k x scale[r])
+    realized       = counterfactual x exp(wfa_days[r, m] x in_force_share[r, m] / 2 x effect_k x scale[r])
+
+``in_force_share`` is the share of the month's working days a policy spell covers (a spell
+starting on 12 January 2026 saves about two thirds of a month); ``effect_k`` the calibration's
+log effect at 2 WFA days per week, linear in days; ``scale[r]`` log-normal Pemda heterogeneity,
+drawn for every Pemda (adopter or not) and independent of adoption, SPBE and e-Kinerja.
 
 The TKD cut lowers spending of every Pemda from January 2026 in proportion to its
 ``tkd_cut_share`` (observable from ``transfers``), and adopters have larger cuts: a naive
@@ -56,9 +61,10 @@ def expected_spending(regions: pd.DataFrame, level: np.ndarray, cut_share: np.nd
 
 
 def simulate_budget(regions: pd.DataFrame, cut_share: np.ndarray, schedule: Schedule, seed: int,
-                    cal: BudgetCalibration) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``budget`` table (one row per Pemda x month x account) and the budget truth cells
-    (one row per treated Pemda x month in force x category)."""
+                    cal: BudgetCalibration) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series]:
+    """The ``budget`` table (one row per Pemda x month x account), the budget truth cells
+    (one row per treated Pemda x month in force x category) and each Pemda's effect scale
+    (``scale[r]`` of the module doc, indexed by ``region_code``)."""
     rng = np.random.default_rng([seed, STREAM_BUDGET])
     months = schedule.months
     n_regions, n_months, n_cat = len(regions), len(months), len(BUDGET_CATEGORIES)
@@ -76,8 +82,10 @@ def simulate_budget(regions: pd.DataFrame, cut_share: np.ndarray, schedule: Sche
 
     expected = expected_spending(regions, level, cut_share, months, cal)
     counterfactual = expected * np.exp(noise)
-    effect_per_day = np.array([cal.wfa_log_effect[k] for k in BUDGET_CATEGORIES]) / 2.0
-    wfa_effect = (schedule.wfa_days[:, :, None] * effect_per_day[None, None, :]
+    effect_per_day = np.array([wfa_log_effect_per_day(cal)[k] for k in BUDGET_CATEGORIES])
+    in_force = schedule.in_force_share if schedule.in_force_share is not None \
+        else (schedule.wfa_days > 0).astype(float)
+    wfa_effect = ((schedule.wfa_days * in_force)[:, :, None] * effect_per_day[None, None, :]
                   * wfa_scale[:, None, None])
     realized = counterfactual * np.exp(wfa_effect)
 
@@ -121,7 +129,17 @@ def simulate_budget(regions: pd.DataFrame, cut_share: np.ndarray, schedule: Sche
         "counterfactual_idr": cf_cat[treated_r, treated_m, :].ravel().astype("int64"),
     })
     truth["log_effect"] = np.log(truth["realized_idr"] / truth["counterfactual_idr"])
-    return table, truth
+    return table, truth, pd.Series(wfa_scale, index=codes, name="wfa_scale")
+
+
+#: WFA days per week at which ``BudgetCalibration.wfa_log_effect`` is stated.
+REFERENCE_WFA_DAYS = 2.0
+
+
+def wfa_log_effect_per_day(cal: BudgetCalibration) -> dict[str, float]:
+    """True log effect of one WFA day per week in force for a whole month, per category, for a
+    Pemda with ``scale = 1`` (the calibration's effect at 2 days, divided by 2)."""
+    return {k: cal.wfa_log_effect[k] / REFERENCE_WFA_DAYS for k in BUDGET_CATEGORIES}
 
 
 def routine_total_log_effect(truth_cells: pd.DataFrame) -> pd.DataFrame:

@@ -38,7 +38,7 @@ SCENARIOS: tuple[str, ...] = ("default", "registry_only")
 SIZES: tuple[str, ...] = ("small", "default", "national")
 
 #: Bump when the generator's output changes, so ``ensure_dataset`` regenerates old datasets.
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 
 DEFAULT_SEED = 20260101
 DEFAULT_EXTRACTED_AT = dt.date(2026, 10, 31)

@@ -238,7 +238,7 @@ def _write_dataset(out: Path, *, seed: int, scenario: str, size: str, extracted_
     service_cells = service_cells[list(TRUTH_SERVICE_COLUMNS)]
     _write_parquet(service_cells, out / "truth_service_cells.parquet")
 
-    budget, budget_cells = simulate_budget(regions, cut_share, schedule, seed, cal.budget)
+    budget, budget_cells, budget_scale = simulate_budget(regions, cut_share, schedule, seed, cal.budget)
     _write_csv(budget, out / "budget.csv")
     rows["budget"] = len(budget)
     _write_parquet(budget_cells, out / "truth_budget_cells.parquet")
@@ -255,9 +255,10 @@ def _write_dataset(out: Path, *, seed: int, scenario: str, size: str, extracted_
         "extracted_at": extracted_at.isoformat(),
         "adopters": adopters_summary(schedule, simulated_codes),
         "service_time": service_truth(service_cells, regions, schedule),
-        "budget": budget_truth(budget_cells, regions, schedule, cut, cal),
+        "budget": budget_truth(budget_cells, regions, schedule, cut, cal, budget_scale),
         "treatment_definition": ("WFA is in force in a Pemda-month when a policy spell overlaps "
-                                 "any day of the month; cohort = first month in force"),
+                                 "any day of the month; cohort = first month in force; its budget effect "
+                                 "scales with the share of the month's working days in force"),
     }
     _write_json(truth, out / "truth.json")
 

@@ -13,6 +13,13 @@ cell's true log effect (docs/interfaces.md §3):
 * budget: a cell is Pemda x month x category with
   log(realized / counterfactual); the routine total is log(sum realized / sum counterfactual)
   over the six routine categories per Pemda x month; savings are summed in Rupiah.
+
+An estimate rarely averages over exactly those cells (cohorts it cannot estimate, Pemda it
+leaves out, quarters instead of months). The functions below give the truth of an estimate's own
+estimand from the per-cell truth, over the same units, periods and weights:
+:func:`budget_att_truth` (mean true log effect over given cells), :func:`budget_savings_truth`
+(true Rupiah saved over given cells) and :func:`projection_truth` (true savings per year if given
+Pemda adopted ``k`` WFA days, from the data-generating process).
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.simulate.adoption import Schedule
-from analysis.simulate.budget import routine_total_log_effect
+from analysis.simulate.budget import routine_total_log_effect, wfa_log_effect_per_day
 from analysis.simulate.calibration import (
     BUDGET_CATEGORIES,
     ROUTINE_CATEGORIES,
@@ -114,7 +121,7 @@ def service_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule
 
 
 def budget_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule,
-                 cut_share: pd.Series, cal: Calibration) -> dict:
+                 cut_share: pd.Series, cal: Calibration, wfa_scale: pd.Series | None = None) -> dict:
     routine = routine_total_log_effect(cells)
     attrs = cell_attributes(routine, "period", regions, schedule)
     by_category = {k: _mean(cells.loc[cells["category"] == k, "log_effect"])
@@ -124,7 +131,7 @@ def budget_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule,
         .groupby(routine_cells["category"]).sum()
     treated = schedule.region_codes[schedule.cohort >= 0]
     is_adopter = cut_share.index.isin(treated)
-    return {
+    out = {
         "att_log_routine_spending": _mean(routine["log_effect"]),
         "att_log_by_category": by_category,
         "savings_idr_total": int(routine["savings_idr"].sum()),
@@ -147,3 +154,97 @@ def budget_truth(cells: pd.DataFrame, regions: pd.DataFrame, schedule: Schedule,
             "mean_tkd_cut_share_non_adopters": float(cut_share[~is_adopter].mean()),
         },
     }
+    if wfa_scale is not None:
+        out["wfa_effect_per_day"] = {
+            "log_effect_by_category": wfa_log_effect_per_day(cal.budget),
+            "pemda_scale": {str(code): round(float(v), 6) for code, v in wfa_scale.items()},
+            "definition": ("true log effect on a category's monthly spending of one WFA day per "
+                           "week in force for the whole month = log_effect_by_category[k] x "
+                           "pemda_scale[region_code]; linear in days and in the share of the "
+                           "month in force; no SPBE or e-Kinerja heterogeneity"),
+        }
+    return out
+
+
+# --------------------------------------------------------------------------- estimand truths
+def _period_of_month(month: pd.Series, frequency: str) -> pd.Series:
+    """``YYYY-MM`` -> the ``month`` (same) or ``quarter`` (``YYYY-Qn``) containing it."""
+    text = pd.Series(month, copy=False).astype(str).str.slice(0, 7)
+    if frequency == "month":
+        return text
+    if frequency == "quarter":
+        return text.str.slice(0, 4) + "-Q" + ((text.str.slice(5, 7).astype(int) - 1) // 3 + 1).astype(str)
+    raise ValueError(f"frequency must be 'month' or 'quarter', got {frequency!r}")
+
+
+def _saved_by_cell(truth_cells: pd.DataFrame, keys: list[str], frequency: str,
+                   categories: tuple[str, ...] | None) -> pd.Series:
+    """True Rupiah saved (counterfactual - realized, nominal) summed by ``keys`` over the truth
+    cells (months with WFA in force) of ``categories`` (None = every category)."""
+    data = truth_cells
+    if categories is not None:
+        data = data[data["category"].isin(categories)]
+    data = data.assign(
+        region_code=data["region_code"].astype(str),
+        period=_period_of_month(data["period"], frequency),
+        saved=data["counterfactual_idr"].astype(float) - data["realized_idr"].astype(float),
+    )
+    return data.groupby(keys)["saved"].sum()
+
+
+def budget_att_truth(truth_cells: pd.DataFrame, cells: pd.DataFrame, *, categories: tuple[str, ...],
+                     frequency: str = "month", weights: pd.Series | np.ndarray | None = None) -> float:
+    """The true ATT over exactly ``cells``: the (weighted) mean over them of the true log effect
+    on the spending of ``categories`` summed.
+
+    ``cells``: one row per Pemda x period, columns ``region_code``, ``period`` (``YYYY-MM`` or
+    ``YYYY-Qn`` per ``frequency``), ``realized_idr`` (the cell's nominal realised spending of
+    ``categories``, from the data). A cell's true log effect is ``log(R / (R + S))``: ``R`` its
+    realised spending, ``S`` the true Rupiah saved in its months with WFA in force (months of a
+    cell without WFA add nothing). ``weights``: one per cell (default equal, as the CS simple
+    aggregation weights every treated Pemda x period alike).
+    """
+    saved = _saved_by_cell(truth_cells, ["region_code", "period"], frequency, tuple(categories))
+    index = pd.MultiIndex.from_arrays([cells["region_code"].astype(str), cells["period"].astype(str)])
+    change = saved.reindex(index).fillna(0.0).to_numpy()
+    realized = cells["realized_idr"].to_numpy(dtype=float)
+    effect = np.log(realized / (realized + change))
+    if weights is None:
+        return float(np.mean(effect))
+    w = np.asarray(weights, dtype=float)
+    return float(np.sum(w * effect) / np.sum(w))
+
+
+def budget_savings_truth(truth_cells: pd.DataFrame, cells: pd.DataFrame, *, frequency: str = "month") -> float:
+    """True savings over exactly ``cells`` (Pemda x period x category: ``region_code``,
+    ``period``, ``category``, ``real_per_nominal`` = the cell's deflator factor): the sum of
+    ``counterfactual - realized`` of the truth cells in them, in the same real prices."""
+    saved = _saved_by_cell(truth_cells, ["region_code", "period", "category"], frequency, None)
+    index = pd.MultiIndex.from_arrays([cells["region_code"].astype(str), cells["period"].astype(str),
+                                       cells["category"].astype(str)])
+    return float((saved.reindex(index).fillna(0.0).to_numpy() * cells["real_per_nominal"].to_numpy(float)).sum())
+
+
+def projection_truth(budget: dict, base_spending: pd.DataFrame, days_per_week: float) -> float:
+    """True savings per year (Rupiah of ``base_spending``) if every Pemda of ``base_spending``
+    adopted ``days_per_week`` WFA days per week for a whole year, from the data-generating process.
+
+    ``budget``: truth.json's ``budget`` block (its ``wfa_effect_per_day``); ``base_spending``:
+    ``region_code, category, base_spending_idr`` (a base year's spending of the target Pemda, the
+    no-WFA spending the projection assumes). Each Pemda's own true effect:
+    ``sum base x (1 - exp(days x log_effect_by_category[k] x pemda_scale[r]))``.
+
+    Shared with the estimate: the effect is linear in days (true in the simulation); the base
+    year's spending stands for the no-WFA spending (for a Pemda already under WFA in that year it
+    is lower). Not shared: the estimate applies the adopters' average effect per day to every
+    target Pemda; the truth uses each target Pemda's own effect (its ``pemda_scale``, drawn
+    independently of adoption, so the two agree in expectation but not exactly).
+    """
+    per_day = budget["wfa_effect_per_day"]
+    effect = base_spending["category"].map(per_day["log_effect_by_category"]).fillna(0.0).to_numpy(float)
+    scale = base_spending["region_code"].astype(str).map(per_day["pemda_scale"])
+    if scale.isna().any():
+        missing = sorted(base_spending.loc[scale.isna(), "region_code"].astype(str).unique())
+        raise ValueError(f"projection_truth: no true effect scale for Pemda {missing[:5]}")
+    log_effect = float(days_per_week) * effect * scale.to_numpy(float)
+    return float(np.sum(base_spending["base_spending_idr"].to_numpy(float) * -np.expm1(log_effect)))

@@ -28,7 +28,8 @@ COLUMN_KINDS: dict[str, str] = {
     "cohort": "period", "first_period": "period", "last_period": "period", "last_treated": "period",
     "start_date": "date", "end_date": "date", "sc_weight": "dec3", "sdid_weight": "dec3",
     "beta_per_day": "sdec4", "estimate": "sdec3", "at_risk_att": "sdec3", "comparison_att": "sdec3",
-    "difference": "sdec3", "pvalue_holm": "pvalue",
+    "difference": "sdec3", "pvalue_holm": "pvalue", "months_in_force": "dec1",
+    "mean_dose": "dec2", "beta_ci_low": "sdec4", "beta_ci_high": "sdec4",
 }
 #: Number format by name pattern, when the column is not in COLUMN_KINDS.
 NAME_KINDS: tuple[tuple[str, str], ...] = ((r"^n_", "count"), (r"_idr$", "idr"), (r"^share(_|$)", "frac1"))
