@@ -51,7 +51,7 @@ def power_curve_plot(curve: pd.DataFrame, *, target_power: float, lang: str, ax=
     ax.set_xlabel(t("label.axis.n_adopters_pilot", lang))
     ax.set_ylabel(t("label.axis.power", lang))
     ax.grid(axis="y", color="0.9")
-    ax.legend(frameon=False, fontsize=8, loc="lower right", title=t("label.legend.months_after_title", lang),
+    ax.legend(frameon=False, fontsize=8, loc="upper left", title=t("label.legend.months_after_title", lang),
               title_fontsize=8)
     fig.tight_layout()
     return fig
