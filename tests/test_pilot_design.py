@@ -146,7 +146,17 @@ def test_province_restricts_who_may_adopt(services):
     adopters = set(services.units.loc[draw.cohort > 0, "region_code"])
     assert len(adopters) == 5 and adopters <= in_province
     facts = pilot_design.design_facts(report)
-    assert "Provinsi Tiga" in t("50.design", "en", **facts) and "8 Pemda" in t("50.design", "en", **facts)
+    assert "drawn at random from the 8 Pemda of the pool in Provinsi Tiga adopt WFA" in t("50.design", "en", **facts)
+
+
+def test_stratified_design_is_said_so(services):
+    report = pilot_design.assess_pilot(services, PilotSettings(
+        n_adopters=10, strata="province_code", n_sims=20, curve_adopters="10", curve_months="6"))
+    assert report.design.strata == "province_code"
+    facts = pilot_design.design_facts(report)
+    assert "from all 80 Pemda of the pool, proportionally by province, adopt WFA" in t("50.design", "en", **facts)
+    assert "dari semua 80 Pemda dalam kumpulan, secara proporsional menurut provinsi, menerapkan" in t(
+        "50.design", "id", **facts)
 
 
 def test_mde_table_shows_unreached_mdes_as_missing(services):
