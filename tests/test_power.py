@@ -375,6 +375,18 @@ def test_result_entries_write_a_results_file(pool, tmp_path):
         result.power.power, result.mde.mde_pct, 100)
 
 
+def test_monte_carlo_se_of_a_certain_power_is_not_zero():
+    """A power of 0 or 1 in n draws is not known exactly: its SE (Agresti–Coull centre) is about
+    sqrt(2) / n, not 0; elsewhere it is close to the plain binomial SE."""
+    from analysis.power.results import binomial_se
+
+    exact = np.sqrt(2 * 102) / 104 ** 1.5  # (k + 2) / (n + 4) = 102 / 104
+    assert binomial_se(1.0, 100) == pytest.approx(exact) and binomial_se(0.0, 100) == pytest.approx(exact)
+    assert exact == pytest.approx(np.sqrt(2) / 100, rel=0.06)
+    assert binomial_se(0.5, 400) == pytest.approx(np.sqrt(0.25 / 400), rel=0.01)
+    assert binomial_se(0.2, 1000) == pytest.approx(np.sqrt(0.16 / 1000), rel=0.01)
+
+
 def test_effect_heterogeneity_widens_the_spread_and_the_se(pool):
     """Adopters' own effects (SD 20%) around the average: on a pool without noise the ATT
     scatters around the average effect with the SD implied by the cell weights (2 waves of 6
