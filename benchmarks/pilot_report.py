@@ -29,7 +29,7 @@ import pandas as pd  # noqa: E402
 
 from analysis import power  # noqa: E402
 from analysis.analyses import pilot_design  # noqa: E402
-from analysis.data import load_dataset  # noqa: E402
+from analysis.data import load as load_dataset  # noqa: E402
 from analysis.simulate import ensure_dataset  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
