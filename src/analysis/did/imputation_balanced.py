@@ -51,16 +51,23 @@ class _BalancedPanel:
             raise ValueError(f"covariate column(s) {list(covariates)} have missing values")
         first_row = np.full(n_units, -1)
         first_row[unit_codes[::-1]] = np.arange(len(data))[::-1]
-        labels = data[cohort].to_numpy(dtype=object)[first_row]
+        cohort_codes, cohort_values = pd.factorize(data[cohort])
+        if (cohort_codes != cohort_codes[first_row][unit_codes]).any():
+            raise ValueError(f"column {cohort!r} varies within a unit of {unit!r}")
         self.start = np.full(n_units, n_periods)
-        treated = np.array([not (pd.isna(g) or g == 0 or g == "0") for g in labels])
+        codes = cohort_codes[first_row]
+        treated_values = [k for k, g in enumerate(cohort_values) if not (g == 0 or g == "0")]
+        treated = np.isin(codes, treated_values)
         if treated.any():
-            self.start[treated] = np.searchsorted(np.asarray(periods), np.array(list(labels[treated])))
-        for column in [cohort] + ([cluster] if cluster else []):
-            if (data.groupby(unit_codes)[column].nunique(dropna=False) > 1).any():
-                raise ValueError(f"column {column!r} varies within a unit of {unit!r}")
-        self.cluster = (np.arange(n_units) if cluster is None
-                        else pd.factorize(data[cluster].to_numpy()[first_row])[0])
+            labels = np.asarray(cohort_values, dtype=object)[codes[treated]]
+            self.start[treated] = np.searchsorted(np.asarray(periods, dtype=object), labels)
+        if cluster is None:
+            self.cluster = np.arange(n_units)
+        else:
+            cluster_codes, _ = pd.factorize(data[cluster])
+            if (cluster_codes != cluster_codes[first_row][unit_codes]).any():
+                raise ValueError(f"column {cluster!r} varies within a unit of {unit!r}")
+            self.cluster = pd.factorize(cluster_codes[first_row])[0]
         self.n_clusters = int(self.cluster.max()) + 1
 
 

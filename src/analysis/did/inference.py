@@ -206,8 +206,9 @@ def _multinomial(counts: list[int]) -> int:
 
 
 def _arrangements(members: list):
-    """Distinct orderings of a multiset (each once), as tuples."""
-    values = list(dict.fromkeys(members))
+    """Distinct orderings of a multiset (each once), as tuples. The rarest values are placed
+    first and the most frequent one fills the positions left (one pass per arrangement)."""
+    values = sorted(dict.fromkeys(members), key=members.count)
     counts = [members.count(v) for v in values]
     n = len(members)
 
@@ -218,10 +219,10 @@ def _arrangements(members: list):
             yield tuple(current)
             return
         for chosen in itertools.combinations(free, counts[k]):
+            taken = set(chosen)
             for position in chosen:
                 current[position] = values[k]
-            rest = tuple(p for p in free if p not in set(chosen))
-            yield from place(rest, k + 1, current)
+            yield from place(tuple(p for p in free if p not in taken), k + 1, current)
 
     yield from place(tuple(range(n)), 0, [None] * n)
 
@@ -310,7 +311,8 @@ def randomization_inference(
 
     The interval needs ``outcome`` and either ``time`` (treated cells: ``time >= cohort``) or
     ``treated`` (a boolean array over the rows: the cells a constant effect τ₀ shifts). Its end
-    points are located to ``ci_tolerance`` × the analytic SE. It costs about
+    points are located to ``ci_tolerance`` × the analytic SE (or, when the estimator returns no
+    SE, the SD of the null estimates). It costs about
     ``2 x (8 + log2(1/ci_tolerance))`` times ``draws + 1`` estimator calls.
     """
     if statistic not in STATISTICS:
@@ -360,7 +362,14 @@ def randomization_inference(
         if 1.0 / (len(candidates) + 1) > alpha:
             ci_low, ci_high = -math.inf, math.inf
         else:
-            ci_low, ci_high = _invert(pvalue_at, estimate, se, alpha, ci_tolerance)
+            finite = null_est[np.isfinite(null_est)]
+            if np.isfinite(se) and se > 0:
+                scale = se
+            elif len(finite) > 1 and np.std(finite) > 0:
+                scale = float(np.std(finite, ddof=1))
+            else:
+                scale = max(abs(estimate), 1.0)
+            ci_low, ci_high = _invert(pvalue_at, estimate, scale, alpha, ci_tolerance)
         if not (np.isfinite(ci_low) and np.isfinite(ci_high)):
             notes.append(Note("ri_interval_unbounded", {"min_pvalue": 1.0 / (len(candidates) + 1),
                                                         "alpha": alpha}))
@@ -416,11 +425,11 @@ def _pvalue(observed: float, null_stat: np.ndarray) -> float:
     return float((1 + extreme.sum()) / (len(null_stat) + 1))
 
 
-def _invert(pvalue_at: Callable[[float], float], estimate: float, se: float, alpha: float,
+def _invert(pvalue_at: Callable[[float], float], estimate: float, scale: float, alpha: float,
             tolerance: float) -> tuple[float, float]:
     """End points of {τ₀: p(τ₀) > alpha}: from the estimate outwards in doubling steps of two
-    analytic SEs until rejected (12 doublings at most, else unbounded), then bisection."""
-    scale = se if np.isfinite(se) and se > 0 else max(abs(estimate), 1.0)
+    ``scale`` (the analytic SE, else the SD of the null estimates) until rejected (12 doublings
+    at most, else unbounded), then bisection to ``tolerance x scale``."""
     ends = []
     for direction in (-1.0, 1.0):
         inside, step, outside = estimate, 2.0 * scale, None
