@@ -28,8 +28,8 @@ synthetic control matched on pre-period outcomes only credits the cut to WFA (is
 Bolaang Mongondow Selatan, cut share 0.30 against a donor mean of 0.19, −0.186 against a true
 −0.083). So the outcome is first residualised on ``cut share x month`` from 2026-01 with slopes
 fitted on every never-adopting Pemda of the adopter's level (:mod:`analysis.synth.adjust`), and
-the donors are the ``max_donors`` never-adopters closest to the adopter in cut share (all of them
-for a province). Evidence for this choice: benchmarks/README.md, "Case studies".
+the donors are the ``max_donors`` never-adopters closest to the adopter in cut share and size (all
+of them for a province), so that the placebo units share the adopter's noise level. Evidence for this choice: benchmarks/README.md, "Case studies".
 
 Three views, each with placebo inference over the donors (each donor as pseudo-adopter):
 synthetic control (exact, outcome-only; in-space placebo rank p-value; SE = SD of the donors'
@@ -78,6 +78,9 @@ TKD_CUT_START = "2026-01"
 #: its donors' range): flagged with Note ``sc_poor_pre_fit``.
 POOR_FIT_RATIO = 2.0
 NORMAL_95 = 1.96
+#: The view a case study's headline reports (the others are shown next to it); chosen from the
+#: coverage study in benchmarks/README.md ("Case studies").
+HEADLINE_METHOD = "sdid"
 
 
 class CaseStudyError(AnalysisError, ValueError):
@@ -91,7 +94,8 @@ class CaseStudyData:
     - ``treatment_start`` / ``last_post``: first and last month (``YYYY-MM``) of the post period.
     - ``status``: the adopter's ``assign_treatment`` status; ``pool_rule``: the donor rule, in words.
     - ``region_label``: the name titles use (``Provinsi Bengkulu``); ``cut_share``: TKD cut share
-      of every Pemda in ``panel`` (Series by region code; None without transfers).
+      of every Pemda in ``panel`` (Series by region code; None without transfers);
+      ``log_population``: natural log of residents, same index.
     """
 
     region_code: str
@@ -108,6 +112,7 @@ class CaseStudyData:
     pool_rule: str
     region_label: str = ""
     cut_share: pd.Series | None = None
+    log_population: pd.Series | None = None
 
 
 def is_province(level: str) -> bool:
@@ -229,6 +234,7 @@ def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd
         donors=pd.DataFrame({"region_code": kept, "name": [names[c] for c in kept]}),
         dropped=pd.DataFrame(dropped, columns=["region_code", "reason"]), pool_rule=rule,
         region_label=region_label(region["name"], region["level"]), cut_share=shares,
+        log_population=np.log(regions.set_index("region_code")["population"].astype(float)).reindex(kept + [region_code]),
     )
 
 
@@ -263,15 +269,20 @@ class CaseStudyResult:
 
 def select_donors(data: CaseStudyData, max_donors: int = MAX_DONORS) -> list[str]:
     """The donors a case study uses: all never-adopters of the pool when there are at most
-    ``max_donors``, otherwise the ``max_donors`` closest to the adopter in TKD cut share (ties
-    by region code); without cut shares, the first ``max_donors`` by region code."""
+    ``max_donors``; otherwise the ``max_donors`` closest to the adopter in TKD cut share (the
+    confounder) and log population (size sets how noisy a Pemda's monthly outcome is, so the
+    placebo units then share the adopter's noise level), each standardised by its SD over the
+    pool (Euclidean distance; ties by region code). Without cut shares, population alone."""
     donors = list(data.donors["region_code"])
     if len(donors) <= max_donors:
         return donors
-    if data.cut_share is None:
-        return sorted(donors)[:max_donors]
-    distance = (data.cut_share.reindex(donors) - data.cut_share[data.region_code]).abs()
-    order = pd.DataFrame({"code": donors, "distance": distance.to_numpy()}).sort_values(["distance", "code"])
+    features = [f for f in (data.cut_share, data.log_population) if f is not None]
+    distance = np.zeros(len(donors))
+    for feature in features:
+        values = feature.reindex(donors).to_numpy(dtype=float)
+        spread = np.nanstd(values) or 1.0
+        distance += ((values - float(feature[data.region_code])) / spread) ** 2
+    order = pd.DataFrame({"code": donors, "distance": distance}).sort_values(["distance", "code"])
     return list(order["code"].iloc[:max_donors])
 
 
@@ -292,7 +303,7 @@ def run_case_study(data: CaseStudyData, *, replications: int = 100, seed: int = 
         notes.append(Note("cut_adjustment_unavailable", {"region_code": data.region_code}))
     donors = select_donors(data, max_donors)
     if len(donors) < len(data.donors):
-        notes.append(Note("donors_nearest_in_cut_share", {"n_donors": len(donors), "n_pool": len(data.donors)}))
+        notes.append(Note("donors_nearest_in_cut_and_size", {"n_donors": len(donors), "n_pool": len(data.donors)}))
     setup = dict(outcome="value", unit="region_code", time="period", treated_unit=data.region_code,
                  treatment_start=data.treatment_start, donors=donors)
     sc = synthetic_control(panel, **setup)
