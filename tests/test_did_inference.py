@@ -18,6 +18,7 @@ from analysis.did.inference import (
     MIN_TREATED_CLUSTERS_ANALYTIC,
     RandomizationError,
     choose_inference,
+    headline_inference,
     overall_of,
     quantile_bands,
     randomization_inference,
@@ -256,3 +257,17 @@ def test_choose_inference_threshold():
 def test_quantile_bands():
     bands = quantile_bands(pd.Series([0.1, 0.2, 0.3, 0.4, 0.5, 0.6]), 3)
     assert bands.tolist() == [1, 1, 2, 2, 3, 3]
+
+
+def test_headline_inference_runs_randomization_only_with_few_treated():
+    rng = np.random.default_rng(8)
+    units = [f"u{k:02d}" for k in range(30)]
+    few = two_period_panel(dict(zip(units, rng.normal(size=30))), {"u01", "u02", "u03"})
+    inference, result = headline_inference(few, difference_in_means, assign_by="unit", cohort="cohort",
+                                           outcome="y", time="time", draws=99, seed=3)
+    assert inference.method == "randomization" and inference.reason == "few_treated_clusters"
+    assert inference.pvalue == result.pvalue and inference.details["threshold"] == MIN_TREATED_CLUSTERS_ANALYTIC
+    assert inference.details["ci_low"] == result.ci_low and inference.n_treated_clusters == 3
+    inference, result = headline_inference(few, difference_in_means, assign_by="unit", cohort="cohort",
+                                           outcome="y", time="time", threshold=3)
+    assert inference.method == "cluster_robust" and result is None

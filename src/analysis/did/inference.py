@@ -466,8 +466,40 @@ def choose_inference(n_treated_clusters: int, *,
                      n_treated_clusters=int(n_treated_clusters), details={"threshold": threshold})
 
 
+def headline_inference(
+    data: pd.DataFrame,
+    estimator: Estimator,
+    *,
+    assign_by: str,
+    cohort: str | Sequence[str],
+    outcome: str,
+    time: str,
+    strata: Sequence[str] = (),
+    threshold: int = MIN_TREATED_CLUSTERS_ANALYTIC,
+    draws: int = DEFAULT_DRAWS,
+    seed: int | None = DEFAULT_SEED,
+    confidence_interval: bool = True,
+) -> tuple[Inference, RandomizationResult | None]:
+    """The inference a headline estimate reports, chosen by :func:`choose_inference` from the
+    number of treated clusters in ``data``: ``(Inference, None)`` when analytic SEs suffice,
+    else randomization inference is run and ``(result.as_inference(), result)`` returned (the
+    analytic SE stays in ``result.se``)."""
+    columns = [cohort] if isinstance(cohort, str) else list(cohort)
+    first = data.drop_duplicates(assign_by)
+    n_treated = int((~_is_never(first[columns[0]])).sum())
+    choice = choose_inference(n_treated, threshold=threshold)
+    if choice.method != "randomization":
+        return choice, None
+    result = randomization_inference(data, estimator, assign_by=assign_by, cohort=cohort, outcome=outcome,
+                                     time=time, strata=strata, draws=draws, seed=seed,
+                                     confidence_interval=confidence_interval)
+    inference = result.as_inference(choice.reason)
+    return Inference(inference.method, inference.reason, inference.n_treated_clusters, inference.pvalue,
+                     {**inference.details, "threshold": threshold}), result
+
+
 __all__ = [
     "DEFAULT_STATISTIC", "Estimator", "MIN_TREATED_CLUSTERS_ANALYTIC", "RandomizationError",
-    "RandomizationResult", "choose_inference", "overall_of", "quantile_bands",
+    "RandomizationResult", "choose_inference", "headline_inference", "overall_of", "quantile_bands",
     "randomization_inference", "treated_cells",
 ]
