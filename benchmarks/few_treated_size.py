@@ -33,8 +33,9 @@ Methods compared (reject when p <= 0.05 or |t| > 1.96):
   permuted unstratified (``none``), within level (province vs kabupaten/kota: ``level``) or
   within level x TKD-cut tercile (``level_cut``), ``--permutations`` draws.
 
-Printed (and written to ``benchmarks/out/few_treated_size.csv``): per design, outcome, k and
-method the rejection rate with its Monte Carlo SE (sqrt(p(1-p)/draws)). Exit code 1 if the
+Printed (and written to ``benchmarks/out/few_treated_size.csv``; the per-draw p-values to
+``few_treated_draws_<design>.csv``): per design, outcome, k and method the rejection rate with
+its Monte Carlo SE (sqrt(p(1-p)/draws)); ``--summarise CSV...`` re-prints earlier draws. Exit code 1 if the
 method the project uses (``ri_t_level``) rejects outside 2-8% in the ``registry`` design.
 
 Usage (repository root): ``PYTHONPATH=src python benchmarks/few_treated_size.py
@@ -236,15 +237,23 @@ def placebo_design(outcomes: list[str], ks: list[int], datasets: int, draws: int
     return rows
 
 
-def summarise(rows: list[dict]) -> pd.DataFrame:
-    frame = pd.DataFrame(rows)
-    frame["k"] = frame["k"].fillna(frame["n_treated"]) if "k" in frame.columns else frame["n_treated"]
+def summarise(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rejection rate at 5% per design, outcome, number of placebo adopters ``k`` (placebo
+    design; the registry design has the real adopters, ``treated`` gives the range of treated
+    Pemda that entered the estimate) and method."""
+    frame = frame.copy()
+    if "k" not in frame.columns:
+        frame["k"] = np.nan
+    frame["k"] = frame["k"].astype(object).where(frame["design"] == "placebo", "real")
     methods = [c for c in frame.columns if c in ("cs_analytic", "imputation_analytic") or c.startswith("ri_")]
+    treated = frame.groupby(["design", "outcome", "k"], sort=False)["n_treated"].agg(
+        lambda s: f"{int(s.min())}-{int(s.max())}" if s.min() != s.max() else f"{int(s.min())}")
     long = frame.melt(id_vars=["design", "outcome", "k"], value_vars=methods, var_name="method",
                       value_name="pvalue").dropna(subset=["pvalue"])
     long["reject"] = (long["pvalue"] <= 0.05).astype(float)
     table = long.groupby(["design", "outcome", "k", "method"], sort=False)["reject"].agg(["mean", "count"]).reset_index()
     table["mc_se"] = np.sqrt(table["mean"] * (1 - table["mean"]) / table["count"])
+    table["treated"] = [treated[(d, o, k)] for d, o, k in zip(table["design"], table["outcome"], table["k"])]
     return table.rename(columns={"mean": "rejection_rate", "count": "draws"})
 
 
@@ -259,22 +268,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cs-k", type=int, nargs="*", default=[5, 20], help="k with CS analytic (it is slow)")
     parser.add_argument("--ri-max-k", type=int, default=5, help="randomization inference only up to this k")
     parser.add_argument("--seed", type=int, default=20260200)
+    parser.add_argument("--summarise", nargs="+", default=None, metavar="CSV",
+                        help="only summarise earlier few_treated_draws CSV file(s)")
     args = parser.parse_args(argv)
     outcomes = ["budget", "service"] if args.outcome == "both" else [args.outcome]
     started = time.time()
-    rows = []
-    if args.design in ("registry", "both"):
-        rows += registry_design(outcomes, args.draws, args.permutations, args.seed)
-    if args.design in ("placebo", "both"):
-        rows += placebo_design(outcomes, args.k, args.datasets, args.draws, args.permutations, args.seed,
-                               args.cs_k, args.ri_max_k)
-    OUT.mkdir(exist_ok=True)
-    pd.DataFrame(rows).to_csv(OUT / "few_treated_draws.csv", index=False)
-    table = summarise(rows)
+    if args.summarise:
+        frame = pd.concat([pd.read_csv(path) for path in args.summarise], ignore_index=True)
+    else:
+        rows = []
+        if args.design in ("registry", "both"):
+            rows += registry_design(outcomes, args.draws, args.permutations, args.seed)
+        if args.design in ("placebo", "both"):
+            rows += placebo_design(outcomes, args.k, args.datasets, args.draws, args.permutations, args.seed,
+                                   args.cs_k, args.ri_max_k)
+        frame = pd.DataFrame(rows)
+        OUT.mkdir(exist_ok=True)
+        frame.to_csv(OUT / f"few_treated_draws_{args.design}.csv", index=False)
+    table = summarise(frame)
     table.to_csv(OUT / "few_treated_size.csv", index=False)
     with pd.option_context("display.width", 160, "display.max_rows", 500):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
-    print(f"\n{len(rows)} evaluations in {time.time() - started:.0f} s; permutations per RI: {args.permutations}")
+    print(f"\n{len(frame)} evaluations in {time.time() - started:.0f} s; permutations per RI: {args.permutations}")
     used = table[(table["design"] == "registry") & (table["method"] == USED_METHOD)]
     bad = used[(used["rejection_rate"] < 0.02) | (used["rejection_rate"] > 0.08)]
     if len(bad):

