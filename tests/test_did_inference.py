@@ -261,13 +261,14 @@ def test_quantile_bands():
 
 def test_headline_inference_runs_randomization_only_with_few_treated():
     rng = np.random.default_rng(8)
-    units = [f"u{k:02d}" for k in range(30)]
-    few = two_period_panel(dict(zip(units, rng.normal(size=30))), {"u01", "u02", "u03"})
+    units = [f"u{k:02d}" for k in range(12)]
+    few = two_period_panel(dict(zip(units, rng.normal(size=12))), {"u01", "u02", "u03"})
     inference, result = headline_inference(few, difference_in_means, assign_by="unit", cohort="cohort",
                                            outcome="y", time="time", draws=99, seed=3)
     assert inference.method == "randomization" and inference.reason == "few_treated_clusters"
     assert inference.pvalue == result.pvalue and inference.details["threshold"] == MIN_TREATED_CLUSTERS_ANALYTIC
     assert inference.details["ci_low"] == result.ci_low and inference.n_treated_clusters == 3
+    assert result.exact and result.n_assignments == 220
     inference, result = headline_inference(few, difference_in_means, assign_by="unit", cohort="cohort",
                                            outcome="y", time="time", threshold=3)
     assert inference.method == "cluster_robust" and result is None
