@@ -64,9 +64,12 @@ def test_province_donor_pool_is_never_adopting_provinces(small_dataset, bengkulu
 def test_sdid_interval_covers_the_true_effect(small_dataset_dir, bengkulu):
     d = bengkulu.data
     truth = true_log_routine_effect(small_dataset_dir, d.region_code, d.treatment_start, d.last_post)
-    se = bengkulu.sdid_se
-    assert se.ci_low <= truth <= se.ci_high
-    assert se.draws == "all" and se.replications == len(d.donors)
+    assert case_study.true_effect(small_dataset_dir, bengkulu) == pytest.approx(truth)
+    sdid = bengkulu.estimate("sdid")
+    assert sdid["ci_low"] <= truth <= sdid["ci_high"]
+    assert bengkulu.sdid_se.draws == "all" and bengkulu.sdid_se.replications == len(d.donors)
+    assert sdid["se"] ** 2 == pytest.approx(sdid["se_placebo"] ** 2 + sdid["se_adjustment"] ** 2)
+    assert d.region_label == "Provinsi Bengkulu" and bengkulu.adjustment is not None
 
 
 def test_results_entries_and_conclusion_use_the_computed_numbers(bengkulu):
@@ -74,8 +77,11 @@ def test_results_entries_and_conclusion_use_the_computed_numbers(bengkulu):
     from analysis.texts.numbers import format_value
 
     entries = {e.name: e for e in case_study.result_entries(bengkulu)}
-    assert set(entries) >= {"sc_effect", "sdid_effect", "placebo_pvalue", "pre_rmspe"}
+    assert set(entries) >= {"sc_effect", "sdid_effect", "its_effect", "placebo_pvalue", "pre_rmspe"}
     assert entries["sdid_effect"].estimate == bengkulu.sdid.estimate
+    assert entries["sdid_effect"].inference.method == "placebo"
+    assert entries["its_effect"].estimand.details["cut_adjusted"] is True
+    assert entries["sdid_effect"].sample.treated == ("17",)
     assert entries["sdid_effect"].ci_low < entries["sdid_effect"].estimate < entries["sdid_effect"].ci_high
     assert 0 < entries["placebo_pvalue"].estimate <= 1
     facts = case_study.conclusion_facts(bengkulu)

@@ -15,7 +15,7 @@ from test_panel import EXTRACTED, make_requests
 from analysis.durations import person_period_counts as durations_person_period_counts
 from analysis.errors import DataContractError
 from analysis.panels import aggregate, is_current, read_aggregated
-from analysis.panels.aggregate import MANIFEST, person_period_counts
+from analysis.panels.aggregate import MANIFEST
 from analysis.panels.engines import extraction_moment
 from analysis.panels.queries import DAY_BINS, PERSON_PERIOD_KEYS
 from analysis.panels.service import build_service_panel
@@ -123,7 +123,7 @@ def test_duckdb_quantile_disc_is_the_ceil_rank():
     """The complete-cell quantile is ``quantile_disc``: the ceil(n p)-th smallest value, the
     Kaplan–Meier convention (km_quantile) at every n, including where n*p is inexact in binary."""
     rows = [(n, x) for n in range(1, 301) for x in range(1, n + 1)]
-    frame = pd.DataFrame(rows, columns=["n", "x"]).astype({"x": "float64"})
+    frame = pd.DataFrame(rows, columns=["n", "x"]).astype({"x": "float64"})  # noqa: F841 (read by DuckDB by name)
     got = duckdb.sql("SELECT n, quantile_disc(x, [0.5, 0.9]) AS q FROM frame GROUP BY n ORDER BY n").df()
     for n, q in zip(got["n"], got["q"]):
         assert list(q) == [math.ceil(n * 0.5 - 1e-9), math.ceil(n * 0.9 - 1e-9)], n

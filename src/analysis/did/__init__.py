@@ -2,6 +2,8 @@
 
 Public estimators: :func:`callaway_santanna`, :func:`twfe`, :func:`sun_abraham`,
 :func:`imputation`, :func:`bacon_decomposition`; sensitivity: :func:`honest_sensitivity`;
+few treated clusters: :func:`randomization_inference`, :func:`choose_inference`
+(:mod:`analysis.did.inference`) and the fast statistic :func:`balanced_imputation_att`;
 result types in :mod:`analysis.did.results`; input checks in :mod:`analysis.did._panel`.
 Estimators are imported lazily so ``import analysis.did`` stays cheap.
 """
@@ -20,6 +22,10 @@ _LAZY = {
     "sun_abraham": "analysis.did.sun_abraham",
     "imputation": "analysis.did.imputation",
     "bacon_decomposition": "analysis.did.bacon",
+    "randomization_inference": "analysis.did.inference",
+    "choose_inference": "analysis.did.inference",
+    "RandomizationResult": "analysis.did.inference",
+    "balanced_imputation_att": "analysis.did.imputation_balanced",
 }
 
 __all__ = ["CallawaySantAnnaResult", "EventStudyResult", "InfluenceFunction", "PretrendTest", *_LAZY]

@@ -136,7 +136,6 @@ class FastImputation:
 
     def __call__(self, draw: PilotDraw) -> DrawEstimate:
         y = draw.values
-        n_months = y.shape[1]
         treated = draw.treated()
         untreated = np.isfinite(y) & ~treated
         fe = DenseTwoWay(untreated)
