@@ -47,7 +47,7 @@ from analysis.report.output_folder import (
     display_path,
     make_out_dir,
 )
-from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs
+from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs, warm_up
 from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir
 
 MANIFEST_JSON = "manifest.json"
@@ -201,6 +201,7 @@ def build_reports(
         wanted = " and ".join(part for part in (f"--only {only!r}" if only else "", f"--lang {lang}" if lang else "") if part)
         raise UsageError(f"{wanted or 'the selection'} matches no report; available: {', '.join(s.slug for s in specs)}")
     make_out_dir(out_dir)
+    warm_up()  # the fork server imports papermill while the data are hashed and the panels prepared
     with OutputLock(out_dir):
         previous_record = history.resolve_previous(out_dir, compare_to)
         try:

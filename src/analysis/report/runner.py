@@ -228,6 +228,34 @@ def _pool_context():
     return get_context("spawn")
 
 
+def warm_up() -> None:
+    """Start the fork server (its ``papermill`` import takes seconds) in the background, so that
+    it is ready when the first report starts instead of delaying it; a no-op in process."""
+    if IN_PROCESS:
+        return
+    context = _pool_context()
+    if context.get_start_method() != "forkserver":
+        return
+
+    def start() -> None:
+        try:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+            # a throw-away worker: returns once the server has imported its preload
+            process = context.Process(target=_noop, daemon=True)
+            process.start()
+            process.join(60)
+        except Exception:  # noqa: BLE001 - only an optimisation; run_jobs starts it otherwise
+            pass
+
+    threading.Thread(target=start, name="forkserver warm-up", daemon=True).start()
+
+
+def _noop() -> None:
+    return None
+
+
 def _alive(pid: int) -> bool:
     """Whether process ``pid`` exists and is not a zombie."""
     try:
