@@ -1,45 +1,131 @@
-"""Wall time of the report build: full default build with --jobs 1 and --jobs 2, then a
-no-change rebuild. Prints a table; each build runs in a fresh process (as a user would).
+"""Wall time and peak memory of the report build, each build a fresh process (as a user would):
 
-    python benchmarks/report_build.py [--data DIR] [--only PATTERN]
+1. cold: every report, both languages, empty caches (a new ``PEMDA_WFA_CACHE_DIR``: the data are
+   validated, the aggregation stage built and every estimate computed);
+2. no-change rebuild (every report reused);
+3. language-only rebuild: ``--force --lang en`` after the full build (the estimates come from the
+   compute cache: the build log shows ``estimates: cached`` for each report);
+4. ``--jobs 1`` cold (optional, ``--jobs1``).
+
+Prints a table with the earlier numbers next to these, the per-report lines of the cold build's
+log (``estimates: computed`` / ``cached``), the load average, and the peak resident memory of the
+whole process tree (build, workers, kernels; sampled from ``/proc`` every 0.2 s).
+
+    python benchmarks/report_build.py [--data DIR] [--only PATTERN] [--jobs 2] [--jobs1]
+    python benchmarks/report_build.py --size national   # simulates the national dataset first
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
+#: Earlier numbers (benchmarks/README.md) for the side-by-side table.
+EARLIER = {
+    "cold full build, --jobs 2": "282.6 (quiet; 22 reports) / 1122.7 build, load 15 (24 reports, main before this change)",
+    "no-change rebuild, --jobs 2": "4.4",
+    "language-only rebuild (--force --lang en)": "= half a cold build (every estimate recomputed)",
+    "cold full build, --jobs 1": "452.7 (22 reports)",
+}
 
-def timed_build(out: Path, jobs: int, extra: list[str]) -> tuple[float, int]:
+
+def _tree_rss_kb(root_pid: int) -> int:
+    """Resident memory (kB) of ``root_pid`` and all its descendants."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+            ppid = int(fields[1])
+            with open(f"/proc/{entry}/status") as handle:
+                value = next((line.split()[1] for line in handle if line.startswith("VmRSS:")), "0")
+        except (OSError, IndexError, StopIteration):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+        rss[int(entry)] = int(value)
+    total, stack = 0, [root_pid]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack.extend(children.get(pid, []))
+    return total
+
+
+def timed_build(out: Path, jobs: int, extra: list[str], env: dict, log: Path) -> tuple[float, int, float]:
+    """(wall seconds, exit code, peak RSS of the process tree in MB)."""
     command = [sys.executable, "-m", "analysis", "build", "--out", str(out), "--jobs", str(jobs), *extra]
+    peak = [0]
     start = time.perf_counter()
-    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start, done.returncode
+    with log.open("w") as handle:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=handle, env=env)
+        done = threading.Event()
+
+        def sample() -> None:
+            while not done.is_set():
+                peak[0] = max(peak[0], _tree_rss_kb(process.pid))
+                time.sleep(0.2)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        code = process.wait()
+        done.set()
+        sampler.join()
+    return time.perf_counter() - start, code, peak[0] / 1024
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", default="", help="dataset directory (default: bundled synthetic data)")
+    parser.add_argument("--size", default="", help="simulate a dataset of this size first (e.g. national)")
     parser.add_argument("--only", default="", help="restrict to matching reports")
     parser.add_argument("--config", default="", help="report configuration (default: reports.yaml)")
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--jobs1", action="store_true", help="also a cold build with --jobs 1")
+    parser.add_argument("--keep", default="", help="keep outputs and caches in this directory")
     args = parser.parse_args()
-    extra = (["--data", args.data] if args.data else []) + (["--only", args.only] if args.only else []) + (
-        ["--config", args.config] if args.config else [])
-    rows = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for jobs in (1, 2):
-            out = Path(tmp) / f"jobs{jobs}"
-            seconds, code = timed_build(out, jobs, [*extra, "--force"])
-            rows.append((f"full build, --jobs {jobs}", seconds, code))
-        seconds, code = timed_build(Path(tmp) / "jobs2", 2, extra)
-        rows.append(("no-change rebuild, --jobs 2", seconds, code))
-    print(f"{'case':<32} {'wall s':>8} {'exit':>5}")
-    for name, seconds, code in rows:
-        print(f"{name:<32} {seconds:8.1f} {code:5d}")
+    with tempfile.TemporaryDirectory() as scratch:
+        work = Path(args.keep or scratch)
+        work.mkdir(parents=True, exist_ok=True)
+        data = args.data
+        if args.size:
+            from analysis.simulate import ensure_dataset
+
+            data = str(ensure_dataset(work / f"data-{args.size}", size=args.size))
+        extra = (["--data", data] if data else []) + (["--only", args.only] if args.only else []) + (
+            ["--config", args.config] if args.config else [])
+        rows = []
+
+        def run(name: str, out: Path, jobs: int, more: list[str], cache: Path) -> None:
+            env = {**os.environ, "PEMDA_WFA_CACHE_DIR": str(cache)}
+            load = os.getloadavg()[0]
+            log = work / (name.split(",")[0].replace(" ", "-") + f"-jobs{jobs}.log")
+            seconds, code, peak = timed_build(out, jobs, [*extra, *more], env, log)
+            rows.append((name, seconds, code, peak, load, log))
+
+        cache = work / "cache"
+        run(f"cold full build, --jobs {args.jobs}", work / "out", args.jobs, [], cache)
+        run(f"no-change rebuild, --jobs {args.jobs}", work / "out", args.jobs, [], cache)
+        run("language-only rebuild (--force --lang en)", work / "out", args.jobs, ["--force", "--lang", "en"], cache)
+        if args.jobs1:
+            run("cold full build, --jobs 1", work / "out1", 1, [], work / "cache1")
+    print(f"{'case':<44} {'wall s':>8} {'exit':>5} {'peak MB':>8} {'load':>5}  earlier")
+    for name, seconds, code, peak, load, _ in rows:
+        earlier = EARLIER.get(name.replace(f"--jobs {args.jobs}", "--jobs 2"), "")
+        print(f"{name:<44} {seconds:8.1f} {code:5d} {peak:8.0f} {load:5.1f}  {earlier}")
+    for name, *_, log in rows:
+        if log.exists():
+            print(f"\n--- build log: {name}")
+            print("\n".join(line for line in log.read_text().splitlines()
+                            if line.startswith(("[", "build:", "panels:"))))
 
 
 if __name__ == "__main__":

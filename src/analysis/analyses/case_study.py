@@ -51,7 +51,7 @@ from analysis.data.schemas import ROUTINE_CATEGORIES
 from analysis.errors import AnalysisError, DataContractError
 from analysis.notes import Note
 from analysis.panels.budget import ROUTINE_TOTAL, spending_panel, tkd_covariates
-from analysis.panels.service import build_service_panel
+from analysis.panels.stage import service_panel_of
 from analysis.panels.treatment import assign_treatment
 from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
 from analysis.synth import (
@@ -144,7 +144,8 @@ def service_cells(dataset) -> pd.DataFrame:
     """Pemda x month x service-type cells with an identified, positive KM median:
     ``region_code, month, service_type, n_submitted, median_days`` (the cells the service
     outcomes average, weighted by ``n_submitted``)."""
-    cells = build_service_panel(dataset.table_path("service_requests"), extracted_at=dataset.extracted_at)
+    dataset.table_path("service_requests")  # DataContractError without the table
+    cells = service_panel_of(dataset)  # the aggregation stage: the requests are not scanned again
     keep = np.isfinite(cells["median_days"]) & (cells["median_days"] > 0) & (cells["n_submitted"] > 0)
     cells = cells.loc[keep, ["region_code", "month", "service_type", "n_submitted", "median_days"]]
     return cells.assign(region_code=cells["region_code"].astype(str)).reset_index(drop=True)

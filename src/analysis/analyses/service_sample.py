@@ -23,6 +23,7 @@ import pandas as pd
 from analysis.data import Dataset, load
 from analysis.notes import Note
 from analysis.panels.service import build_service_panel
+from analysis.panels.stage import dataset_panels
 from analysis.panels.treatment import assign_treatment, real_adopter_codes
 from analysis.report.results_file import Sample
 from analysis.simulate.truth import service_estimand_truth
@@ -71,12 +72,17 @@ class ServiceInputs:
     requests_source: object = field(repr=False)  # the validated service_requests Parquet (for durations)
     notes: tuple[Note, ...] = ()
     dataset: Dataset | None = field(default=None, repr=False)  # keeps requests_source readable
+    #: the aggregation stage's person-period table (every Pemda, service type and month; None:
+    #: the durations are computed from ``requests_source``)
+    person_periods: pd.DataFrame | None = field(default=None, repr=False)
 
 
-def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
-    """Load a dataset directory (``analysis.data.load``: validated, cached) and build the panels
-    and the treatment table. The panels are built by DuckDB from the validated
-    ``service_requests`` Parquet (out of core; ``applicant_nik`` is already hashed there)."""
+def load_inputs(data_dir, *, trial_handling: str = "exclude", use_stage: bool = True) -> ServiceInputs:
+    """Load a dataset directory (``analysis.data.load``: validated, cached), read the panels and
+    the person periods of the dataset's aggregation stage (:func:`analysis.panels.stage.dataset_panels`:
+    aggregated once per dataset, by DuckDB from the validated ``service_requests`` Parquet, out of
+    core; the requests are not scanned again here) and build the treatment table.
+    ``use_stage=False`` builds the panels from the requests instead (the same frames)."""
     dataset = load(data_dir)
     source = str(dataset.table_path("service_requests"))
     notes = []
@@ -84,13 +90,18 @@ def load_inputs(data_dir, *, trial_handling: str = "exclude") -> ServiceInputs:
         notes.append(Note("extracted_at_missing", {"latest": str(dataset.extracted_at.date())}))
     extracted_at = dataset.extracted_at
     regions, policies = dataset.regions, dataset.policies
-    panel = build_service_panel(source, extracted_at=extracted_at)
-    panel_units = build_service_panel(source, extracted_at=extracted_at, by_units=True)
+    person_periods = None
+    if use_stage:
+        stage = dataset_panels(dataset)
+        panel, panel_units, person_periods = stage.service_panel, stage.units_panel, stage.person_periods
+    else:
+        panel = build_service_panel(source, extracted_at=extracted_at)
+        panel_units = build_service_panel(source, extracted_at=extracted_at, by_units=True)
     periods = sorted(panel["month"].unique())
     periods = [p for p in periods if p >= ANALYSIS_START] or periods
     treatment = assign_treatment(policies, regions, periods=periods, trial_handling=trial_handling)
     return ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes),
-                         dataset)
+                         dataset, person_periods)
 
 
 def registry_adopters(policies: pd.DataFrame) -> tuple[str, ...]:

@@ -90,6 +90,7 @@ from analysis.analyses.service_sample import (
     sample_notes,
 )
 from analysis.notes import Note
+from analysis.panels.aggregate import person_period_counts as counts_from_person_periods
 from analysis.panels.treatment import treatment_by_period
 from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
 
@@ -262,16 +263,15 @@ def run_analysis(inputs: ServiceInputs, *, outcome: str = "median_days", service
 
     in_sample = inputs.treatment.assign(
         in_staggered_sample=inputs.treatment["region_code"].isin(set(median_dp.data["region_code"])))
-    counts = durations.person_period_counts(inputs.requests_source, in_sample, extracted_at=inputs.extracted_at,
-                                            end=median_dp.window[1])
+    if inputs.person_periods is not None:  # the aggregation stage: no scan of the requests
+        counts = counts_from_person_periods(inputs.person_periods, in_sample, end=median_dp.window[1])
+    else:
+        counts = durations.person_period_counts(inputs.requests_source, in_sample, extracted_at=inputs.extracted_at,
+                                                end=median_dp.window[1])
     if service_type != "all":
         counts = counts[counts["service_type"] == service_type]
     hazard = durations.hazard_ratio(counts)
-    requests, _ = durations.request_sample(inputs.requests_source, in_sample, extracted_at=inputs.extracted_at,
-                                           end=median_dp.window[1], max_requests=100_000)
-    if service_type != "all":
-        requests = requests[requests["service_type"] == service_type]
-    curves = durations.km_before_after(requests)
+    curves = durations.survival_before_after(counts, in_sample)
     params = {"outcome": outcome, "service_type": service_type, "control": control}
     notes = (*inputs.notes, *sample_notes(median_dp, _pemda_names(inputs.regions)), *het.notes)
     return ServiceTimeAnalysis(dp, estimates, overall_table(estimates), median, median_requests, sla, naive_estimate,

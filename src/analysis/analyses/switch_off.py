@@ -31,11 +31,9 @@ explicit switch-off against the never-adopting Pemda of its level:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import moderndid
 import numpy as np
 import pandas as pd
 
@@ -50,6 +48,7 @@ from analysis.analyses.case_study import (
 )
 from analysis.data.schemas import ROUTINE_CATEGORIES
 from analysis.did.inference import randomization_inference
+from analysis.did.multiplegt import did_multiplegt_std_errors
 from analysis.notes import Note
 from analysis.panels.treatment import treatment_by_period
 from analysis.synth.adjust import adjust_for_exposure
@@ -253,15 +252,8 @@ def _did_multiplegt_se(panel: pd.DataFrame, codes: list, region_code: str, on_pe
         t=panel["period"].map({p: i + 1 for i, p in enumerate(periods)}),
         d=((panel["region_code"] == region_code) & panel["period"].isin(on_periods)).astype(int),
     )
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = moderndid.did_multiplegt(data[["unit_id", "t", "d", "value"]], yname="value", tname="t",
-                                       idname="unit_id", dname="d", effects=effects, placebo=placebos,
-                                       only_never_switchers=True)
-    out = {int(h): float(s) for h, s in zip(fit.effects.horizons, fit.effects.std_errors)}
-    if fit.placebos is not None:
-        out.update({-int(abs(h)): float(s) for h, s in zip(fit.placebos.horizons, fit.placebos.std_errors)})
-    return out
+    return did_multiplegt_std_errors(data, outcome="value", unit="unit_id", time="t", treatment="d",
+                                     effects=effects, placebos=placebos)
 
 
 def true_switch_effects(data_dir, result: SwitchOffResult, *, cells: pd.DataFrame | None = None) -> pd.Series:

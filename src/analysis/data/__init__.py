@@ -14,6 +14,7 @@
 
 from analysis.data.dataset import (
     Dataset,
+    dataset_fingerprint,
     find_table_files,
     load,
     load_table,
@@ -25,6 +26,6 @@ from analysis.data.rejects import default_rejects_dir
 from analysis.data.validation_report import TableReport, ValidationReport
 
 __all__ = [
-    "Dataset", "TableReport", "ValidationReport", "default_rejects_dir", "find_table_files",
+    "Dataset", "TableReport", "ValidationReport", "dataset_fingerprint", "default_rejects_dir", "find_table_files",
     "load", "load_table", "read_metadata", "read_truth", "validate_dataset",
 ]

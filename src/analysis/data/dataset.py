@@ -17,6 +17,7 @@ as pandas on first access (``dataset.budget``), or, for DuckDB to scan out of co
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -79,6 +80,13 @@ class Dataset:
     extracted_at_source: str | None = None
     _store: _Store | None = field(default=None, repr=False)
     _memo: dict = field(default_factory=dict, repr=False)
+
+    def __cache_token__(self) -> str:
+        """What identifies this dataset's content (:func:`dataset_fingerprint`), for
+        :mod:`analysis.report.compute_cache`."""
+        if "fingerprint" not in self._memo:
+            self._memo["fingerprint"] = dataset_fingerprint(self.data_dir)
+        return self._memo["fingerprint"]
 
     @property
     def tables(self) -> tuple[str, ...]:
@@ -221,6 +229,21 @@ def load(data_dir, *, rejects_dir=None, use_cache: bool = True) -> Dataset:
         raise
     return Dataset(data_dir, run.extracted_at, run.metadata, validation, run.extracted_at_source,
                    _Store(store, temporary))
+
+
+def dataset_fingerprint(data_dir) -> str:
+    """SHA-256 identifying what :func:`load` would return for ``data_dir`` and the true effects
+    of a synthetic dataset: the validated-data cache key (every input file's bytes, the
+    validating code, the salt; file hashes reused while a file's size, times and inode are
+    unchanged) and the bytes of ``truth.json`` and ``truth_*_cells.parquet``. Validates nothing."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise DataContractError(f"{data_dir}: not a directory (expected a dataset directory)")
+    key = cache.cache_key(data_dir.resolve(), cache.cache_dir(), _input_files(data_dir), privacy.get_salt())
+    digest = hashlib.sha256(key.encode())
+    for path in sorted([*data_dir.glob("truth.json"), *data_dir.glob("truth_*_cells.parquet")]):
+        digest.update(path.name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
 
 
 def load_table(data_dir, table: str) -> pd.DataFrame:

@@ -26,6 +26,7 @@ _LAZY = {
     "choose_inference": "analysis.did.inference",
     "RandomizationResult": "analysis.did.inference",
     "balanced_imputation_att": "analysis.did.imputation_balanced",
+    "did_multiplegt_std_errors": "analysis.did.multiplegt",
 }
 
 __all__ = ["CallawaySantAnnaResult", "EventStudyResult", "InfluenceFunction", "PretrendTest", *_LAZY]

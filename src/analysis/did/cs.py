@@ -22,6 +22,8 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from dataclasses import dataclass
+
 import moderndid
 import numpy as np
 import pandas as pd
@@ -143,6 +145,20 @@ def callaway_santanna(
                          cluster_ids=cluster_ids)
 
 
+@dataclass(frozen=True)
+class _Aggregator:
+    """``aggregator(kind)`` of a CS result: a picklable stand-in for a closure (results are
+    stored by :mod:`analysis.report.compute_cache`)."""
+
+    native: Any
+    mapping: Any
+    alpha: float
+    bootstrap: bool
+
+    def __call__(self, kind: str):
+        return _aggregate(self.native, kind, self.mapping, self.alpha, self.bootstrap)
+
+
 def _build_result(
     native: Any, panel: PreparedPanel, *, alpha: float, bootstrap: bool, unit_ids: tuple, cluster_ids: tuple
 ) -> CallawaySantAnnaResult:
@@ -176,7 +192,7 @@ def _build_result(
         details={"bootstrap": bootstrap, "columns": panel.columns, "unit_ids": unit_ids,
                  "cluster_ids": cluster_ids},
         att_gt=att_gt,
-        aggregator=lambda kind: _aggregate(native, kind, mapping, alpha, bootstrap),
+        aggregator=_Aggregator(native, mapping, alpha, bootstrap),
         native={"att_gt": native},
     )
     return result

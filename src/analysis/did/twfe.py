@@ -129,8 +129,10 @@ def twfe(
         alpha=alpha,
         event_vcov=full_vcov,
         details={
-            "static_fit": static_fit,
-            "event_fit": event_fit,
+            # the fits' coefficient tables (the pyfixest models themselves cannot be pickled, and
+            # results are stored by analysis.report.compute_cache)
+            "static_fit": static_fit.tidy(),
+            "event_fit": event_fit.tidy(),
             "reference_event": REFERENCE_EVENT,
             "omitted_events": tuple(sorted(omitted)),
             "cluster": cluster or unit,

@@ -63,25 +63,29 @@ def treatment_by_period(
     pol["end_date"] = pd.to_datetime(pol["end_date"])
     if pol["start_date"].isna().any():
         raise ValueError("policies: start_date missing in some row")
-    workdays_by_period = {period: _month_working_days(period) for period in periods}
+    workdays_by_period = {period: _month_working_days(period).to_numpy(dtype="datetime64[ns]")
+                          for period in periods}
     with_policy = set(pol["region_code"])
+    # each Pemda's spells as arrays (an open end is "for ever"), compared with every working day
+    # of a month at once: the same comparisons as spell by spell, without a pandas row per spell
+    starts = pol["start_date"].to_numpy(dtype="datetime64[ns]")
+    ends = pol["end_date"].fillna(pd.Timestamp.max).to_numpy(dtype="datetime64[ns]")
+    doses = pol["wfa_days_per_week"].astype(int).to_numpy()
+    spells_of = pd.Series(np.arange(len(pol))).groupby(pol["region_code"].to_numpy()).apply(np.asarray).to_dict()
     rows = []
     for code in codes:
         if code not in with_policy:
             rows.extend((code, period, False, 0, 0.0) for period in periods)
             continue
-        spells = pol[pol["region_code"] == code]
+        own = spells_of[code]
+        code_starts, code_ends, code_doses = starts[own][:, None], ends[own][:, None], doses[own]
         for period in periods:
-            workdays = workdays_by_period[period]
-            covered = np.zeros(len(workdays), bool)
-            dose = 0
-            for spell in spells.itertuples():
-                end = spell.end_date if pd.notna(spell.end_date) else pd.Timestamp.max
-                inside = (workdays >= spell.start_date) & (workdays <= end)
-                if inside.any():
-                    covered |= inside
-                    dose = max(dose, int(spell.wfa_days_per_week))
-            share = covered.mean() if len(workdays) else 0.0
+            workdays = workdays_by_period[period][None, :]
+            inside = (workdays >= code_starts) & (workdays <= code_ends)  # spell x working day
+            hit = inside.any(axis=1)
+            covered = inside.any(axis=0)
+            dose = max(0, int(code_doses[hit].max())) if hit.any() else 0
+            share = covered.mean() if covered.size else 0.0
             rows.append((code, period, share >= 0.5, dose if share >= 0.5 else 0, float(share)))
     out = pd.DataFrame(rows, columns=["region_code", "period", "wfa_in_force", "wfa_days_per_week", "share_working_days"])
     out["bridged"] = False
@@ -130,16 +134,20 @@ def assign_treatment(
     periods = sorted(set(periods))
     by_period = treatment_by_period(policies, regions, periods=periods, max_gap_months=max_gap_months)
     rows = []
-    for code, grp in by_period.groupby("region_code", sort=False):
-        on = grp[grp["wfa_in_force"]]
-        if on.empty:
+    period_of = by_period["period"].to_numpy()
+    in_force = by_period["wfa_in_force"].to_numpy(dtype=bool)
+    doses = by_period["wfa_days_per_week"].to_numpy()
+    bridged = by_period["bridged"].to_numpy(dtype=bool)
+    for code, index in by_period.groupby("region_code", sort=False).indices.items():
+        on = index[in_force[index]]  # this Pemda's months in force, in period order
+        if not len(on):
             rows.append((code, None, 0, 0, None, "never", True, ()))
             continue
-        cohort, last = on["period"].iloc[0], on["period"].iloc[-1]
-        dose = int(on["wfa_days_per_week"].iloc[-1])
+        cohort, last = period_of[on[0]], period_of[on[-1]]
+        dose = int(doses[on[-1]])
         note = []
-        if on["bridged"].any():
-            note.append(Note("gap_bridged", {"months": list(on.loc[on["bridged"], "period"])}))
+        if bridged[on].any():
+            note.append(Note("gap_bridged", {"months": list(period_of[on[bridged[on]]])}))
         if cohort <= periods[0]:
             status, included = "already_treated", False
             note.append(Note("no_pre_period", {"cohort": cohort}))

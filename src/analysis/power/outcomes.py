@@ -32,7 +32,7 @@ from analysis.data.schemas import SERVICE_TYPES, spbe_band
 from analysis.errors import DataContractError
 from analysis.notes import Note
 from analysis.panels.budget import ROUTINE_TOTAL, spending_panel, tkd_covariates
-from analysis.panels.service import build_service_panel
+from analysis.panels.stage import service_panel_of
 from analysis.power.twoway import two_way_residuals
 
 __all__ = ["OUTCOMES", "PilotOutcomes", "pilot_outcomes"]
@@ -189,8 +189,14 @@ def _pemda_attributes(dataset) -> pd.DataFrame:
     return out
 
 
+def _has_requests(dataset) -> bool:
+    if hasattr(dataset, "tables"):
+        return "service_requests" in dataset.tables
+    return dataset.service_requests is not None
+
+
 def _service_long(dataset, service_type: str, start: str | None, end: str | None):
-    if dataset.service_requests is None:
+    if not _has_requests(dataset):
         raise DataContractError("the dataset has no service_requests table: outcome 'median_days' "
                                 "needs it")
     if dataset.extracted_at is None:
@@ -198,7 +204,7 @@ def _service_long(dataset, service_type: str, start: str | None, end: str | None
                                 "open requests cannot be censored")
     if service_type != "all" and service_type not in SERVICE_TYPES:
         raise ValueError(f"service_type must be 'all' or one of {tuple(SERVICE_TYPES)}, got {service_type!r}")
-    panel = build_service_panel(dataset.service_requests, extracted_at=dataset.extracted_at)
+    panel = service_panel_of(dataset)  # the aggregation stage (never the request table in pandas)
     if service_type != "all":
         panel = panel[panel["service_type"] == service_type]
     if start is not None:

@@ -47,7 +47,7 @@ from analysis.report.output_folder import (
     display_path,
     make_out_dir,
 )
-from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs
+from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs, warm_up
 from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir
 
 MANIFEST_JSON = "manifest.json"
@@ -174,6 +174,8 @@ class Progress:
             took = f" ({outcome.duration_s:.1f} s)" if outcome and outcome.duration_s is not None else ""
             status = outcome.status if outcome else "?"
             line = f"[{self.done}/{self.total}] {self._elapsed()} {status:<7} {slug}{took}"
+            if outcome is not None and outcome.estimates:
+                line += f"  estimates: {outcome.estimates}"
             if self.running:
                 line += f"  | running: {', '.join(self.running)}"
         print(line, file=self.stream, flush=True)
@@ -208,6 +210,7 @@ def build_reports(
         wanted = " and ".join(part for part in (f"--only {only!r}" if only else "", f"--lang {lang}" if lang else "") if part)
         raise UsageError(f"{wanted or 'the selection'} matches no report; available: {', '.join(s.slug for s in specs)}")
     make_out_dir(out_dir)
+    warm_up()  # the fork server imports papermill while the data are hashed and the panels prepared
     with OutputLock(out_dir):
         previous_record = history.resolve_previous(out_dir, compare_to)
         try:
@@ -344,6 +347,9 @@ def _build_locked(
         flush=True,
     )
     write_manifest(complete=False)
+    if job_list:
+        prepare_panels(data_dir, stream)
+    job_list = schedule(job_list, previous)
     dependencies = {spec.slug: resolve_dependencies(spec, specs) for spec in selected}
     try:
         run_jobs(job_list, dependencies, max_workers=jobs, on_event=Progress(len(job_list), stream), on_finish=finish)
@@ -380,6 +386,41 @@ def _build_locked(
             flush=True,
         )
     return summary
+
+
+def prepare_panels(data_dir: Path, stream: TextIO) -> None:
+    """Make sure the dataset's aggregation stage is current before the reports run
+    (:func:`analysis.panels.stage.ensure_panels`: aggregated once into the cache, then read by
+    every service-time report, case study and pilot design instead of scanning the requests).
+    A dataset without requests, or a failure here, is left to the reports to report."""
+    from analysis.panels.stage import ensure_panels
+
+    started = time.perf_counter()
+    try:
+        dataset = load(data_dir)
+        if "service_requests" not in dataset.tables or dataset.extracted_at is None:
+            return
+        directory = ensure_panels(dataset)
+    except Exception as exc:  # noqa: BLE001 - each report meets the same problem and records it
+        print(f"panels: not prepared ({type(exc).__name__}: {exc})", file=stream, flush=True)
+        return
+    print(f"panels: {directory.name} ready in {time.perf_counter() - started:.1f} s", file=stream, flush=True)
+
+
+def schedule(job_list: list[ReportJob], previous: dict[str, dict[str, Any]]) -> list[ReportJob]:
+    """The order the reports start in (dependencies still come first: :func:`run_jobs` waits for
+    them): every report in the first language before any in another, so that the second
+    language's run finds the first one's estimates in the compute cache instead of computing
+    them at the same time; within a language, the longest first (previous build's durations)."""
+    languages: dict[Any, int] = {}
+    for job in job_list:
+        languages.setdefault(job.lang, len(languages))
+
+    def duration(job: ReportJob) -> float:
+        value = previous.get(job.slug, {}).get("duration_s")
+        return -float(value) if isinstance(value, (int, float)) else 0.0
+
+    return sorted(job_list, key=lambda job: (languages[job.lang], duration(job)))
 
 
 def _job(spec: ReportSpec, *, out_dir: Path, data_dir: Path, key: str, code: str, inputs: dict[str, str],

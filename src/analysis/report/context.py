@@ -15,15 +15,20 @@ Called right after the parameters cell, it
 The context carries the validated ``params``, ``lang``, ``data_dir``, ``output_dir`` and renders
 the catalogue in the report's language: ``ctx.t(key, **params)``, ``ctx.show(key, **params)``
 (display as Markdown), ``ctx.show_notes(notes)``.
+
+``ctx.compute(function, *args, **kwargs)`` runs a heavy step once per (validated data, parameters
+other than ``lang`` and ``output_dir``, analysis code version, arguments) and reuses its result in
+the other language's run (:mod:`analysis.report.compute_cache`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from analysis.data import dataset_fingerprint
 from analysis.errors import ParameterError
 from analysis.notes import Note
 from analysis.paths import PROJECT_ROOT, REPORTS_DIR
@@ -77,6 +82,19 @@ class ReportContext:
         """Display each note as one Markdown line (``label.note_line``: *Catatan:* … / *Note:* …)."""
         for item in notes:
             _display_markdown(self.t("label.note_line", text=self.note(item)))
+
+    def compute(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``function(*args, **kwargs)`` through the compute cache (module doc): computed once for
+        this data, these parameters (without ``lang`` and ``output_dir``) and this analysis code,
+        then read back, e.g. by the report in the other language."""
+        from analysis.report import compute_cache
+
+        parameters = {k: v for k, v in self.params.items()
+                      if k not in compute_cache.IGNORED_PARAMETERS and k != "data_dir"}
+        context = {"notebook": self.notebook, "parameters": parameters,
+                   "data": None if self.data_dir is None else dataset_fingerprint(self.data_dir)}
+        return compute_cache.cached_call(function, args, kwargs, context=context,
+                                         log=self.output_dir / compute_cache.COMPUTE_LOG)
 
     def path(self, name: str, default: Path) -> Path:
         """The path parameter ``name`` resolved like ``data_dir`` and ``output_dir``."""

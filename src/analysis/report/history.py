@@ -34,9 +34,11 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 
 from analysis.errors import AnalysisError, UsageError
 from analysis.data import load
+from analysis.data.connection import frame_from_arrow
 from analysis.report.output_folder import atomic_write_text, display_parameters, display_path
 from analysis.report.results_file import RESULTS_FILE
 
@@ -53,6 +55,19 @@ _BUILD_ID = re.compile(r"\d{8}T\d{6}Z(-\d+)?")
 def build_id_for(moment: datetime) -> str:
     """``YYYYMMDDTHHMMSSZ`` of a moment (UTC)."""
     return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _column(dataset, table: str, column: str) -> pd.Series | None:
+    """One column of a validated table, read alone from its Parquet file (never the whole table
+    in pandas: the requests of a national dataset are tens of millions of rows); None if the
+    dataset has no such table or column."""
+    try:
+        path = dataset.table_path(table)
+    except (AnalysisError, KeyError):
+        return None
+    if column not in pq.read_schema(path).names:
+        return None
+    return frame_from_arrow(pq.read_table(path, columns=[column]))[column]
 
 
 def _months(values: pd.Series) -> list[str]:
@@ -107,10 +122,10 @@ def data_facts(data_dir: Path) -> dict[str, Any]:
             "rows_accepted": int(report.rows_accepted),
             "rows_rejected": int(report.rows_rejected),
         }
-        frame = getattr(dataset, name, None)
         column = MONTH_COLUMNS.get(name)
-        if column and frame is not None and column in frame:
-            tables[name]["months"] = _months(frame[column])
+        values = _column(dataset, name, column) if column else None
+        if values is not None:
+            tables[name]["months"] = _months(values)
     adopters: list[list[Any]] = []
     if dataset.policies is not None and "region_code" in dataset.policies:
         for row in dataset.policies.sort_values(["region_code", "start_date"]).itertuples(index=False):

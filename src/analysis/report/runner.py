@@ -33,6 +33,7 @@ from typing import Any, Callable
 
 from jupyter_client.manager import AsyncKernelManager
 
+from analysis.report import compute_cache
 from analysis.report.portable import machine_paths, replace_machine_paths, stabilise_notebook
 from analysis.report.render import render_report
 
@@ -77,6 +78,9 @@ class ReportOutcome:
     duration_s: float | None = None
     error: dict[str, Any] | None = None
     outputs: dict[str, str] = field(default_factory=dict)
+    #: how its heavy steps went (:func:`analysis.report.compute_cache.summary`: ``cached``,
+    #: ``computed``, ``mixed (...)``; None when the notebook made no ``ctx.compute`` call)
+    estimates: str | None = None
 
 
 def _now() -> str:
@@ -178,7 +182,12 @@ def execute_report(job: ReportJob) -> ReportOutcome:
                 break
             time.sleep(attempt)  # a kernel that died on start-up (port race under load): try again
     duration = round(time.perf_counter() - clock, 3)
+    compute_log = out / compute_cache.COMPUTE_LOG
+    calls = compute_cache.read_log(compute_log)
+    compute_log.unlink(missing_ok=True)
     provenance = {**job.provenance, "started_at": started, "duration_s": duration}
+    if calls:
+        provenance["compute"] = [{k: c.get(k) for k in ("function", "key", "status")} for c in calls]
     (out / PROVENANCE_JSON).write_text(json.dumps(provenance, indent=2, sort_keys=True, default=str), encoding="utf-8")
     outputs: dict[str, str] = {"provenance": PROVENANCE_JSON}
     if executed.exists():
@@ -196,7 +205,8 @@ def execute_report(job: ReportJob) -> ReportOutcome:
         error = _portable_error(error, job.machine_paths)
     if (out / RESULTS_JSON).exists():
         outputs["results"] = RESULTS_JSON
-    return ReportOutcome(job.slug, "failed" if error else "ok", started, duration, error, outputs)
+    return ReportOutcome(job.slug, "failed" if error else "ok", started, duration, error, outputs,
+                         compute_cache.summary(calls))
 
 
 def _portable_error(error: dict[str, Any], replacements: dict[str, str]) -> dict[str, Any]:
@@ -216,6 +226,34 @@ def _pool_context():
         context.set_forkserver_preload(["papermill", "analysis.report.runner"])
         return context
     return get_context("spawn")
+
+
+def warm_up() -> None:
+    """Start the fork server (its ``papermill`` import takes seconds) in the background, so that
+    it is ready when the first report starts instead of delaying it; a no-op in process."""
+    if IN_PROCESS:
+        return
+    context = _pool_context()
+    if context.get_start_method() != "forkserver":
+        return
+
+    def start() -> None:
+        try:
+            from multiprocessing import forkserver
+
+            forkserver.ensure_running()
+            # a throw-away worker: returns once the server has imported its preload
+            process = context.Process(target=_noop, daemon=True)
+            process.start()
+            process.join(60)
+        except Exception:  # noqa: BLE001 - only an optimisation; run_jobs starts it otherwise
+            pass
+
+    threading.Thread(target=start, name="forkserver warm-up", daemon=True).start()
+
+
+def _noop() -> None:
+    return None
 
 
 def _alive(pid: int) -> bool:
