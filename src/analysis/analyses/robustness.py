@@ -37,6 +37,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import sys
 import warnings
 from dataclasses import dataclass, field
 from types import SimpleNamespace
@@ -292,7 +294,7 @@ def run_robustness(panel: RobustnessPanel, *, ri_draws: int = few_treated.DEFAUL
     honest = honest_original = None
     if "sun_abraham" in results:
         try:
-            with contextlib.redirect_stdout(io.StringIO()):   # the LP solver's banner
+            with _quiet():   # the LP solver prints its banner on the process's standard output
                 h = did.honest_sensitivity(_trimmed(results["sun_abraham"]), method="relative_magnitudes",
                                            grid=list(HONEST_GRID), target="average", grid_points=200)
             honest, honest_original = h.intervals, dict(h.original_ci)
@@ -331,6 +333,26 @@ def run_robustness(panel: RobustnessPanel, *, ri_draws: int = few_treated.DEFAUL
                       leave_one_out, verdict(table), tuple(notes),
                       {"outcome": panel.outcome, "ri_draws": ri_draws, "seed": seed, "headline": headline,
                        "threshold": MIN_TREATED_CLUSTERS_ANALYTIC, "inference_chosen": choice.method})
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Standard output silenced at the file-descriptor level (C libraries print there)."""
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:   # no file descriptor 1: nothing to silence
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+        return
+    try:
+        with open(os.devnull, "w") as null, contextlib.redirect_stdout(io.StringIO()):
+            os.dup2(null.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def _trimmed(result, pre: int = 6, post: int = 6):
