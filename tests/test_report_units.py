@@ -193,7 +193,7 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
 def test_index_headline_formats_by_unit():
     from analysis.report.index import format_entry
 
-    assert format_entry({"name": "n", "label": "Requests", "estimate": 2402757.0, "unit": "requests"}, "id") == "Requests: 2.402.757"
+    assert format_entry({"name": "n", "label": "Requests", "estimate": 2402757.0, "unit": "requests"}, "id") == "Requests: 2.402.757 permohonan"
     verdict = {"name": "risk_coordination", "label": "coordination: supported", "estimate": 1.0, "unit": "indicator"}
     assert format_entry(verdict, "en") == "Risk: cross-unit coordination: supported by the evidence"
     assert format_entry({**verdict, "estimate": None}, "id") == "Risiko: koordinasi lintas unit: belum dapat dinilai"
