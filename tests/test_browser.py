@@ -24,7 +24,7 @@ from analysis.report.build import build_reports
 from test_report_build import make_project
 
 CHROMIUM = shutil.which("chromium")
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (make browser)")
+needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (make browser)")
 
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -141,6 +141,7 @@ def page_and_log(served):
         yield page, blocked, served
 
 
+@needs_chromium
 def test_index_and_report_render_offline(page_and_log):
     page, blocked, base = page_and_log
     response = page.goto(f"{base}/plain/index.html", wait_until="load")
@@ -173,6 +174,7 @@ def test_index_and_report_render_offline(page_and_log):
     assert blocked == []
 
 
+@needs_chromium
 def test_figures_enlarge_and_tables_download(page_and_log):
     page, blocked, base = page_and_log
     page.goto(f"{base}/plain/tiny_ok-id/report.html", wait_until="load")
@@ -189,6 +191,7 @@ def test_figures_enlarge_and_tables_download(page_and_log):
     assert blocked == []
 
 
+@needs_chromium
 def test_reviewer_page_has_contents_methods_and_glossary(page_and_log):
     page, _, base = page_and_log
     page.goto(f"{base}/plain/tiny_ok-id/report.html", wait_until="load")
@@ -199,6 +202,7 @@ def test_reviewer_page_has_contents_methods_and_glossary(page_and_log):
     assert toc.count() >= 2 and "#methods" in [toc.nth(i).get_attribute("href") for i in range(toc.count())]
 
 
+@needs_chromium
 def test_synthetic_banner_follows_the_truth_files(page_and_log):
     page, _, base = page_and_log
     page.goto(f"{base}/synthetic/tiny_ok-id/report.html", wait_until="load")
@@ -210,6 +214,7 @@ def test_synthetic_banner_follows_the_truth_files(page_and_log):
     assert page.locator(".synthetic-banner").count() == 0
 
 
+@needs_chromium
 def test_print_drops_navigation_and_keeps_figures_whole(page_and_log):
     page, _, base = page_and_log
     page.goto(f"{base}/plain/tiny_ok-id/report.html", wait_until="load")
@@ -223,6 +228,7 @@ def test_print_drops_navigation_and_keeps_figures_whole(page_and_log):
         page.emulate_media(media="screen")
 
 
+@needs_chromium
 def test_index_groups_by_question_and_switches_language(page_and_log):
     page, _, base = page_and_log
     page.goto(f"{base}/plain/index.html", wait_until="load")
@@ -252,6 +258,7 @@ def default_site(default_dataset, tmp_path_factory):
 
 
 @pytest.mark.slow
+@needs_chromium
 def test_default_build_reads_on_a_phone_without_codes_or_the_other_language(default_site):
     out, base = default_site
     pages = sorted(p.parent.name for p in out.glob("*/report.html"))
@@ -284,3 +291,43 @@ def test_default_build_reads_on_a_phone_without_codes_or_the_other_language(defa
                 problems[slug] = found
     assert blocked == []
     assert not problems, problems
+
+
+# ----------------------------------------------------------------------------- without a browser
+# (quick checks of what the pages above rely on)
+
+def test_downloads_keep_numbers_and_codes_with_labels(tmp_path):
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from analysis.report import exhibits
+
+    table = pd.DataFrame({"service_type": ["perizinan", "bansos"], "n_requests": [25, 3], "share_online": [0.5, 0.25],
+                          "is_trial": [True, False]})
+    for folder in ("a", "b"):
+        exhibits.configure(tmp_path / folder, "id")
+        exhibits.show_table(table, "volumes", "Volumes", count_columns=["n_requests"])
+    saved = pd.read_csv(tmp_path / "a" / "tables" / "volumes.csv")
+    assert list(saved.columns) == ["service_type", "n_requests", "share_online", "is_trial", "service_type_label",
+                                   "is_trial_label"]
+    assert saved["service_type"].tolist() == ["perizinan", "bansos"]
+    assert saved["service_type_label"].tolist() == ["Perizinan", "Bantuan sosial"]
+    sheet = load_workbook(tmp_path / "a" / "tables" / "volumes.xlsx").active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("service_type", "n_requests", "share_online")
+    assert rows[1][1] == 25 and rows[1][2] == 0.5 and rows[2][1] == "<10"  # numbers as numbers, small counts hidden
+    assert (tmp_path / "a/tables/volumes.xlsx").read_bytes() == (tmp_path / "b/tables/volumes.xlsx").read_bytes()
+    listed = exhibits.registered()[0]
+    assert listed.downloads == ("tables/volumes.csv", "tables/volumes.xlsx")
+
+
+def test_callouts_and_note_lines_are_marked_for_the_page_style():
+    from analysis.report import exhibits, render
+
+    markup = exhibits.callout_html("Uji tren sebelum adopsi **gagal** (p = 0,017).", "diagnostic", "id")
+    assert markup.startswith('<aside class="callout callout-diagnostic" role="note">')
+    assert "Diagnostik" in markup and "<strong>gagal</strong>" in markup
+    with pytest.raises(ValueError, match="callout kind"):
+        exhibits.callout_html("x", "shout", "id")
+    assert ".callout-diagnostic" in render._CSS and "@media print" in render._CSS
+    assert 'class="note-line"' in render.mark_note_lines("<p><em>Note:</em> three cells merged</p>", "en")

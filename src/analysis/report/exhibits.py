@@ -35,7 +35,7 @@ import pandas as pd
 from analysis.notes import Note
 from analysis.texts import check_lang, t
 from analysis.texts import note as render_note
-from analysis.texts.tables import COLUMN_LABELS, code_label, for_display
+from analysis.texts.tables import COLUMN_LABELS, code_label, column_kind, for_display
 
 DEFAULT_MIN_COUNT = 10
 
@@ -168,21 +168,25 @@ def suppress_small_counts(table: pd.DataFrame, count_columns, min_count: int = D
     return suppressed
 
 
-def download_table(table: pd.DataFrame, lang: str, *, labels=None) -> pd.DataFrame:
+def download_table(table: pd.DataFrame, lang: str, *, kinds=None, labels=None) -> pd.DataFrame:
     """The table as saved for download: raw numbers and codes, notes as text, and for every code
-    column (a label domain, given in ``labels`` or known) a ``<column>_label`` column at the end
-    with its words in ``lang``."""
+    column the page shows by its words (a label domain, given in ``labels`` or known, and no number
+    format in ``kinds``) a ``<column>_label`` column at the end with those words in ``lang``."""
     domains = {**COLUMN_LABELS, **(labels or {})}
+    kinds = dict(kinds or {})
     out: dict[str, object] = {}
     words: dict[str, list[str]] = {}
     for column in table.columns:
         name, values = str(column), table[column]
-        if any(isinstance(v, Note) or isinstance(v, (tuple, list)) and v and isinstance(v[0], Note) for v in values):
+        if any(isinstance(v, Note) or isinstance(v, (tuple, list)) and v and isinstance(v[0], Note) for v in values) \
+                or len(values) and all(isinstance(v, (tuple, list)) and not v for v in values):  # notes, or none at all
             out[name] = ["; ".join(render_note(n, lang) for n in (v if isinstance(v, (tuple, list)) else (v,))
                                    if isinstance(n, Note)) if isinstance(v, (Note, tuple, list)) else v
                          for v in values]
             continue
         out[name] = values.tolist()
+        if column_kind(name, kinds) is not None:
+            continue
         if name in domains:
             words[f"{name}_label"] = [code_label(domains[name], v, lang) for v in values]
         elif pd.api.types.is_bool_dtype(values):
@@ -198,6 +202,28 @@ def download_table(table: pd.DataFrame, lang: str, *, labels=None) -> pd.DataFra
 _XLSX_TIME = (2000, 1, 1, 0, 0, 0)
 
 
+def _xlsx_cell(value):
+    """A value openpyxl can store: numbers and booleans as they are, dates as dates, missing as
+    empty, empty sequences as empty, anything else (a list of codes, a Period) as its text."""
+    import datetime
+
+    if value is None or isinstance(value, (str, bool, int, float, datetime.date, datetime.datetime)):
+        return None if isinstance(value, float) and value != value else value
+    if isinstance(value, pd.Timestamp):
+        return None if pd.isna(value) else value.to_pydatetime()
+    if isinstance(value, (list, tuple, set, dict)):
+        return "; ".join(map(str, value)) if value else None
+    if hasattr(value, "item"):  # numpy scalar
+        item = value.item()
+        return None if isinstance(item, float) and item != item else item
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
 def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
     """``table`` as one sheet of an Excel workbook, numbers as numbers, reproducible bytes."""
     import datetime
@@ -209,19 +235,7 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
     worksheet.title = re.sub(r"[\[\]:*?/\\]", "-", sheet)[:31] or "table"
     worksheet.append([str(c) for c in table.columns])
     for row in table.itertuples(index=False):
-        cells = []
-        for value in row:
-            if value is None or (not isinstance(value, str) and pd.isna(value)):
-                cells.append(None)
-            elif hasattr(value, "item") and not isinstance(value, str):  # numpy scalar
-                cells.append(value.item())
-            elif isinstance(value, pd.Timestamp):
-                cells.append(value.to_pydatetime())
-            elif isinstance(value, pd.Period):
-                cells.append(str(value))
-            else:
-                cells.append(value)
-        worksheet.append(cells)
+        worksheet.append([_xlsx_cell(value) for value in row])
     stamp = datetime.datetime(*_XLSX_TIME)
     workbook.properties.created = stamp
     workbook.properties.modified = stamp
@@ -264,7 +278,7 @@ def show_table(
     workbook = f"tables/{key}.xlsx"
     (directory / "tables").mkdir(parents=True, exist_ok=True)
     display = for_display(shown, lang, kinds=kinds, labels=labels)
-    download = download_table(shown, lang, labels=labels)
+    download = download_table(shown, lang, kinds=kinds, labels=labels)
     download.to_csv(directory / relative, index=False, lineterminator="\n")
     write_xlsx(download, directory / workbook, key)
     exhibit = _register("table", key, caption, relative, directory,

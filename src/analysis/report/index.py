@@ -202,6 +202,8 @@ def format_value(entry: dict[str, Any], lang: str) -> str:
     text = number_text(entry.get("estimate"), kind, lang)
     if unit in UNIT_WORDS and entry.get("ci_low") is None:
         text += " " + t(f"ui.index.unit_{UNIT_WORDS[unit]}", lang)
+    if unit == "log points" and entry.get("estimate") is not None:  # also as the percent change it means
+        text += " " + t("ui.index.approx_pct", lang, pct=entry["estimate"])
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
         text += " " + t("ui.index.interval", lang, interval=interval(entry["ci_low"], entry["ci_high"], kind, lang))
     return text

@@ -54,6 +54,7 @@ nav.toc li.toc-h3 { margin-left: 1rem; list-style-type: circle; }
 .callout > :last-child { margin-bottom: 0; }
 .callout-diagnostic, .callout-warning { border-left-color: #b26a00; background: #fff4e0; }
 .callout-failed { border-left-color: #b00020; background: #fdecea; }
+p.note-line { border-left: 3px solid #8a8a8a; background: #f6f6f6; padding: 0.35rem 0.6rem; font-size: 0.95em; }
 .callout-title { display: block; font-weight: bold; margin-bottom: 0.25rem; }
 table.exhibit-table td:first-child, table.exhibit-table th:first-child { text-align: left; }
 table.exhibit-table td, table.exhibit-table th { padding: 0.3em 0.5em; }
@@ -63,7 +64,7 @@ table.exhibit-table td, table.exhibit-table th { padding: 0.3em 0.5em; }
 .jp-RenderedHTMLCommon td, .jp-RenderedHTMLCommon th { white-space: normal; min-width: 4.5rem; }
 pre, .jp-RenderedText pre { white-space: pre-wrap; overflow-wrap: anywhere; }
 figure.exhibit { margin: 1.25rem 0; }
-figure.exhibit-figure img, figure img, .jp-OutputArea-output img { display: block; width: 100%; max-width: 100%;
+figure.exhibit-figure img, figure img, .jp-OutputArea-output img { display: block; width: auto; max-width: 100%;
   height: auto; }
 figcaption { font-family: sans-serif; font-size: 0.95rem; margin: 0.4rem 0; }
 .exhibit-links { white-space: nowrap; font-size: 0.85rem; }
@@ -82,6 +83,7 @@ section.methods dd { margin-left: 1rem; }
   .jp-Cell { padding: 0 !important; }
   .jp-RenderedHTMLCommon { padding-right: 0 !important; }
   .provenance th, .provenance td { display: block; width: auto; padding: 0.1rem 0; }
+  figure.exhibit-figure img, figure img, .jp-OutputArea-output img { width: 100%; }
   .provenance th { margin-top: 0.4rem; }
 }
 @media print {
@@ -174,6 +176,16 @@ def _insert_toc(body: str, lang: str | None) -> str:
         body = body[: first_h1.end()] + toc + body[first_h1.end():]
         return body.replace(_TOC_MARK, "", 1)
     return body.replace(_TOC_MARK, toc, 1)
+
+
+def mark_note_lines(body: str, lang: str | None) -> str:
+    """Give the notes a notebook shows with ``ctx.show_notes`` (``label.note_line``: *Catatan:* …)
+    the ``note-line`` class, so that the page sets them off like a callout."""
+    for code in LANGUAGES if lang is None else (lang,):
+        word = t("label.note_line", code, text="").replace("*", "").strip()
+        if word:
+            body = body.replace(f"<p><em>{html.escape(word)}</em>", f'<p class="note-line"><em>{html.escape(word)}</em>')
+    return body
 
 
 def methods_appendix(lang: str | None) -> str:
@@ -315,7 +327,7 @@ def render_report(
         }
         source_nb = nb if with_code else _reviewer_notebook(nb)
         body, _ = _exporter(with_code=with_code, lang=lang).from_notebook_node(source_nb, resources=resources)
-        body = _insert_toc(body, lang)
+        body = mark_note_lines(_insert_toc(body, lang), lang)
         path = notebook_path.parent / filename
         path.write_text(body, encoding="utf-8")
         outputs[key] = path
