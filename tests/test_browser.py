@@ -331,3 +331,21 @@ def test_callouts_and_note_lines_are_marked_for_the_page_style():
         exhibits.callout_html("x", "shout", "id")
     assert ".callout-diagnostic" in render._CSS and "@media print" in render._CSS
     assert 'class="note-line"' in render.mark_note_lines("<p><em>Note:</em> three cells merged</p>", "en")
+
+
+def test_page_appendix_banner_and_contents_from_a_notebook(tmp_path):
+    import nbformat
+
+    from analysis.report.render import render_report
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_markdown_cell("# Judul\n\n## Bagian satu\n\nTeks.\n\n## Bagian dua\n\nTeks.")]
+    path = tmp_path / "report.ipynb"
+    nbformat.write(nb, path)
+    page = render_report(path, title="t", lang="id", provenance={"inputs": {"truth.json": "0" * 64}})["html"].read_text()
+    assert 'class="synthetic-banner"' in page and 'id="methods"' in page and 'class="toc"' in page
+    assert page.index('class="toc"') > page.index("</h1>")  # the contents follow the title
+    nb.metadata["wfa_page"] = {"appendix": False}
+    nbformat.write(nb, path)
+    page = render_report(path, title="t", lang="id", provenance={"inputs": {"budget.csv": "0" * 64}})["html"].read_text()
+    assert 'class="synthetic-banner"' not in page and 'id="methods"' not in page

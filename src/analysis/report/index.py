@@ -96,8 +96,8 @@ section.changes td, section.changes th { text-align: left; vertical-align: top; 
   border-bottom: 1px solid #ddd; }
 tr.flagged { background: #fdecea; }
 section.provenance { font-size: 0.85rem; margin-top: 2rem; overflow-x: auto; }
-section.provenance td, section.provenance th { text-align: left; vertical-align: top; padding: 0.1rem 0.5rem;
-  overflow-wrap: break-word; }
+section.provenance td, section.provenance th { text-align: left; vertical-align: top; padding: 0.1rem 0.5rem; }
+section.provenance td { overflow-wrap: anywhere; }
 @media (max-width: 40rem) {
   section.provenance th, section.provenance td { display: block; padding: 0.1rem 0; }
 }

@@ -76,8 +76,8 @@ section.methods dd { margin-left: 1rem; }
 .provenance summary { font-weight: bold; cursor: pointer; margin: 0.75rem 0; }
 .provenance table { border-collapse: collapse; width: 100%; table-layout: fixed; }
 .provenance th { width: 9rem; }
-.provenance td, .provenance th { text-align: left; padding: 0.15rem 0.5rem; vertical-align: top;
-  overflow-wrap: break-word; word-break: normal; }
+.provenance td, .provenance th { text-align: left; padding: 0.15rem 0.5rem; vertical-align: top; }
+.provenance td { overflow-wrap: anywhere; }
 @media (max-width: 40rem) {
   body { padding: 0 0.5rem; }
   .jp-Cell { padding: 0 !important; }
@@ -90,6 +90,10 @@ section.methods dd { margin-left: 1rem; }
   @page { size: A4; margin: 15mm 14mm; }
   body { max-width: none; padding: 0; font-size: 10.5pt; }
   .report-nav, nav.toc, .exhibit-links, a.anchor-link, .jp-InputPrompt, .jp-OutputPrompt { display: none !important; }
+  section.methods { font-size: 8.5pt; }
+  section.methods dl { columns: 2; column-gap: 1.5rem; }
+  section.methods dt { break-after: avoid; }
+  .provenance { font-size: 7pt; }
   figure, .callout, .synthetic-banner, img, tr { break-inside: avoid; page-break-inside: avoid; }
   h1, h2, h3, h4, figcaption { break-after: avoid; page-break-after: avoid; }
   .table-scroll, .jp-OutputArea-output { overflow: visible; }
@@ -128,6 +132,9 @@ def _label(key: str, lang: str | None, **params) -> str:
 GLOSSARY = ("wfa", "pemda", "att", "ci", "log_points", "spbe", "ekinerja", "tkd")
 #: Kinds of callout a notebook can emit (``analysis.report.exhibits.show_callout``).
 CALLOUT_KINDS = ("diagnostic", "warning", "note")
+#: Notebook metadata that shapes its pages: ``{"wfa_page": {"appendix": false}}`` leaves out the
+#: methods note and glossary (a page that must print on few sheets, e.g. the policy brief).
+PAGE_METADATA = "wfa_page"
 #: Marker the page template leaves where the table of contents goes (when the page has no h1).
 _TOC_MARK = "<!--wfa-toc-->"
 _HEADING = re.compile(r'<h([23])\b[^>]*\bid="([^"]+)"[^>]*>(.*?)</h\1>', re.S)
@@ -303,13 +310,15 @@ def render_report(
 
     Both pages carry the synthetic-data banner when the report ran on simulated data
     (:func:`is_synthetic`), a table of contents from the page's headings, a short methods note
-    with a glossary in the page's language and the provenance footer.
+    with a glossary in the page's language (unless the notebook's metadata says
+    ``{"wfa_page": {"appendix": false}}``) and the provenance footer.
 
     Returns ``{"html": path, "full_html": path}``.
     """
     notebook_path = Path(notebook_path)
     nb = nbformat.read(notebook_path, as_version=4)
     synthetic = is_synthetic(provenance)
+    appendix = (nb.metadata.get(PAGE_METADATA) or {}).get("appendix", True)
     outputs = {}
     for key, filename, with_code in (("html", REVIEWER_HTML, False), ("full_html", FULL_HTML, True)):
         other = FULL_HTML if not with_code else REVIEWER_HTML
@@ -322,7 +331,7 @@ def render_report(
             "wfa": {
                 "css": _CSS,
                 "header": nav + synthetic_banner(synthetic, lang) + error_banner(error, lang),
-                "footer": methods_appendix(lang) + provenance_footer(provenance, lang),
+                "footer": (methods_appendix(lang) if appendix else "") + provenance_footer(provenance, lang),
             },
         }
         source_nb = nb if with_code else _reviewer_notebook(nb)
