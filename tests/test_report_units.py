@@ -91,8 +91,8 @@ def test_small_count_check_reads_count_columns():
 
 def test_entry_formatting_follows_language_and_unit():
     entry = {"name": "s", "estimate": 1.5e9, "ci_low": 1e9, "ci_high": 2e9, "unit": "IDR", "label": "Savings"}
-    assert format_entry(entry, "id") == "Savings: Rp 1,5 miliar (Rp 1,0 miliar s.d. Rp 2,0 miliar)"
-    assert format_entry(entry, "en") == "Savings: IDR 1.5 billion (IDR 1.0 billion to IDR 2.0 billion)"
+    assert format_entry(entry, "id") == "Savings: Rp 1,5 miliar (IK 95%: Rp 1,0 miliar s.d. Rp 2,0 miliar)"
+    assert format_entry(entry, "en") == "Savings: IDR 1.5 billion (95% CI: IDR 1.0 billion to IDR 2.0 billion)"
     # an entry the catalogue knows is named in the page's language
     known = {**entry, "name": "savings_idr_total"}
     assert format_entry(known, "id").startswith("Penghematan seluruh penerap selama periode pengamatan: Rp 1,5 miliar")
@@ -193,12 +193,12 @@ def test_scrub_checks_declared_and_request_count_columns_only(tmp_path):
 def test_index_headline_formats_by_unit():
     from analysis.report.index import format_entry
 
-    assert format_entry({"name": "n", "label": "Requests", "estimate": 2402757.0, "unit": "requests"}, "id") == "Requests: 2.402.757"
+    assert format_entry({"name": "n", "label": "Requests", "estimate": 2402757.0, "unit": "requests"}, "id") == "Requests: 2.402.757 permohonan"
     verdict = {"name": "risk_coordination", "label": "coordination: supported", "estimate": 1.0, "unit": "indicator"}
     assert format_entry(verdict, "en") == "Risk: cross-unit coordination: supported by the evidence"
     assert format_entry({**verdict, "estimate": None}, "id") == "Risiko: koordinasi lintas unit: belum dapat dinilai"
     text = format_entry({"name": "s", "label": "Savings", "estimate": 3.2e10, "ci_low": 2.4e10, "ci_high": 4.0e10, "unit": "IDR"}, "en")
-    assert text == "Savings: IDR 32.0 billion (IDR 24.0 billion to IDR 40.0 billion)"
+    assert text == "Savings: IDR 32.0 billion (95% CI: IDR 24.0 billion to IDR 40.0 billion)"
 
 
 def test_brief_names_the_real_adopters_in_and_out_of_the_service_headline(tmp_path):
