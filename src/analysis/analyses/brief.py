@@ -33,6 +33,7 @@ class ReportInput:
     slug: str
     entries: dict[str, dict] = field(default_factory=dict)
     problem: str | None = None  # None | "missing" | "failed" | "no_results"
+    extra: dict = field(default_factory=dict)  # the report's ``extra`` facts (e.g. the placebo test)
 
     @property
     def usable(self) -> bool:
@@ -57,7 +58,8 @@ def load_report_input(reports_dir: str | Path, slug: str) -> ReportInput:
     except ValueError:
         return ReportInput(slug, problem="no_results")
     entries = {e["name"]: e for e in document.get("results", []) if "name" in e}
-    return ReportInput(slug, entries, None if entries else "no_results")
+    extra = document.get("extra") if isinstance(document.get("extra"), dict) else {}
+    return ReportInput(slug, entries, None if entries else "no_results", extra)
 
 
 def missing_inputs(inputs: list[ReportInput]) -> list[Note]:
@@ -202,10 +204,11 @@ def adoption_context(policies: pd.DataFrame | None) -> dict:
 
 def result_entries(risks: pd.DataFrame) -> list:
     """The brief's machine-readable results: one verdict per risk (``unit="indicator"``:
-    1 = supported, 0 = not supported, None = no evidence)."""
+    1 = supported, 0 = not supported or the opposite direction, None = anything weaker: not
+    clear, indicated with caveats, no evidence)."""
     from analysis.report.results_file import ResultEntry
 
-    value = {"supported": 1.0, "not_supported": 0.0}
+    value = {"supported": 1.0, "not_supported": 0.0, "contrary": 0.0}
     return [
         ResultEntry(f"risk_{row.risk}", value.get(row.verdict), unit="indicator", label=f"{row.risk}: {row.verdict}")
         for row in risks.itertuples(index=False)
