@@ -172,7 +172,7 @@ def _lookup(source: str, field: str, reports: dict, fiscal: dict):
         return {"tkd_cut": fiscal["tkd_cut_idr"], "routine": fiscal["routine_idr"]}[source.rsplit("/", 1)[1]]
     if source.startswith("share/"):
         _, numerator, denominator = source.split("/")
-        saving = reports["bud"].entries[numerator]["estimate"]
+        saving = next(r.entries[numerator]["estimate"] for r in reports.values() if numerator in r.entries)
         return saving / {"tkd_cut": fiscal["tkd_cut_idr"], "routine": fiscal["routine_idr"]}[denominator]
     slug, name = source.split("/", 1)
     report = reports[slug]
@@ -185,8 +185,20 @@ def _lookup(source: str, field: str, reports: dict, fiscal: dict):
     return node
 
 
-SPAN = re.compile(r'<span class="num" data-src="([^"]*)" data-field="([^"]*)" data-unit="([^"]*)" '
-                  r'data-kind="([^"]*)" data-raw="([^"]*)">([^<]*)</span>')
+SPAN = re.compile(r'<span((?:\s+[\w-]+="[^"]*")*)\s*>([^<]*)</span>')
+ATTRIBUTE = re.compile(r'([\w-]+)="([^"]*)"')
+
+
+def traced_spans(page: str) -> list[tuple[dict, str]]:
+    """``(attributes, text)`` of every ``<span class="num">`` (in any attribute order)."""
+    found = []
+    for attributes, text in SPAN.findall(page):
+        attrs = {k: html.unescape(v) for k, v in ATTRIBUTE.findall(attributes)}
+        if attrs.get("class") == "num":
+            found.append((attrs, html.unescape(text)))
+    return found
+
+
 #: numbers the brief may show that quote no entry: the CI level, years, the rule's constants, table number
 CONSTANTS = {"95", "2025", "2026", "0,05", "0.05", "20", "1"}
 
@@ -194,13 +206,14 @@ CONSTANTS = {"95", "2025", "2026", "0,05", "0.05", "20", "1"}
 def check_numbers(page: str, reports: dict, fiscal: dict, lang: str) -> int:
     """Every number on ``page`` is a traced span whose value is its source's and whose text is
     the source unit's format; returns how many were checked."""
-    spans = SPAN.findall(page)
-    for source, field, unit, kind, raw, text in spans:
-        value = _lookup(html.unescape(source), field, reports, fiscal)
-        assert float(raw) == pytest.approx(float(value), rel=1e-12), (source, field)
-        assert html.unescape(text) == expected_text(float(value), html.unescape(unit), kind, field, lang), (
+    spans = traced_spans(page)
+    for attrs, text in spans:
+        source, field = attrs["data-src"], attrs["data-field"]
+        value = _lookup(source, field, reports, fiscal)
+        assert float(attrs["data-raw"]) == pytest.approx(float(value), rel=1e-12), (source, field)
+        assert text == expected_text(float(value), attrs["data-unit"], attrs["data-kind"], field, lang), (
             source, field, text)
-    rest = re.sub(r"<[^>]+>", " ", SPAN.sub(" ", page))
+    rest = re.sub(r"<[^>]+>", " ", re.sub(r'<span[^>]*class="num"[^>]*>[^<]*</span>', " ", page))
     rest = re.sub(r"\bIK 95%|95% CI|Tabel \d|Table \d", " ", html.unescape(rest))
     stray = [n for n in re.findall(r"\d[\d.,]*", rest) if n.rstrip(".,") not in CONSTANTS]
     assert not stray, f"numbers without a source: {stray}"
@@ -271,3 +284,18 @@ def test_pdf_pages_are_counted_from_page_objects(tmp_path):
     pdf.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [2 0 R 3 0 R] >>\n2 0 obj << /Type /Page >>\n"
                     b"3 0 obj << /Type/Page /Parent 1 0 R >>\n%%EOF")
     assert page_count(pdf) == 2
+
+
+def test_every_verdict_and_diagnostic_status_has_words_in_both_languages():
+    from analysis.analyses.heterogeneity import RISKS
+    from analysis.texts import t
+
+    for lang in ("id", "en"):
+        for verdict in rules.VERDICTS:
+            assert t(f"90.verdict.{verdict}", lang) and t(f"90.answer.service.{verdict}", lang)
+            for topic in (*RISKS, "law"):
+                assert t(f"90.rec.{topic}.{verdict}", lang)
+        for code in rules.DIAGNOSTICS:
+            for status in ("pass", "fail", "missing"):
+                assert t(f"90.diag.{code}.{status}", lang, subject="x", pvalue="x", list="x", n="x", threshold="x",
+                         method="x", ratio="x", ci="x")
