@@ -3,6 +3,12 @@ reports' ``results.json``, never typed. The words are in the catalogue (``90.*``
 
 Inputs are read with :func:`load_report_input`, which says *why* a report is unusable (missing,
 failed, no results) instead of raising, so the brief always renders and states what it lacks.
+
+The page itself is built by :mod:`analysis.analyses.brief_page` (key messages, table, diagnostics,
+provenance), its verdict words by the rule in :mod:`analysis.analyses.brief_rules`, its numbers by
+:mod:`analysis.analyses.brief_numbers` (formatted by the entry's unit, traceable to the entry) and
+its context from the dataset by :mod:`analysis.analyses.brief_context`. :func:`headline_table` and
+:func:`brief_facts` remain for callers of the earlier brief.
 """
 
 from __future__ import annotations
