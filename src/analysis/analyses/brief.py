@@ -3,6 +3,12 @@ reports' ``results.json``, never typed. The words are in the catalogue (``90.*``
 
 Inputs are read with :func:`load_report_input`, which says *why* a report is unusable (missing,
 failed, no results) instead of raising, so the brief always renders and states what it lacks.
+
+The page itself is built by :mod:`analysis.analyses.brief_page` (key messages, table, diagnostics,
+provenance), its verdict words by the rule in :mod:`analysis.analyses.brief_rules`, its numbers by
+:mod:`analysis.analyses.brief_numbers` (formatted by the entry's unit, traceable to the entry) and
+its context from the dataset by :mod:`analysis.analyses.brief_context`. :func:`headline_table` and
+:func:`brief_facts` remain for callers of the earlier brief.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ class ReportInput:
     slug: str
     entries: dict[str, dict] = field(default_factory=dict)
     problem: str | None = None  # None | "missing" | "failed" | "no_results"
+    extra: dict = field(default_factory=dict)  # the report's ``extra`` facts (e.g. the placebo test)
 
     @property
     def usable(self) -> bool:
@@ -57,7 +64,8 @@ def load_report_input(reports_dir: str | Path, slug: str) -> ReportInput:
     except ValueError:
         return ReportInput(slug, problem="no_results")
     entries = {e["name"]: e for e in document.get("results", []) if "name" in e}
-    return ReportInput(slug, entries, None if entries else "no_results")
+    extra = document.get("extra") if isinstance(document.get("extra"), dict) else {}
+    return ReportInput(slug, entries, None if entries else "no_results", extra)
 
 
 def missing_inputs(inputs: list[ReportInput]) -> list[Note]:
@@ -202,10 +210,11 @@ def adoption_context(policies: pd.DataFrame | None) -> dict:
 
 def result_entries(risks: pd.DataFrame) -> list:
     """The brief's machine-readable results: one verdict per risk (``unit="indicator"``:
-    1 = supported, 0 = not supported, None = no evidence)."""
+    1 = supported, 0 = not supported or the opposite direction, None = anything weaker: not
+    clear, indicated with caveats, no evidence)."""
     from analysis.report.results_file import ResultEntry
 
-    value = {"supported": 1.0, "not_supported": 0.0}
+    value = {"supported": 1.0, "not_supported": 0.0, "contrary": 0.0}
     return [
         ResultEntry(f"risk_{row.risk}", value.get(row.verdict), unit="indicator", label=f"{row.risk}: {row.verdict}")
         for row in risks.itertuples(index=False)
