@@ -209,7 +209,7 @@ def _diagnostic_text(d, lang: str) -> str:
                                          field=f"inference.details.estimators.{name}.pvalue")))
             for name, est, _lo, _hi, pv in p["estimators"])
     if d.code == "clusters" and d.status != "missing":
-        method = p["method"] if p["method"] in ("cluster_robust", "randomization_inference", "multiplier_bootstrap",
+        method = p["method"] if p["method"] in ("cluster_robust", "randomization", "randomization_inference", "multiplier_bootstrap",
                                                  "wild_cluster_bootstrap") else "other"
         params.update(n=trace(p["n_treated"], "count", lang, src=src, field="inference.n_treated_clusters"),
                       threshold=format_value(p["threshold"], "count", lang), method=t(f"90.method.{method}", lang))

@@ -31,7 +31,7 @@ ALPHA = 0.05
 #: analysis.power.FEW_TREATED_PEMDA); such an estimate needs randomization inference.
 FEW_TREATED_PEMDA = 20
 #: Inference methods that stay valid with few treated Pemda.
-FEW_CLUSTER_METHODS = ("randomization_inference", "wild_cluster_bootstrap")
+FEW_CLUSTER_METHODS = ("randomization", "randomization_inference", "wild_cluster_bootstrap")
 #: Verdict codes, strongest first.
 VERDICTS = ("supported", "tentative", "inconclusive", "contrary", "no_evidence")
 #: Diagnostic codes, in the order the diagnostics box lists them.

@@ -110,8 +110,16 @@ def _routine_sample(analysis: BudgetAnalysis) -> Sample:
                   real_adopters_included=tuple(c for c in treated if c in real))
 
 
-def result_entries(analysis: BudgetAnalysis) -> list[ResultEntry]:
-    """The ``results.json`` entries of notebook 20, each with its estimand, sample and inference."""
+def result_entries(analysis: BudgetAnalysis, inference=None) -> list[ResultEntry]:
+    """The ``results.json`` entries of notebook 20, each with its estimand, sample and inference.
+    ``inference``: the headline's :class:`analysis.analyses.few_treated.HeadlineInference` (None:
+    chosen here by the number of treated Pemda, randomization inference run with its default draws
+    when they are few); it is the ``inference`` of ``att_log_routine_spending``, with the CS
+    pre-trend test in its details."""
+    from analysis.analyses import few_treated
+
+    if inference is None:
+        inference = few_treated.budget_headline_inference(analysis)
     head, naive = analysis.effects[ROUTINE_TOTAL], analysis.unadjusted[ROUTINE_TOTAL]
     total, per_year, proj = analysis.savings.total(), analysis.savings.per_adopter_year(), analysis.projection
     base = analysis.parameters["price_base_year"]
@@ -123,7 +131,8 @@ def result_entries(analysis: BudgetAnalysis) -> list[ResultEntry]:
     entries = [
         ResultEntry("att_log_routine_spending", head.att, head.se, head.ci_low, head.ci_high, "log points",
                     "CS ATT on log routine spending" + (" (TKD-adjusted)" if head.adjusted else ""),
-                    effect_estimand(head, analysis), effect_sample(head, analysis), effect_inference(head)),
+                    effect_estimand(head, analysis), effect_sample(head, analysis),
+                    inference.entry_inference(pretrend=effect_inference(head).details["pretrend"])),
         ResultEntry("att_log_routine_spending_unadjusted", naive.att, naive.se, naive.ci_low, naive.ci_high,
                     "log points", "CS ATT on log routine spending without the TKD adjustment",
                     effect_estimand(naive, analysis), effect_sample(naive, analysis), effect_inference(naive)),

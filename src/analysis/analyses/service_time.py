@@ -283,36 +283,45 @@ def _pemda_names(regions: pd.DataFrame) -> dict[str, str]:
     return dict(zip(regions["region_code"].astype(str), regions["name"].astype(str)))
 
 
-def _inference(estimate: Estimate, **details) -> Inference:
-    return Inference(method="cluster_robust", reason="", n_treated_clusters=estimate.sample.treated_count,
+def _inference(estimate: Estimate, reason: str = "", **details) -> Inference:
+    return Inference(method="cluster_robust", reason=reason, n_treated_clusters=estimate.sample.treated_count,
                      pvalue=estimate.pvalue,
                      details={"cluster": "pemda", "variance": "bjs_conservative_leave_out", **details})
 
 
-def _entry(name: str, e: Estimate, unit: str, label: str) -> ResultEntry:
-    return ResultEntry(name, e.att, e.se, e.ci_low, e.ci_high, unit, label, e.estimand, e.sample, _inference(e))
+def _entry(name: str, e: Estimate, unit: str, label: str, reason: str = "") -> ResultEntry:
+    return ResultEntry(name, e.att, e.se, e.ci_low, e.ci_high, unit, label, e.estimand, e.sample,
+                       _inference(e, reason))
 
 
-def result_entries(a: ServiceTimeAnalysis) -> list:
+def result_entries(a: ServiceTimeAnalysis, inference=None) -> list:
     """The machine-readable results (``analysis.report.results_file.ResultEntry``) of notebook 10,
-    each with its estimand, sample and inference."""
+    each with its estimand, sample and inference. ``inference``: the headline's
+    :class:`analysis.analyses.few_treated.HeadlineInference` (None: chosen here by the number of
+    treated Pemda, randomization inference run with its default draws when they are few); it is
+    the ``inference`` of ``att_log_median_days`` and ``att_pct_median_days``; the other entries
+    keep their analytic inference, with the reason code of the same choice."""
+    from analysis.analyses import few_treated
+
     m = a.median
+    if inference is None:
+        inference = few_treated.service_headline_inference(a, None)
+    headline = inference.entry_inference(**headline_diagnostics(a))
+    reason = "enough_treated_clusters" if inference.method == "cluster_robust" else "few_treated_clusters_not_tested"
     pct = pct_change(m.att, m.ci_low, m.ci_high)
     pct_estimand = Estimand(**{**m.estimand.__dict__, "scale": "percent",
                                "details": {**m.estimand.details, "transform": "100*(exp(att)-1)"}})
-    headline = ResultEntry("att_log_median_days", m.att, m.se, m.ci_low, m.ci_high, "log points",
-                           "ATT on log KM median completion days, cells equal", m.estimand, m.sample,
-                           _inference(m, **headline_diagnostics(a)))
     entries = [
-        headline,
+        ResultEntry("att_log_median_days", m.att, m.se, m.ci_low, m.ci_high, "log points",
+                    "ATT on log KM median completion days, cells equal", m.estimand, m.sample, headline),
         _entry("att_log_median_days_request_weighted", a.median_requests, "log points",
-               "ATT on log KM median completion days, cells weighted by requests"),
+               "ATT on log KM median completion days, cells weighted by requests", reason),
         ResultEntry("att_pct_median_days", pct[0], None, pct[1], pct[2], "percent",
                     "ATT as % change in median completion days: 100*(exp(att)-1)", pct_estimand, m.sample,
-                    _inference(m)),
-        _entry("att_sla_share", a.sla, "percentage points", "ATT on the share completed within the SLA"),
+                    headline),
+        _entry("att_sla_share", a.sla, "percentage points", "ATT on the share completed within the SLA", reason),
         _entry("att_log_median_days_naive", a.naive_estimate, "log points",
-               "Same, from completed-only medians over every month (biased; for comparison)"),
+               "Same, from completed-only medians over every month (biased; for comparison)", reason),
     ]
     h = a.hazard
     entries.append(ResultEntry(

@@ -278,3 +278,70 @@ def true_switch_effects(data_dir, result: SwitchOffResult, *, cells: pd.DataFram
         per_month = merged.groupby("month")[["weighted", "n_submitted"]].sum()
         return (per_month["weighted"] / per_month["n_submitted"]).reindex(periods).fillna(0.0)
     raise ValueError(f"no exact truth for outcome {result.outcome!r}")
+
+
+# ------------------------------------------------------------------------------ notebook 35
+#: Outcomes notebook 35 offers (log points: the trial month's effect reads as a % change).
+NOTEBOOK_OUTCOMES = ("log_routine_spending", "log_median_days")
+
+
+def summary_facts(result: SwitchOffResult) -> dict:
+    """The facts of the sentence ``35.summary``: ``region_name``, ``outcome`` (code),
+    ``on_months`` (the trial months), ``wfa_days`` / ``working_days`` (dose), ``estimate`` /
+    ``ci`` / ``pvalue`` of the first trial month, ``n_placebo_units``, ``mde`` (minimum
+    detectable effect of that month), ``after`` (``measured`` / ``none``) with
+    ``after_estimate``, ``after_ci``, ``after_pvalue``, ``n_after``, and ``detectable``
+    (``below_mde`` when the estimate is smaller in size than the MDE, else ``above_mde``)."""
+    on = result.effects[result.effects["horizon"] == 1].iloc[0]
+    after = result.after_mean
+    return {
+        "region_name": result.region_label, "outcome": result.outcome, "on_months": list(result.on_periods),
+        "wfa_days": result.dose.get("wfa_days") or 0, "working_days": result.dose.get("working_days") or 0,
+        "estimate": float(on["estimate"]), "ci": (float(on["ci_low"]), float(on["ci_high"])),
+        "pvalue": float(on["pvalue"]), "n_placebo_units": result.n_placebo_units, "mde": result.mde_on,
+        "after": "measured" if after["n_months"] and np.isfinite(after["estimate"]) else "none",
+        "after_estimate": after["estimate"], "after_ci": (after["ci_low"], after["ci_high"]),
+        "after_pvalue": after["pvalue"], "n_after": after["n_months"],
+        "detectable": "below_mde" if abs(float(on["estimate"])) < result.mde_on else "above_mde",
+    }
+
+
+def effects_table(result: SwitchOffResult) -> pd.DataFrame:
+    """The month-by-month effects as the reader sees them: ``period, phase, estimate, pvalue,
+    ci_low, ci_high`` (interval only for the first trial month)."""
+    return result.effects[["period", "phase", "estimate", "pvalue", "ci_low", "ci_high"]].reset_index(drop=True)
+
+
+def result_entries(result: SwitchOffResult):
+    """``results.json`` entries: ``switch_off_effect_on`` (the first trial month) and
+    ``switch_off_effect_after`` (mean of the months after the trial), each with exact
+    randomization inference over the never-adopters of the pool."""
+    from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
+
+    on = result.effects[result.effects["horizon"] == 1].iloc[0]
+    sample = Sample(treated=(result.region_code,), comparison_count=result.n_placebo_units,
+                    real_adopters_included=(result.region_code,))
+    details = {"on_periods": list(result.on_periods), "base_period": result.base_period,
+               "cut_adjusted": result.cut_adjusted, "dose": dict(result.dose), "mde": result.mde_on}
+
+    def inference(pvalue):
+        return Inference(method="randomization", reason="single_treated_pemda", n_treated_clusters=1,
+                         pvalue=None if pvalue is None or not np.isfinite(pvalue) else float(pvalue),
+                         details={"statistic": "estimate", "exact": True, "n_placebo_units": result.n_placebo_units})
+
+    entries = [ResultEntry(
+        "switch_off_effect_on", float(on["estimate"]), None, float(on["ci_low"]), float(on["ci_high"]), result.unit,
+        "Effect in the first trial month (dCDH, only never-switchers as controls)",
+        Estimand(result.outcome, "log_points" if result.unit == "log points" else result.unit, "single_adopter",
+                 "first_trial_month", "single_unit", "dcdh_never_switchers", details),
+        sample, inference(on["pvalue"]))]
+    after = result.after_mean
+    if after["n_months"]:
+        entries.append(ResultEntry(
+            "switch_off_effect_after", after["estimate"], None, after["ci_low"], after["ci_high"], result.unit,
+            "Mean effect over the months after the trial ended",
+            Estimand(result.outcome, "log_points" if result.unit == "log points" else result.unit, "single_adopter",
+                     "months_after_trial", "months_equal", "dcdh_never_switchers",
+                     {**details, "n_months": after["n_months"]}),
+            sample, inference(after["pvalue"])))
+    return entries

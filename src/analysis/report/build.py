@@ -98,6 +98,14 @@ def load_adopters(data_dir: Path) -> list[str]:
     return sorted(set(policies["region_code"].dropna().astype(str)))
 
 
+def load_region_names(data_dir: Path) -> dict[str, str]:
+    """Region code -> name from the dataset's ``regions`` table (titles' ``{region_name}``): a
+    province's name is prefixed with "Provinsi" (kabupaten and kota names carry their kind)."""
+    regions = load(data_dir).regions
+    return {str(code): f"Provinsi {name}" if str(level).lower() in ("provinsi", "province") else str(name)
+            for code, name, level in zip(regions["region_code"], regions["name"], regions["level"])}
+
+
 def report_key(spec: ReportSpec, notebook_sha: str, inputs: dict[str, str], code: str, dep_keys: list[str]) -> str:
     """Hash of everything a report's outputs depend on (notebook, parameters, data, code, inputs
     from reports it depends on)."""
@@ -192,7 +200,8 @@ def build_reports(
     data_dir, out_dir = check_locations(data_dir, out_dir)
     if not data_dir.is_dir():
         raise UsageError(f"data directory {display_path(data_dir)} not found")
-    specs = load_reports(Path(config_path), adopters=lambda: load_adopters(data_dir))
+    specs = load_reports(Path(config_path), adopters=lambda: load_adopters(data_dir),
+                         region_names=lambda: load_region_names(data_dir))
     taken = sorted({spec.slug for spec in specs} & RESERVED_NAMES)
     if taken:
         raise UsageError(f"reports.yaml: slug(s) {', '.join(taken)} name the build's own files; choose other slugs")

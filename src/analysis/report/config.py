@@ -14,7 +14,9 @@
         depends_on: ["10_service_time-all-{lang}"]  # slugs (fnmatch patterns) run before this one
 
 String parameter values, ``slug``, ``title`` and ``depends_on`` may use ``{name}`` placeholders
-filled with the instance's parameter and matrix values by plain substitution (no attribute access,
+filled with the instance's parameter and matrix values by plain substitution; a ``title`` may also
+use ``{region_name}``, the name of the instance's ``region_code`` in the data's regions table
+(``region_names``, given by the build) (no attribute access,
 no format specification: anything else in braces stays as written). A slug must come out as a safe
 file name (:data:`analysis.report.output_folder.SAFE_NAME`, after :func:`slugify`), and so must a
 notebook name: otherwise :class:`~analysis.errors.UsageError` (a slug like ``..`` would name a
@@ -104,11 +106,14 @@ def _combinations(matrix: dict[str, list[Any]]) -> list[dict[str, Any]]:
 
 
 def expand_entry(
-    entry: dict[str, Any], notebooks_dir: Path, adopters: Iterable[str] | Callable[[], Iterable[str]] = ()
+    entry: dict[str, Any], notebooks_dir: Path, adopters: Iterable[str] | Callable[[], Iterable[str]] = (),
+    region_names: dict[str, str] | Callable[[], dict[str, str]] | None = None,
 ) -> list[ReportSpec]:
     """Fan one ``reports.yaml`` entry out into report instances (not yet validated).
 
-    ``adopters`` may be a callable, called only when the entry uses ``foreach_adopter``."""
+    ``adopters`` may be a callable, called only when the entry uses ``foreach_adopter``;
+    ``region_names`` (region code -> name, or a callable giving it) only when a title uses
+    ``{region_name}`` (a code without a name is shown as the code)."""
     if not isinstance(entry, dict) or "notebook" not in entry:
         raise UsageError(f"reports.yaml: every report needs a 'notebook' (got {entry!r})")
     unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on", "headline"}
@@ -137,13 +142,18 @@ def expand_entry(
         title = entry.get("title") or {}
         if isinstance(title, str):
             title = {"id": title, "en": title}
+        title_context = context
+        if "region_code" in context and any("{region_name}" in str(v) for v in title.values()):
+            names = (region_names() if callable(region_names) else region_names) or {}
+            code = str(context["region_code"])
+            title_context = {**context, "region_name": names.get(code, code)}
         specs.append(
             ReportSpec(
                 slug=slug,
                 notebook=notebook,
                 notebook_path=notebook_path,
                 parameters=parameters,
-                title={k: _fill(str(v), context) for k, v in title.items()},
+                title={k: _fill(str(v), title_context) for k, v in title.items()},
                 depends_on=tuple(slugify(_fill(str(d), context)) for d in depends),
                 headline=entry.get("headline"),
             )
@@ -156,9 +166,11 @@ def load_reports(
     *,
     notebooks_dir: Path | None = None,
     adopters: Iterable[str] | Callable[[], Iterable[str]] = (),
+    region_names: dict[str, str] | Callable[[], dict[str, str]] | None = None,
 ) -> list[ReportSpec]:
     """Read, fan out and validate ``reports.yaml``; raise on the first file-level problem and
-    collect every parameter problem into one :class:`ParameterError`.
+    collect every parameter problem into one :class:`ParameterError`. ``region_names``: region
+    code -> name for ``{region_name}`` in titles (a callable is called at most once).
 
     ``notebooks_dir`` defaults to ``notebooks/`` next to the config file.
     """
@@ -176,9 +188,11 @@ def load_reports(
         adopters = _once(adopters)
     else:
         adopters = list(adopters)
+    if callable(region_names):
+        region_names = _once_dict(region_names)
     specs: list[ReportSpec] = []
     for entry in entries:
-        specs.extend(expand_entry(entry, notebooks_dir, adopters))
+        specs.extend(expand_entry(entry, notebooks_dir, adopters, region_names))
     return validate_reports(specs)
 
 
@@ -188,6 +202,17 @@ def _once(function: Callable[[], Iterable[str]]) -> Callable[[], list[str]]:
     def call() -> list[str]:
         if not cache:
             cache.append(list(function()))
+        return cache[0]
+
+    return call
+
+
+def _once_dict(function: Callable[[], dict[str, str]]) -> Callable[[], dict[str, str]]:
+    cache: list[dict[str, str]] = []
+
+    def call() -> dict[str, str]:
+        if not cache:
+            cache.append(dict(function()))
         return cache[0]
 
     return call
