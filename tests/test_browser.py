@@ -349,3 +349,7 @@ def test_page_appendix_banner_and_contents_from_a_notebook(tmp_path):
     nbformat.write(nb, path)
     page = render_report(path, title="t", lang="id", provenance={"inputs": {"budget.csv": "0" * 64}})["html"].read_text()
     assert 'class="synthetic-banner"' not in page and 'id="methods"' not in page
+    nb.metadata["wfa_page"] = {"banner": False}  # a page with its own banner (the brief)
+    nbformat.write(nb, path)
+    page = render_report(path, title="t", lang="id", provenance={"inputs": {"truth.json": "0" * 64}})["html"].read_text()
+    assert 'class="synthetic-banner"' not in page and 'id="methods"' in page

@@ -133,7 +133,8 @@ GLOSSARY = ("wfa", "pemda", "att", "ci", "log_points", "spbe", "ekinerja", "tkd"
 #: Kinds of callout a notebook can emit (``analysis.report.exhibits.show_callout``).
 CALLOUT_KINDS = ("diagnostic", "warning", "note")
 #: Notebook metadata that shapes its pages: ``{"wfa_page": {"appendix": false}}`` leaves out the
-#: methods note and glossary (a page that must print on few sheets, e.g. the policy brief).
+#: methods note and glossary (a page that must print on few sheets, e.g. the policy brief);
+#: ``"banner": false`` leaves out the synthetic-data banner (a notebook that shows its own).
 PAGE_METADATA = "wfa_page"
 #: Marker the page template leaves where the table of contents goes (when the page has no h1).
 _TOC_MARK = "<!--wfa-toc-->"
@@ -318,7 +319,9 @@ def render_report(
     notebook_path = Path(notebook_path)
     nb = nbformat.read(notebook_path, as_version=4)
     synthetic = is_synthetic(provenance)
-    appendix = (nb.metadata.get(PAGE_METADATA) or {}).get("appendix", True)
+    page_options = nb.metadata.get(PAGE_METADATA) or {}
+    appendix = page_options.get("appendix", True)
+    synthetic = synthetic and page_options.get("banner", True)
     outputs = {}
     for key, filename, with_code in (("html", REVIEWER_HTML, False), ("full_html", FULL_HTML, True)):
         other = FULL_HTML if not with_code else REVIEWER_HTML
