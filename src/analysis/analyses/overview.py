@@ -95,7 +95,7 @@ def _parquet(dataset, table: str):
 
 
 def _scanned_coverage(path, table: str, time_column: str | None) -> tuple:
-    from analysis.data.connection import connection, fetch_frame
+    from analysis.data.connection import connection
 
     source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
     period = f"strftime(min({time_column}), '%Y-%m'), strftime(max({time_column}), '%Y-%m')" if time_column else "NULL, NULL"
