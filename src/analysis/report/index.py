@@ -288,7 +288,8 @@ def _report_rows(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[s
                 "full_label": t("ui.index.full", record["lang"]) if record.get("lang") in LANGUAGES else None,
                 "title": record.get("title") or record["slug"],
                 "status": shown_status,
-                "status_label": bilingual("withheld") if withheld else bilingual(shown_status),
+                "status_label": (t(f"ui.index.{shown_status}", record["lang"]) if record.get("lang") in LANGUAGES
+                                 else bilingual(shown_status)),
                 "headline": record.get("headline"),
                 "error": error_text,
                 "html": f"{record['slug']}/{outputs['html']}" if outputs.get("html") else None,
