@@ -13,6 +13,9 @@ whole process tree (build, workers, kernels; sampled from ``/proc`` every 0.2 s)
 
     python benchmarks/report_build.py [--data DIR] [--only PATTERN] [--jobs 2] [--jobs1]
     python benchmarks/report_build.py --size national   # simulates the national dataset first
+    PEMDA_WFA_DUCKDB_MEMORY=3GB nice -n 10 python benchmarks/report_build.py --data DIR --cold-only
+
+``PEMDA_WFA_DUCKDB_MEMORY`` bounds DuckDB in every step (validation, aggregation stage, overview).
 """
 
 from __future__ import annotations
@@ -91,6 +94,7 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--jobs1", action="store_true", help="also a cold build with --jobs 1")
     parser.add_argument("--keep", default="", help="keep outputs and caches in this directory")
+    parser.add_argument("--cold-only", action="store_true", help="only the cold build (e.g. at national size)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as scratch:
         work = Path(args.keep or scratch)
@@ -113,8 +117,10 @@ def main() -> None:
 
         cache = work / "cache"
         run(f"cold full build, --jobs {args.jobs}", work / "out", args.jobs, [], cache)
-        run(f"no-change rebuild, --jobs {args.jobs}", work / "out", args.jobs, [], cache)
-        run("language-only rebuild (--force --lang en)", work / "out", args.jobs, ["--force", "--lang", "en"], cache)
+        if not args.cold_only:
+            run(f"no-change rebuild, --jobs {args.jobs}", work / "out", args.jobs, [], cache)
+            run("language-only rebuild (--force --lang en)", work / "out", args.jobs, ["--force", "--lang", "en"],
+                cache)
         if args.jobs1:
             run("cold full build, --jobs 1", work / "out1", 1, [], work / "cache1")
     print(f"{'case':<44} {'wall s':>8} {'exit':>5} {'peak MB':>8} {'load':>5}  earlier")

@@ -193,3 +193,18 @@ def test_runner_reports_estimates_and_removes_the_log(tmp_path, monkeypatch):
 
     Progress(1, Stream())("done", "r-en", outcome)
     assert "estimates: cached" in "".join(lines)
+
+
+def describe(result: dict) -> str:
+    CALLS.append(1)
+    return f"{result['total']:.1f} over {result['rows']} rows"
+
+
+def test_a_step_on_a_cached_result_is_keyed_by_that_result(tmp_path):
+    frame = pd.DataFrame({"y": [1.0, 2.0]})
+    first = cached_call(estimate, (frame,), context={"data": "d"})
+    assert compute_cache.token(first) == ["result", make_key(estimate, (frame,), {}, context={"data": "d"})]
+    assert cached_call(describe, (first,), context={"data": "d"}) == "3.0 over 2 rows"
+    again = cached_call(estimate, (frame,), context={"data": "d"})  # read back: a new object, the same key
+    assert cached_call(describe, (again,), context={"data": "d"}) == "3.0 over 2 rows"
+    assert len(CALLS) == 2  # estimate once, describe once

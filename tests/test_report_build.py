@@ -215,8 +215,8 @@ def test_index_lists_every_report_with_status_headline_and_links(built):
         assert f'data-slug="{slug}"' in index
         assert f'href="{slug}/report.html"' in index or slug == "tiny_leak"
     assert 'data-status="failed"' in index
-    assert "Scaled requests: 60,0 hari (59,0 hari s.d. 61,0 hari)" in index  # id formatting
-    assert "Scaled requests: 60.0 days (59.0 days to 61.0 days)" in index  # en formatting
+    assert "Scaled requests: 60,0 hari (IK 95%: 59,0 hari s.d. 61,0 hari)" in index  # id formatting
+    assert "Scaled requests: 60.0 days (95% CI: 59.0 days to 61.0 days)" in index  # en formatting
     assert '<meta name="viewport"' in index and "<script" not in index and "http" not in index.split("<body>")[1]
 
 

@@ -61,3 +61,24 @@ def test_build_reads_names_from_the_regions_table(tmp_path, monkeypatch):
                             "level": ["provinsi", "kabupaten"]})
     monkeypatch.setattr(build, "load", lambda data_dir: SimpleNamespace(regions=regions))
     assert load_region_names(tmp_path) == {"17": "Provinsi Bengkulu", "17.09": "Kabupaten Bengkulu Tengah"}
+
+
+def test_titles_take_the_catalogue_word_for_a_code(tmp_path):
+    """``{service_type:@service_type}`` in a title is the label in the title's language; a value
+    the catalogue has no words for is shown as it is."""
+    (tmp_path / "a.ipynb").write_text("{}")
+    (tmp_path / "a.params.yaml").write_text("parameters:\n  service_type: {type: str, default: all}\n")
+    (tmp_path / "reports.yaml").write_text(
+        "reports:\n  - notebook: a\n    slug: 'a-{service_type}'\n"
+        "    title: {id: 'Waktu layanan: {service_type:@service_type}', en: 'Service time: {service_type:@service_type}'}\n"
+        "    matrix:\n      service_type: [perizinan, unknown_type]\n")
+    specs = config.load_reports(tmp_path / "reports.yaml", notebooks_dir=tmp_path)
+    assert [s.title for s in specs] == [{"id": "Waktu layanan: Perizinan", "en": "Service time: Licensing"},
+                                        {"id": "Waktu layanan: unknown_type", "en": "Service time: unknown_type"}]
+
+
+def test_no_title_in_reports_yaml_shows_a_code_of_the_service_types():
+    specs = config.load_reports(ROOT / "reports.yaml", adopters=[], region_names=_names)
+    for spec in specs:
+        if spec.notebook == "10_service_time":
+            assert not spec.title[spec.lang].endswith(": " + spec.parameters["service_type"]), spec.title

@@ -7,7 +7,6 @@ import json
 import math
 from dataclasses import asdict
 
-import pytest
 
 
 def _entries(result):

@@ -65,6 +65,9 @@ def coverage(dataset) -> pd.DataFrame:
     }
     rows = []
     for table, (time_column,) in specs.items():
+        if table in _SCANNED and _parquet(dataset, table) is not None:  # never the whole table in pandas
+            rows.append(_scanned_coverage(_parquet(dataset, table), table, time_column))
+            continue
         frame = getattr(dataset, table, None)
         if frame is None:
             rows.append((table, 0, 0, None, None))
@@ -79,9 +82,40 @@ def coverage(dataset) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["table", "rows", "pemda", "first_period", "last_period"])
 
 
-def service_volumes(service_requests: pd.DataFrame) -> pd.DataFrame:
+#: Tables the overview reads with DuckDB from their validated Parquet (tens of millions of rows
+#: at national size) instead of as pandas frames.
+_SCANNED = ("service_requests",)
+
+
+def _parquet(dataset, table: str):
+    try:
+        return dataset.table_path(table)
+    except Exception:  # noqa: BLE001 - no such table, or not a loaded Dataset
+        return None
+
+
+def _scanned_coverage(path, table: str, time_column: str | None) -> tuple:
+    from analysis.data.connection import connection
+
+    source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+    period = f"strftime(min({time_column}), '%Y-%m'), strftime(max({time_column}), '%Y-%m')" if time_column else "NULL, NULL"
+    with connection() as con:
+        n, pemda, first, last = con.execute(
+            f"SELECT count(*), count(DISTINCT region_code), {period} FROM {source}").fetchone()
+    return (table, int(n), int(pemda), first, last)
+
+
+def service_volumes(service_requests) -> pd.DataFrame:
     """Requests per service type and year: ``service_type, year, n_requests, share_online,
-    share_open, median_days`` (median over completed requests)."""
+    share_open, median_days`` (median over completed requests). ``service_requests``: the frame,
+    or a loaded :class:`~analysis.data.Dataset`, whose validated Parquet is then aggregated by
+    DuckDB (bounded memory; the same counts, shares and medians up to the last floating-point
+    digit: DuckDB sums in another order than pandas)."""
+    path = _parquet(service_requests, "service_requests") if hasattr(service_requests, "table_path") else None
+    if path is not None:
+        return _scanned_volumes(path)
+    if hasattr(service_requests, "table_path"):
+        service_requests = service_requests.service_requests
     frame = service_requests
     days = (frame["completed_at"] - frame["submitted_at"]).dt.total_seconds() / 86400
     grouped = pd.DataFrame(
@@ -100,6 +134,35 @@ def service_volumes(service_requests: pd.DataFrame) -> pd.DataFrame:
         median_days=("days", "median"),
     ).reset_index()
     return result
+
+
+def _scanned_volumes(path) -> pd.DataFrame:
+    from analysis.data.connection import connection, fetch_frame
+
+    source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+    sql = f"""
+        SELECT CAST(service_type AS VARCHAR) AS service_type, CAST(year(submitted_at) AS BIGINT) AS year,
+               count(*) AS n_requests,
+               avg(CASE WHEN channel = 'online' THEN 1.0 ELSE 0.0 END) AS share_online,
+               avg(CASE WHEN completed_at IS NULL THEN 1.0 ELSE 0.0 END) AS share_open,
+               median(CAST(epoch_us(completed_at) - epoch_us(submitted_at) AS DOUBLE) / 1e6 / 86400) AS median_days
+        FROM {source}
+        WHERE submitted_at IS NOT NULL
+        GROUP BY 1, 2 ORDER BY 1, 2"""
+    with connection() as con:
+        frame = fetch_frame(con, sql)
+    return frame.astype({"year": int, "n_requests": "int64"}).reset_index(drop=True)
+
+
+def n_rows(dataset, table: str) -> int | None:
+    """Accepted rows of ``table`` (from the Parquet footer when the dataset has one)."""
+    path = _parquet(dataset, table)
+    if path is not None:
+        import pyarrow.parquet as pq
+
+        return int(pq.ParquetFile(path).metadata.num_rows)
+    frame = getattr(dataset, table, None)
+    return None if frame is None else len(frame)
 
 
 def budget_composition(budget: pd.DataFrame) -> pd.DataFrame:
@@ -123,8 +186,9 @@ def overview_results(dataset) -> list:
     if dataset.policies is not None:
         entries.append(ResultEntry("n_adopters", float(len(adopter_codes(dataset.policies))), unit="Pemda",
                                    label="Pemda with a WFA adoption"))
-    if dataset.service_requests is not None:
-        entries.append(ResultEntry("n_service_requests", float(len(dataset.service_requests)), unit="requests",
+    requests = n_rows(dataset, "service_requests")
+    if requests is not None:
+        entries.append(ResultEntry("n_service_requests", float(requests), unit="requests",
                                    label="Service requests accepted"))
     if dataset.budget is not None:
         entries.append(ResultEntry("realized_idr_total", float(dataset.budget["realized_idr"].sum()), unit="IDR",

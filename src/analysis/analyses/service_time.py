@@ -306,7 +306,7 @@ def result_entries(a: ServiceTimeAnalysis, inference=None) -> list:
     m = a.median
     if inference is None:
         inference = few_treated.service_headline_inference(a, None)
-    headline = inference.entry_inference()
+    headline = inference.entry_inference(**headline_diagnostics(a))
     reason = "enough_treated_clusters" if inference.method == "cluster_robust" else "few_treated_clusters_not_tested"
     pct = pct_change(m.att, m.ci_low, m.ci_high)
     pct_estimand = Estimand(**{**m.estimand.__dict__, "scale": "percent",
@@ -357,6 +357,27 @@ def result_entries(a: ServiceTimeAnalysis, inference=None) -> list:
                       pvalue=t.pvalue, details={"cluster": "pemda", "pvalue_holm": t.pvalue_holm,
                                                 "multiplicity": "holm", "family": list(a.group_tests["split"])})))
     return entries
+
+
+def headline_diagnostics(a: ServiceTimeAnalysis) -> dict:
+    """What the brief needs to judge the headline, recorded with it: ``pretrend`` (BJS test of the
+    headline fit: ``events``, ``stat``, ``df``, ``pvalue``; absent when not tested) and
+    ``estimators`` (every estimator of the same estimand: ``estimator``, ``estimate``, ``ci_low``,
+    ``ci_high``, ``pvalue`` from the normal approximation)."""
+    details = {}
+    pt = pretrend(a)
+    if pt is not None:
+        details["pretrend"] = {"events": [int(e) for e in pt.events], "stat": float(pt.stat), "df": int(pt.df),
+                               "pvalue": float(pt.pvalue)}
+    rows = []
+    for r in a.overall.itertuples(index=False):
+        att, se = float(r.att), float(r.se)
+        rows.append({"estimator": str(r.estimator), "estimate": att, "ci_low": float(r.ci_low),
+                     "ci_high": float(r.ci_high),
+                     "pvalue": float(2 * stats.norm.sf(abs(att) / se)) if np.isfinite(se) and se > 0 else None})
+    if rows:
+        details["estimators"] = rows
+    return details
 
 
 def _group_entry(name, a: ServiceTimeAnalysis, split, group, att, se, lo, hi, truth, n_pemda, groups=None):
@@ -501,6 +522,6 @@ def event_study_tables(a: ServiceTimeAnalysis) -> dict[str, pd.DataFrame]:
 __all__ = [
     "ANALYSIS_START", "OUTCOMES", "ESTIMATORS", "HEADLINE_ESTIMATOR", "ServiceInputs", "ServiceTimeAnalysis",
     "Estimate", "load_inputs", "run_analysis", "estimate_all", "headline_fit", "overall_table", "pct_change",
-    "result_entries", "pretrend", "headline_facts", "conclusion_facts", "window_facts", "hazard_facts",
+    "result_entries", "headline_diagnostics", "pretrend", "headline_facts", "conclusion_facts", "window_facts", "hazard_facts",
     "adopters_table", "naive_bias_table", "difference_tests_table", "event_study_tables", "wfa_by_month", "estimator_failures",
 ]

@@ -13,6 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.figures import period_label  # noqa: E402
 from analysis.texts import check_lang, label, t  # noqa: E402
 from analysis.texts.numbers import idr_axis  # noqa: E402
 
@@ -34,7 +35,8 @@ def spending_trends(panel: pd.DataFrame, units: pd.DataFrame, *, category: str, 
     if pd.notna(first) and (periods == first).any():
         ax.axvline(int(np.flatnonzero(periods.to_numpy() == first)[0]) - 0.5, color="grey", lw=1, ls=":")
     step = max(1, len(means) // 10)
-    ax.set_xticks(range(0, len(means), step), means.index[::step], rotation=45, ha="right")
+    ax.set_xticks(range(0, len(means), step), [period_label(v, lang) for v in means.index[::step]], rotation=45,
+                  ha="right")
     ax.set_xlabel(t("label.axis.period", lang))
     ax.set_ylabel(t("label.axis.log_spending_centred", lang))
     ax.set_title(label("category", category, lang))

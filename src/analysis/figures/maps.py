@@ -58,3 +58,65 @@ def adopter_map(adopter_codes, *, lang: str):
               loc="lower left", frameon=False)
     fig.tight_layout()
     return fig
+
+
+def _centre(rings) -> tuple[float, float]:
+    """Centre of the largest ring (its bounding box): where a label points."""
+    ring = max(rings, key=len)
+    xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+    return (min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2
+
+
+def estimate_map(estimates, *, lang: str, value_label: str, formatter, good: str = "positive"):
+    """Each Pemda's estimate on the bundled boundaries: ``estimates`` has ``region_code, name,
+    estimate, ci_low, ci_high``; colour by the estimate (diverging at zero, green where
+    ``good`` — ``positive`` or ``negative`` — values lie), hatched where the 95% CI includes zero;
+    every Pemda named in a side label with its estimate (``formatter(value) -> text``), so a
+    small kabupaten is still found. Provinces are drawn under kabupaten/kota. Returns the Figure."""
+    import matplotlib.colors as mcolors
+    import numpy as np
+
+    check_lang(lang)
+    provinces = load_polygons(str(PROVINCES_GEOJSON))
+    kabkota = load_polygons(str(KABKOTA_GEOJSON))
+    rows = [r for r in estimates.itertuples(index=False) if np.isfinite(float(r.estimate))]
+    values = np.array([float(r.estimate) for r in rows]) if rows else np.array([0.0])
+    limit = float(np.nanmax(np.abs(values))) or 1.0
+    cmap = plt.get_cmap("RdYlGn" if good == "positive" else "RdYlGn_r")
+    norm = mcolors.TwoSlopeNorm(vmin=-limit, vcenter=0.0, vmax=limit)
+    fig, ax = plt.subplots(figsize=(12, 5.6))
+    ax.add_collection(PolyCollection(_rings(provinces, sorted(provinces)), facecolor="#eeeeee", edgecolor="#bbbbbb",
+                                     linewidth=0.3))
+    ordered = sorted(rows, key=lambda r: "." in str(r.region_code))  # provinces first, kabupaten/kota on top
+    anchors = []
+    for row in ordered:
+        code = str(row.region_code)
+        rings = (kabkota if "." in code else provinces).get(code, [])
+        if not rings:
+            continue
+        unclear = not (float(row.ci_low) > 0 or float(row.ci_high) < 0)  # NaN bounds: unclear too
+        ax.add_collection(PolyCollection(rings, facecolor=cmap(norm(float(row.estimate))), edgecolor="#333333",
+                                         linewidth=0.6, hatch="////" if unclear else None))
+        anchors.append((_centre(rings), f"{row.name}: {formatter(float(row.estimate))}"))
+    # labels in two columns beside the map (west and east of 118°E), spread vertically, with leader lines
+    for side, x_text, align in (("west", 93.0, "right"), ("east", 143.0, "left")):
+        mine = sorted([a for a in anchors if (a[0][0] < 118) == (side == "west")], key=lambda a: -a[0][1])
+        for i, ((x, y), text) in enumerate(mine):
+            y_text = 6.0 - i * (17.0 / max(len(mine), 1)) if len(mine) > 1 else y
+            ax.annotate(text, (x, y), xytext=(x_text, y_text), ha=align, va="center", fontsize=8,
+                        arrowprops={"arrowstyle": "-", "color": "#555555", "linewidth": 0.5})
+    ax.set_xlim(94.5, 141.5)
+    ax.set_ylim(-11.5, 6.5)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    mappable = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
+    bar = fig.colorbar(mappable, ax=ax, orientation="horizontal", fraction=0.05, pad=0.02, shrink=0.6)
+    bar.set_label(value_label)
+    bar.set_ticks([-limit, 0.0, limit])
+    bar.ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda v, _pos: formatter(v)))
+    bar.ax.tick_params(labelsize=8)
+    hatch = plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="#333333", hatch="////")
+    ax.legend([hatch], [t("label.legend.ci_includes_zero", lang)], loc="lower right",
+              frameon=False, fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from analysis.figures import period_label  # noqa: E402
 from analysis.texts import check_lang, label, t  # noqa: E402
 
 #: The heterogeneity splits' groups are labelled ``label.group.<group>``; the splits ``label.split.<split>``.
@@ -26,7 +27,7 @@ def adoption_timeline(by_period: pd.DataFrame, treatment: pd.DataFrame, *, lang:
     fig, ax = plt.subplots(figsize=(9, max(3, 0.12 * len(wide) + 1)))
     ax.imshow(wide.to_numpy(dtype=float), aspect="auto", cmap="Greens", vmin=0, vmax=1.3, interpolation="none")
     ticks = np.arange(0, wide.shape[1], 3)
-    ax.set_xticks(ticks, [wide.columns[i] for i in ticks], rotation=45, ha="right")
+    ax.set_xticks(ticks, [period_label(wide.columns[i], lang) for i in ticks], rotation=45, ha="right")
     ax.set_yticks([])
     ax.set_xlabel(t("label.axis.submission_month", lang))
     ax.set_ylabel(t("label.axis.pemda_n", lang, n=len(wide)))
@@ -45,7 +46,7 @@ def raw_trends(data: pd.DataFrame, *, lang: str, outcome: str):
         if g in means:
             ax.plot(range(len(means)), means[g], style, ms=3, label=label("group_side", g, lang))
     ticks = np.arange(0, len(means), 3)
-    ax.set_xticks(ticks, [means.index[i] for i in ticks], rotation=45, ha="right")
+    ax.set_xticks(ticks, [period_label(means.index[i], lang) for i in ticks], rotation=45, ha="right")
     ax.set_xlabel(t("label.axis.submission_month", lang))
     ax.set_ylabel(label("outcome", outcome, lang))
     ax.legend()
@@ -105,7 +106,7 @@ def naive_vs_km(panel: pd.DataFrame, *, lang: str, last_months: int = 12):
     fig, ax = plt.subplots(figsize=(9, 4))
     ax.plot(range(len(m)), m["median_days"], "-o", ms=3, label=label("method", "km", lang))
     ax.plot(range(len(m)), m["naive_median_days"], "--s", ms=3, label=label("method", "naive", lang))
-    ax.set_xticks(range(len(m)), m.index, rotation=45, ha="right")
+    ax.set_xticks(range(len(m)), [period_label(v, lang) for v in m.index], rotation=45, ha="right")
     ax.set_xlabel(t("label.axis.submission_month", lang))
     ax.set_ylabel(t("label.axis.mean_cell_median_days", lang))
     ax.legend()

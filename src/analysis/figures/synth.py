@@ -6,8 +6,10 @@ from __future__ import annotations
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import textwrap  # noqa: E402
 
+import matplotlib.pyplot as plt  # noqa: E402
+from analysis.figures import period_label  # noqa: E402
 from analysis.texts import check_lang, label, t  # noqa: E402
 
 
@@ -15,10 +17,10 @@ def _start_index(times, start) -> int:
     return next(i for i, t in enumerate(times) if t >= start)
 
 
-def _ticks(ax, times) -> None:
-    step = max(1, len(times) // 8)
+def _ticks(ax, times, lang: str) -> None:
+    step = next(s for s in (1, 2, 3, 4, 6, 12, 24) if len(times) / s <= 9)
     ax.set_xticks(range(0, len(times), step))
-    ax.set_xticklabels([str(t) for t in times[::step]], rotation=45, ha="right")
+    ax.set_xticklabels([period_label(t, lang) for t in times[::step]], rotation=40, ha="right")
 
 
 def path_plot(sc, sdid=None, *, outcome: str, lang: str, ax=None):
@@ -34,9 +36,9 @@ def path_plot(sc, sdid=None, *, outcome: str, lang: str, ax=None):
         ax.plot(x, sdid.path["synthetic"], color="tab:orange", lw=1.5, ls=":", label=t("label.legend.sdid_level_adjusted", lang))
     ax.axvline(_start_index(times, sc.treatment_start) - 0.5, color="grey", ls="--", lw=1)
     ax.text(_start_index(times, sc.treatment_start) - 0.4, ax.get_ylim()[1], t("label.legend.wfa_start", lang), va="top", fontsize=8)
-    ax.set_ylabel(label("outcome", outcome, lang))
+    ax.set_ylabel(textwrap.fill(label("outcome", outcome, lang), 42))
     ax.set_xlabel(t("label.axis.month", lang))
-    _ticks(ax, times)
+    _ticks(ax, times, lang)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig
@@ -56,9 +58,9 @@ def gap_plot(sc, placebo, *, outcome: str, lang: str, ax=None):
     ax.plot(range(len(times)), sc.path["gap"], color="black", lw=2, label=t("label.legend.actual", lang))
     ax.axhline(0, color="grey", lw=0.8)
     ax.axvline(_start_index(times, sc.treatment_start) - 0.5, color="grey", ls="--", lw=1)
-    ax.set_ylabel(t("label.axis.gap", lang, outcome=label("outcome", outcome, lang)))
+    ax.set_ylabel(textwrap.fill(t("label.axis.gap", lang, outcome=label("outcome", outcome, lang)), 42))
     ax.set_xlabel(t("label.axis.month", lang))
-    _ticks(ax, times)
+    _ticks(ax, times, lang)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

@@ -33,7 +33,7 @@ from typing import Any, TextIO
 from analysis.data import load
 from analysis.errors import UsageError
 from analysis.paths import PROJECT_ROOT
-from analysis.report import history
+from analysis.report import history, pdf
 from analysis.report import provenance as prov
 from analysis.report import report_folder as folders
 from analysis.report.changes import Changes, compare
@@ -316,6 +316,8 @@ def _build_locked(
     def finish(outcome: ReportOutcome) -> ReportOutcome:
         spec = by_slug[outcome.slug]
         staging = out_dir / folders.STAGING_DIR / spec.slug
+        if outcome.status == "ok" and staging.exists():
+            pdf.add_pdf(staging, spec.slug, spec.notebook, stream)  # printable reports (the brief): <slug>.pdf
         record = asdict(outcome)
         problems = check_report_dir(staging, min_count) if staging.exists() else []
         if problems:

@@ -13,7 +13,9 @@ is pickled under ``<cache dir>/compute/<key[:2]>/<key>.pkl`` (the cache dir is
   reports share their estimates);
 - a token of every argument (:func:`token`: content hashes of frames, the cache key of a
   :class:`~analysis.data.Dataset`, the fingerprint of a dataset directory, recursively through
-  dataclasses and containers);
+  dataclasses and containers; a value an earlier cached call returned is represented by that
+  call's key, so a step on the result of another, e.g. the budget's event studies on the budget
+  analysis, is cached too);
 - the analysis code version (:func:`code_version`): a digest of every file of ``src/analysis``
   except ``texts/`` (the wording) and ``figures/`` (the drawing), so a change of wording or of a
   figure's look does not invalidate estimates, while any change of analysis code does.
@@ -115,6 +117,12 @@ def _frame_token(frame: pd.DataFrame | pd.Series) -> list:
     return ["frame", columns, dtypes, len(frame), hashlib.sha256(hashed.tobytes()).hexdigest()]
 
 
+#: id -> (value, key) of every value a cached call returned in this process: an argument that is
+#: such a value is keyed by the key it came from (its content follows from it), not by hashing
+#: it, which would be slow for big results and unstable for results that memoise lazily.
+_ORIGINS: dict[int, tuple[Any, str]] = {}
+
+
 def token(value: Any) -> Any:
     """A JSON-able stand-in for ``value`` that changes when its content does.
 
@@ -124,6 +132,9 @@ def token(value: Any) -> Any:
     pickled and hashed (TypeError if it cannot be pickled: such an argument cannot be keyed)."""
     if value is None or isinstance(value, (bool, int, str)):
         return value
+    origin = _ORIGINS.get(id(value))
+    if origin is not None and origin[0] is value:  # the result of an earlier cached call
+        return ["result", origin[1]]
     if isinstance(value, float):
         return repr(value)
     if hasattr(value, "__cache_token__"):
@@ -280,6 +291,8 @@ def cached_call(function: Callable, args: tuple = (), kwargs: Mapping[str, Any] 
                 status = "computed" if _write(path, value) else "uncached"
     if found:
         status = "cached"
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        _ORIGINS[id(value)] = (value, key)
     _log(log, CallRecord(name, key, status, time.perf_counter() - started))
     return value
 

@@ -16,8 +16,10 @@
 String parameter values, ``slug``, ``title`` and ``depends_on`` may use ``{name}`` placeholders
 filled with the instance's parameter and matrix values by plain substitution; a ``title`` may also
 use ``{region_name}``, the name of the instance's ``region_code`` in the data's regions table
-(``region_names``, given by the build) (no attribute access,
-no format specification: anything else in braces stays as written). A slug must come out as a safe
+(``region_names``, given by the build), and ``{name:@domain}``, the catalogue's word for the
+value in the title's language (``label.<domain>.<value>``, e.g. ``{service_type:@service_type}``
+→ "Perizinan"; a value without words stays as it is). No attribute access, no other format
+specification: anything else in braces stays as written. A slug must come out as a safe
 file name (:data:`analysis.report.output_folder.SAFE_NAME`, after :func:`slugify`), and so must a
 notebook name: otherwise :class:`~analysis.errors.UsageError` (a slug like ``..`` would name a
 folder outside the output folder). Every instance is checked against the notebook's declared
@@ -40,6 +42,7 @@ import yaml
 from analysis.errors import ParameterError, UsageError
 from analysis.report.output_folder import check_name
 from analysis.report.params import load_spec, validate_parameters
+from analysis.texts import MissingTextError, t
 
 #: parameters the build supplies itself (when the notebook declares them)
 BUILD_PARAMETERS = ("data_dir", "output_dir", "reports_dir")
@@ -83,6 +86,25 @@ def _fill(value: Any, context: dict[str, Any]) -> Any:
     if isinstance(value, str) and "{" in value:
         return fill_placeholders(value, context)
     return value
+
+
+_LABEL_PLACEHOLDER = re.compile(r"\{(\w+):@(\w+)\}")
+
+
+def _fill_labels(template: str, context: dict[str, Any], lang: str) -> str:
+    """``{name:@domain}`` → ``label.<domain>.<value of name>`` in ``lang`` (the value itself when
+    the catalogue has no words for it; left as written when ``name`` is not in ``context``)."""
+    def word(match: re.Match) -> str:
+        name, domain = match.groups()
+        if name not in context:
+            return match.group(0)
+        value = str(context[name])
+        try:
+            return t(f"label.{domain}.{value}", lang)
+        except MissingTextError:
+            return value
+
+    return _LABEL_PLACEHOLDER.sub(word, template)
 
 
 def _slug(template: str, context: dict[str, Any], notebook: str) -> str:
@@ -153,7 +175,7 @@ def expand_entry(
                 notebook=notebook,
                 notebook_path=notebook_path,
                 parameters=parameters,
-                title={k: _fill(str(v), title_context) for k, v in title.items()},
+                title={k: _fill(_fill_labels(str(v), title_context, k), title_context) for k, v in title.items()},
                 depends_on=tuple(slugify(_fill(str(d), context)) for d in depends),
                 headline=entry.get("headline"),
             )

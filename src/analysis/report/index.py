@@ -1,9 +1,13 @@
 """``OUT/index.html``: every report with its status, headline and links, plus build provenance.
 
 Self-contained (inline CSS, no scripts, no external assets), responsive, labels in both
-Indonesian and English (catalogue keys ``ui.index.*``, shown as "Indonesian / English"). A report's
-headline is formatted in the report's language: its words from ``label.result.<name>`` when the
-catalogue has the entry, else the entry's own label.
+Indonesian and English (catalogue keys ``ui.index.*``, shown as "Indonesian / English"). Reports
+are grouped by the question they answer (:data:`GROUPS`: the policy brief first, then services,
+budget, case studies, robustness, pilot design, data); a language switch at the top shows the
+Indonesian reports (default) or the English ones (``index.html#en``; CSS only), reports without a
+language always. A report's headline is formatted in the report's language: its words from
+``label.result.<name>`` when the catalogue has the entry, else the entry's own label; counts carry
+their unit in words.
 """
 
 from __future__ import annotations
@@ -25,6 +29,9 @@ INDEX_HTML = "index.html"
 LABEL_KEYS = ("title", "report", "status", "headline", "links", "reviewer", "full", "provenance",
               "ok", "failed", "skipped", "not_run")
 STATUSES = ("ok", "failed", "skipped", "not_run")
+#: Index sections by question, in order: (code, notebook-name prefixes); ``ui.index.group_<code>``.
+GROUPS = (("brief", ("90",)), ("services", ("10",)), ("budget", ("20",)), ("case_studies", ("30",)),
+          ("robustness", ("35", "40")), ("pilot", ("50",)), ("data", ("00",)), ("other", ()))
 
 
 def bilingual(key: str, **params) -> str:
@@ -37,7 +44,7 @@ def bilingual(key: str, **params) -> str:
 #: the page template shows as they are; sentences with numbers are filled where they are used.
 PLAIN_TEXT_KEYS = ("withheld", "incomplete", "changes_title", "changes_reasons", "changes_no_reason",
                    "changes_no_previous", "changes_none", "col_report", "col_number", "col_previous",
-                   "col_current", "col_within", "col_reasons", "yes", "no", "unknown", "flag")
+                   "col_current", "col_within", "col_reasons", "yes", "no", "unknown", "flag", "language")
 
 
 def bilingual_note(note: dict[str, Any]) -> str:
@@ -67,7 +74,13 @@ h1 { font-size: 1.4rem; }
 ul.reports { list-style: none; padding: 0; margin: 0; display: grid; gap: 0.75rem;
   grid-template-columns: repeat(auto-fill, minmax(min(100%, 22rem), 1fr)); }
 ul.reports li { border: 1px solid #ccc; border-radius: 6px; padding: 0.75rem; }
-.slug { font: 0.8rem monospace; color: #555; overflow-wrap: anywhere; }
+.lang-switch { display: flex; gap: 0.75rem; font-size: 0.95rem; margin: 0.25rem 0 0.75rem; }
+.lang-switch a { padding: 0.15rem 0.6rem; border: 1px solid #2a6f97; border-radius: 1rem; text-decoration: none; }
+body:not(:has(#en:target)) .lang-switch a[href="#id"], body:has(#en:target) .lang-switch a[href="#en"] {
+  background: #2a6f97; color: #fff; }
+body:has(#en:target) .lang-id, body:not(:has(#en:target)) .lang-en { display: none !important; }
+section.group h2 { font-size: 1.15rem; margin: 1.5rem 0 0.5rem; }
+.group-intro { margin: -0.25rem 0 0.5rem; color: #444; font-size: 0.95rem; }
 .status { display: inline-block; font-size: 0.8rem; padding: 0.05rem 0.5rem; border-radius: 1rem; }
 .status-ok, .status-skipped { background: #e3f4e6; color: #14532d; }
 .status-failed { background: #fdecea; color: #8b0015; }
@@ -83,29 +96,48 @@ section.changes td, section.changes th { text-align: left; vertical-align: top; 
   border-bottom: 1px solid #ddd; }
 tr.flagged { background: #fdecea; }
 section.provenance { font-size: 0.85rem; margin-top: 2rem; overflow-x: auto; }
-section.provenance td, section.provenance th { text-align: left; vertical-align: top; padding: 0.1rem 0.5rem;
-  overflow-wrap: anywhere; }
+section.provenance td, section.provenance th { text-align: left; vertical-align: top; padding: 0.1rem 0.5rem; }
+section.provenance td { overflow-wrap: anywhere; }
+@media (max-width: 40rem) {
+  section.provenance th, section.provenance td { display: block; padding: 0.1rem 0; }
+}
+@media print {
+  @page { size: A4; margin: 15mm 14mm; }
+  body { max-width: none; padding: 0; font-size: 10pt; }
+  .lang-switch, .links a + a { display: none !important; }
+  ul.reports { display: block; }
+  ul.reports li { break-inside: avoid; page-break-inside: avoid; margin-bottom: 0.4rem; }
+  section.group h2 { break-after: avoid; }
+  section.changes, section.provenance { break-before: page; }
+  a { color: inherit; }
+}
 </style>
 </head>
 <body>
+<div id="en"></div><div id="id"></div>
 <main>
 <h1>{{ labels.title }}</h1>
+<nav class="lang-switch" aria-label="{{ texts.language }}"><a href="#id" lang="id">Bahasa Indonesia</a><a href="#en" lang="en">English</a></nav>
 {% if incomplete %}<p class="incomplete" role="status">{{ texts.incomplete }}</p>{% endif %}
 <p class="summary">{{ summary }}</p>
+{% for group in groups %}
+<section class="group" id="group-{{ group.code }}">
+<h2>{% for lang, words in group.titles %}<span class="lang-{{ lang }}" lang="{{ lang }}">{{ words }}</span>{% endfor %}</h2>
 <ul class="reports">
-{% for r in reports %}
-<li class="report" data-slug="{{ r.slug }}" data-status="{{ r.status }}">
+{% for r in group.reports %}
+<li class="report{% if r.lang %} lang-{{ r.lang }}{% endif %}" data-slug="{{ r.slug }}" data-status="{{ r.status }}"{% if r.lang %} lang="{{ r.lang }}"{% endif %}>
   <div><strong>{{ r.title }}</strong> <span class="status status-{{ r.status }}">{{ r.status_label }}</span></div>
-  <div class="slug">{{ r.slug }}</div>
   {% if r.headline %}<p class="headline">{{ r.headline }}</p>{% endif %}
   {% if r.error %}<p class="error">{{ r.error }}</p>{% endif %}
   <p class="links">
-  {% if r.html %}<a href="{{ r.html }}">{{ labels.reviewer }}</a>{% endif %}
-  {% if r.full_html %}<a href="{{ r.full_html }}">{{ labels.full }}</a>{% endif %}
+  {% if r.html %}<a href="{{ r.html }}">{{ r.reviewer_label or labels.reviewer }}</a>{% endif %}
+  {% if r.full_html %}<a href="{{ r.full_html }}">{{ r.full_label or labels.full }}</a>{% endif %}
   </p>
 </li>
 {% endfor %}
 </ul>
+</section>
+{% endfor %}
 {% if changes %}
 <section class="changes" id="changes">
 <h2>{{ texts.changes_title }}</h2>
@@ -159,10 +191,19 @@ def entry_label(entry: dict[str, Any], lang: str) -> str:
     return t(key, lang) if has(key, lang) else str(entry.get("label") or entry.get("name"))
 
 
+#: Count units whose word follows the number (``ui.index.unit_<word>``): "2.402.757 permohonan".
+UNIT_WORDS = {"pemda": "pemda", "requests": "requests", "rows": "rows", "months": "months"}
+
+
 def format_value(entry: dict[str, Any], lang: str) -> str:
     """``estimate (ci_low to ci_high)`` of a results entry, formatted for its unit and language."""
-    kind = UNIT_KINDS.get(str(entry.get("unit") or "").lower(), "dec3")
+    unit = str(entry.get("unit") or "").lower()
+    kind = UNIT_KINDS.get(unit, "dec3")
     text = number_text(entry.get("estimate"), kind, lang)
+    if unit in UNIT_WORDS and entry.get("ci_low") is None:
+        text += " " + t(f"ui.index.unit_{UNIT_WORDS[unit]}", lang)
+    if unit == "log points" and entry.get("estimate") is not None:  # also as the percent change it means
+        text += " " + t("ui.index.approx_pct", lang, pct=entry["estimate"])
     if entry.get("ci_low") is not None and entry.get("ci_high") is not None:
         text += " " + t("ui.index.interval", lang, interval=interval(entry["ci_low"], entry["ci_high"], kind, lang))
     return text
@@ -241,9 +282,14 @@ def _report_rows(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[s
         reports.append(
             {
                 "slug": record["slug"],
+                "lang": record.get("lang"),
+                "group": group_of(record.get("notebook") or ""),
+                "reviewer_label": t("ui.index.reviewer", record["lang"]) if record.get("lang") in LANGUAGES else None,
+                "full_label": t("ui.index.full", record["lang"]) if record.get("lang") in LANGUAGES else None,
                 "title": record.get("title") or record["slug"],
                 "status": shown_status,
-                "status_label": bilingual("withheld") if withheld else bilingual(shown_status),
+                "status_label": (t(f"ui.index.{shown_status}", record["lang"]) if record.get("lang") in LANGUAGES
+                                 else bilingual(shown_status)),
                 "headline": record.get("headline"),
                 "error": error_text,
                 "html": f"{record['slug']}/{outputs['html']}" if outputs.get("html") else None,
@@ -251,6 +297,21 @@ def _report_rows(manifest: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[s
             }
         )
     return reports, counts
+
+
+def group_of(notebook: str) -> str:
+    """The index section (:data:`GROUPS`) of a notebook, by its number prefix."""
+    return next((code for code, prefixes in GROUPS if notebook[:2] in prefixes), "other")
+
+
+def _groups(reports: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups = []
+    for code, _ in GROUPS:
+        members = [r for r in reports if r["group"] == code]
+        if members:
+            groups.append({"code": code, "reports": members,
+                           "titles": [(lang, t(f"ui.index.group_{code}", lang)) for lang in LANGUAGES]})
+    return groups
 
 
 def _changes_view(changes: dict[str, Any], langs: dict[str, str]) -> dict[str, Any]:
@@ -307,7 +368,8 @@ def write_index(out_dir: Path, manifest: dict[str, Any], changes: dict[str, Any]
     langs = {r["slug"]: r.get("lang") for r in manifest.get("reports", [])}
     build = manifest.get("build", {})
     page = _TEMPLATE.render(
-        labels={key: bilingual(key) for key in LABEL_KEYS}, texts={key: bilingual(key) for key in PLAIN_TEXT_KEYS}, reports=reports, summary=summary, provenance=_provenance_rows(build),
+        labels={key: bilingual(key) for key in LABEL_KEYS}, texts={key: bilingual(key) for key in PLAIN_TEXT_KEYS},
+        groups=_groups(reports), summary=summary, provenance=_provenance_rows(build),
         incomplete=build.get("complete") is False, changes=_changes_view(changes, langs) if changes else None,
     )
     return atomic_write_text(out_dir / INDEX_HTML, page)

@@ -31,11 +31,35 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, Callable
 
-from jupyter_client.manager import AsyncKernelManager
-
 from analysis.report import compute_cache
-from analysis.report.portable import machine_paths, replace_machine_paths, stabilise_notebook
-from analysis.report.render import render_report
+
+# nbformat (via portable and render) and jupyter_client are imported on first use, not with this
+# module: the build process needs them only when a report runs (a no-change rebuild never does;
+# nbformat's import alone takes seconds), and the workers get them from the fork server's preload.
+
+
+def machine_paths(*args, **kwargs):
+    from analysis.report.portable import machine_paths as function
+
+    return function(*args, **kwargs)
+
+
+def replace_machine_paths(*args, **kwargs):
+    from analysis.report.portable import replace_machine_paths as function
+
+    return function(*args, **kwargs)
+
+
+def stabilise_notebook(*args, **kwargs):
+    from analysis.report.portable import stabilise_notebook as function
+
+    return function(*args, **kwargs)
+
+
+def render_report(*args, **kwargs):
+    from analysis.report.render import render_report as function
+
+    return function(*args, **kwargs)
 
 EXECUTED_NOTEBOOK = "report.ipynb"
 RESULTS_JSON = "results.json"
@@ -108,14 +132,18 @@ def _error_from_exception(exc: BaseException) -> dict[str, Any]:
     }
 
 
-class QuietKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernels write nothing to the build's terminal (their start-up
+def quiet_kernel_manager():
+    """A kernel manager class whose kernels write nothing to the build's terminal (their start-up
     warnings and shutdown tracebacks would interleave with the progress lines)."""
+    from jupyter_client.manager import AsyncKernelManager
 
-    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-        kw.setdefault("stdout", subprocess.DEVNULL)
-        kw.setdefault("stderr", subprocess.DEVNULL)
-        await super()._async_launch_kernel(kernel_cmd, **kw)
+    class QuietKernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw.setdefault("stdout", subprocess.DEVNULL)
+            kw.setdefault("stderr", subprocess.DEVNULL)
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return QuietKernelManager
 
 
 def kernel_environment() -> None:
@@ -157,7 +185,7 @@ def run_notebook(job: ReportJob, executed: Path) -> None:
         progress_bar=False,
         log_output=False,
         execution_timeout=job.execution_timeout,
-        kernel_manager_class=QuietKernelManager,
+        kernel_manager_class=quiet_kernel_manager(),
     )
 
 
@@ -223,7 +251,8 @@ def _pool_context():
     methods = multiprocessing.get_all_start_methods()
     if "forkserver" in methods:
         context = get_context("forkserver")
-        context.set_forkserver_preload(["papermill", "analysis.report.runner"])
+        context.set_forkserver_preload(["papermill", "jupyter_client.manager", "analysis.report.runner",
+                                        "analysis.report.portable", "analysis.report.render"])
         return context
     return get_context("spawn")
 
