@@ -36,6 +36,7 @@ What is computed (:func:`run_robustness`), every piece a fact for the notebook:
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import io
 import os
 import sys
@@ -335,6 +336,13 @@ def run_robustness(panel: RobustnessPanel, *, ri_draws: int = few_treated.DEFAUL
                        "threshold": MIN_TREATED_CLUSTERS_ANALYTIC, "inference_chosen": choice.method})
 
 
+def _flush_c_stdio() -> None:
+    try:
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
 @contextlib.contextmanager
 def _quiet():
     """Standard output silenced at the file-descriptor level (C libraries print there)."""
@@ -351,6 +359,7 @@ def _quiet():
             yield
     finally:
         sys.stdout.flush()
+        _flush_c_stdio()   # what a C library buffered goes to /dev/null, not to the page later
         os.dup2(saved, 1)
         os.close(saved)
 
