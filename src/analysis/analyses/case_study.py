@@ -41,12 +41,12 @@ slopes are shared by the placebo units, so their spread misses it). Intervals: e
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from analysis.data import read_truth_cells
 from analysis.data.schemas import ROUTINE_CATEGORIES
 from analysis.errors import AnalysisError, DataContractError
 from analysis.notes import Note
@@ -368,7 +368,9 @@ def true_effect(data_dir, result: CaseStudyResult, *, cells: pd.DataFrame | None
     row = result.estimates.iloc[0]
     months = [t for t in result.sc.panel.times if row["first_period"] <= t <= row["last_period"]]
     if d.outcome == "log_routine_spending":
-        truth = pd.read_parquet(Path(data_dir) / "truth_budget_cells.parquet")
+        truth = read_truth_cells(data_dir, "budget")
+        if truth is None:
+            raise ValueError(f"{data_dir}: no truth_budget_cells.parquet (only simulated data have a true effect)")
         truth = truth[(truth["region_code"].astype(str) == d.region_code) & truth["category"].isin(ROUTINE_CATEGORIES)]
         sums = truth.groupby("period")[["realized_idr", "counterfactual_idr"]].sum()
         monthly = np.log(sums["realized_idr"] / sums["counterfactual_idr"]).reindex(months).fillna(0.0)
@@ -376,7 +378,9 @@ def true_effect(data_dir, result: CaseStudyResult, *, cells: pd.DataFrame | None
     if d.outcome == "log_median_days":
         if cells is None:
             raise ValueError("the service truth needs the outcome's cells (service_cells(dataset))")
-        truth = pd.read_parquet(Path(data_dir) / "truth_service_cells.parquet")
+        truth = read_truth_cells(data_dir, "service")
+        if truth is None:
+            raise ValueError(f"{data_dir}: no truth_service_cells.parquet (only simulated data have a true effect)")
         truth = truth[(truth["units"] == "all") & (truth["region_code"].astype(str) == d.region_code)]
         own = cells[(cells["region_code"] == d.region_code) & cells["month"].isin(months)]
         merged = own.merge(truth[["month", "service_type", "log_effect_median"]], on=["month", "service_type"], how="left")

@@ -32,7 +32,6 @@ explicit switch-off against the never-adopting Pemda of its level:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -46,6 +45,7 @@ from analysis.analyses.case_study import (
     monthly_outcome,
     region_label,
 )
+from analysis.data import read_truth_cells
 from analysis.data.schemas import ROUTINE_CATEGORIES
 from analysis.did.inference import randomization_inference
 from analysis.did.multiplegt import did_multiplegt_std_errors
@@ -263,14 +263,18 @@ def true_switch_effects(data_dir, result: SwitchOffResult, *, cells: pd.DataFram
     requests (``cells``: :func:`analysis.analyses.case_study.service_cells`)."""
     periods = list(result.effects["period"])
     if result.outcome == "log_routine_spending":
-        truth = pd.read_parquet(Path(data_dir) / "truth_budget_cells.parquet")
+        truth = read_truth_cells(data_dir, "budget")
+        if truth is None:
+            raise ValueError(f"{data_dir}: no truth_budget_cells.parquet (only simulated data have a true effect)")
         truth = truth[(truth["region_code"].astype(str) == result.region_code) & truth["category"].isin(ROUTINE_CATEGORIES)]
         sums = truth.groupby("period")[["realized_idr", "counterfactual_idr"]].sum()
         return np.log(sums["realized_idr"] / sums["counterfactual_idr"]).reindex(periods).fillna(0.0)
     if result.outcome == "log_median_days":
         if cells is None:
             raise ValueError("the service truth needs the outcome's cells (case_study.service_cells)")
-        truth = pd.read_parquet(Path(data_dir) / "truth_service_cells.parquet")
+        truth = read_truth_cells(data_dir, "service")
+        if truth is None:
+            raise ValueError(f"{data_dir}: no truth_service_cells.parquet (only simulated data have a true effect)")
         truth = truth[(truth["units"] == "all") & (truth["region_code"].astype(str) == result.region_code)]
         own = cells[(cells["region_code"] == result.region_code) & cells["month"].isin(periods)]
         merged = own.merge(truth[["month", "service_type", "log_effect_median"]], on=["month", "service_type"], how="left")

@@ -20,6 +20,7 @@ from analysis.data.dataset import (
     load_table,
     read_metadata,
     read_truth,
+    read_truth_cells,
     validate_dataset,
 )
 from analysis.data.rejects import default_rejects_dir
@@ -27,5 +28,5 @@ from analysis.data.validation_report import TableReport, ValidationReport
 
 __all__ = [
     "Dataset", "TableReport", "ValidationReport", "dataset_fingerprint", "default_rejects_dir", "find_table_files",
-    "load", "load_table", "read_metadata", "read_truth", "validate_dataset",
+    "load", "load_table", "read_metadata", "read_truth", "read_truth_cells", "validate_dataset",
 ]

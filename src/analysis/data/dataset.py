@@ -155,10 +155,7 @@ class Dataset:
     def truth_cells(self, kind: str) -> pd.DataFrame | None:
         """The per-cell true effects (``kind``: ``service`` or ``budget``) of a synthetic dataset,
         None for real data (see ``analysis.simulate`` for the columns)."""
-        if kind not in TRUTH_KINDS:
-            raise ValueError(f"kind must be one of {TRUTH_KINDS}, got {kind!r}")
-        path = self.data_dir / f"truth_{kind}_cells.parquet"
-        return pd.read_parquet(path) if path.is_file() else None
+        return read_truth_cells(self.data_dir, kind)
 
 
 # --------------------------------------------------------------------------------------------
@@ -448,6 +445,15 @@ def _read_json_object(path: Path, example: str) -> dict | None:
 def read_metadata(data_dir) -> dict:
     """Contents of ``dataset.json`` ({} if absent); DataContractError if it is not a JSON object."""
     return _read_json_object(Path(data_dir) / "dataset.json", '{"extracted_at": "2026-10-31"}') or {}
+
+
+def read_truth_cells(data_dir, kind: str) -> pd.DataFrame | None:
+    """``truth_<kind>_cells.parquet`` of a synthetic dataset (``kind``: ``service`` or
+    ``budget``), None when absent (real data)."""
+    if kind not in TRUTH_KINDS:
+        raise ValueError(f"kind must be one of {TRUTH_KINDS}, got {kind!r}")
+    path = Path(data_dir) / f"truth_{kind}_cells.parquet"
+    return pd.read_parquet(path) if path.is_file() else None
 
 
 def read_truth(data_dir) -> dict | None:
