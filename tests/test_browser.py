@@ -15,13 +15,14 @@ import http.server
 import re
 import shutil
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from test_report_build import make_project
 
 from analysis.paths import PROJECT_ROOT
 from analysis.report.build import build_reports
-from test_report_build import make_project
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium not installed (make browser)")
@@ -264,31 +265,39 @@ def test_default_build_reads_on_a_phone_without_codes_or_the_other_language(defa
     pages = sorted(p.parent.name for p in out.glob("*/report.html"))
     notebooks = {name.split("-")[0] for name in pages}
     assert {"00_data_overview", "10_service_time", "20_budget_savings", "50_pilot_design"} <= notebooks
-    blocked: list[str] = []
-    problems = {}
-    with phone_page(base, blocked) as page:
-        page.goto(f"{base}/index.html", wait_until="load")
-        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-        assert page.evaluate(OVERFLOWING) == []
-        for slug in pages:
-            lang = slug.rsplit("-", 1)[-1]
-            page.goto(f"{base}/{slug}/report.html", wait_until="load")
-            found = {}
-            if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"):
-                found["scrolls sideways"] = page.evaluate("document.documentElement.scrollWidth")
-            if overflowing := page.evaluate(OVERFLOWING):
-                found["overflowing"] = overflowing
-            text = page.evaluate(VISIBLE_TEXT)
-            if codes := sorted({m.group(0) for m in RAW_CODE.finditer(text)}):
-                found["raw codes"] = codes
-            if lang in STOP_WORDS:
-                words = STOP_WORDS[lang].findall(text)
-                if len(words) > STOP_WORDS_ALLOWED:
-                    found["other language"] = sorted(set(words))
-                if page.locator(".synthetic-banner").count() != 1:
-                    found["synthetic banner"] = "missing"
-            if found:
-                problems[slug] = found
+
+    def look() -> tuple[list[str], dict]:
+        blocked: list[str] = []
+        problems = {}
+        with phone_page(base, blocked) as page:
+            page.goto(f"{base}/index.html", wait_until="load")
+            assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+            assert page.evaluate(OVERFLOWING) == []
+            for slug in pages:
+                lang = slug.rsplit("-", 1)[-1]
+                page.goto(f"{base}/{slug}/report.html", wait_until="load")
+                found = {}
+                if not page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"):
+                    found["scrolls sideways"] = page.evaluate("document.documentElement.scrollWidth")
+                if overflowing := page.evaluate(OVERFLOWING):
+                    found["overflowing"] = overflowing
+                text = page.evaluate(VISIBLE_TEXT)
+                if codes := sorted({m.group(0) for m in RAW_CODE.finditer(text)}):
+                    found["raw codes"] = codes
+                if lang in STOP_WORDS:
+                    words = STOP_WORDS[lang].findall(text)
+                    if len(words) > STOP_WORDS_ALLOWED:
+                        found["other language"] = sorted(set(words))
+                    if page.locator(".synthetic-banner").count() != 1:
+                        found["synthetic banner"] = "missing"
+                if found:
+                    problems[slug] = found
+        return blocked, problems
+
+    # In its own thread: a notebook run earlier in this process (papermill) can leave an asyncio
+    # loop running in the main thread, and Playwright's sync API refuses to start inside one.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        blocked, problems = pool.submit(look).result()
     assert blocked == []
     assert not problems, problems
 

@@ -155,7 +155,7 @@ def write_results(
     document = {
         "report": report,
         "parameters": _clean(_portable_parameters(parameters)),
-        "results": [_entry_dict(entry) for entry in entries],
+        "results": [entry_as_dict(entry) for entry in entries],
     }
     if extra:
         document["extra"] = _clean(extra)
@@ -172,7 +172,8 @@ def _portable_parameters(parameters: dict[str, Any]) -> dict[str, Any]:
     return display_parameters({k: v for k, v in dict(parameters).items() if k not in BUILD_PARAMETERS})
 
 
-def _entry_dict(entry: ResultEntry) -> dict[str, Any]:
+def entry_as_dict(entry: ResultEntry) -> dict[str, Any]:
+    """``entry`` as it is written to results.json (plain JSON values)."""
     out = {}
     for name in ("name", "estimate", "se", "ci_low", "ci_high", "unit", "label"):
         out[name] = _clean(getattr(entry, name))
