@@ -47,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from analysis.data import read_truth_cells
+from analysis.data.names import pemda_name
 from analysis.data.schemas import ROUTINE_CATEGORIES
 from analysis.errors import AnalysisError, DataContractError
 from analysis.notes import Note
@@ -164,9 +165,8 @@ def cut_shares(dataset) -> pd.Series | None:
 
 
 def region_label(name: str, level: str) -> str:
-    """The Pemda's official name: ``Provinsi <name>`` for a province (the regions table names
-    provinces without the word), kabupaten and kota names as they are."""
-    return f"Provinsi {name}" if is_province(level) and not str(name).startswith("Provinsi") else str(name)
+    """The Pemda's official name (:func:`analysis.data.names.pemda_name`)."""
+    return pemda_name(name, level)
 
 
 def adoption_status(dataset, periods) -> pd.DataFrame:

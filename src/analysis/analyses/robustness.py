@@ -50,6 +50,7 @@ from scipy import stats
 
 from analysis import did
 from analysis.analyses import few_treated
+from analysis.data.names import pemda_names
 from analysis.did.inference import (
     DEFAULT_SEED,
     MIN_TREATED_CLUSTERS_ANALYTIC,
@@ -108,8 +109,7 @@ class RobustnessPanel:
 
 
 def _names(regions: pd.DataFrame) -> dict:
-    return {str(c): (f"Provinsi {n}" if str(lvl).lower() == "provinsi" else str(n))
-            for c, n, lvl in zip(regions["region_code"], regions["name"], regions["level"])}
+    return pemda_names(regions)
 
 
 def build_panel(data_dir, outcome: str) -> RobustnessPanel:
@@ -117,7 +117,12 @@ def build_panel(data_dir, outcome: str) -> RobustnessPanel:
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
     if outcome == "log_median_days":
-        from analysis.analyses.service_sample import build_did_panel, did_frame, load_inputs, registry_adopters
+        from analysis.analyses.service_sample import (
+            build_did_panel,
+            did_frame,
+            load_inputs,
+            registry_adopters,
+        )
 
         inputs = load_inputs(data_dir)
         real = registry_adopters(inputs.policies)
@@ -131,7 +136,13 @@ def build_panel(data_dir, outcome: str) -> RobustnessPanel:
         return RobustnessPanel(**{**panel.__dict__, "real_adopters": tuple(c for c in real if str(c) in treated)})
 
     from analysis.data import load
-    from analysis.panels.budget import TKD_COVARIATES, adoption_table, cohorts_for_estimation, spending_panel, tkd_covariates
+    from analysis.panels.budget import (
+        TKD_COVARIATES,
+        adoption_table,
+        cohorts_for_estimation,
+        spending_panel,
+        tkd_covariates,
+    )
     from analysis.panels.treatment import real_adopter_codes
 
     dataset = load(data_dir)

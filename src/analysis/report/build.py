@@ -31,13 +31,19 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from analysis.data import load
+from analysis.data.names import pemda_names
 from analysis.errors import UsageError
 from analysis.paths import PROJECT_ROOT
 from analysis.report import history, pdf
 from analysis.report import provenance as prov
 from analysis.report import report_folder as folders
 from analysis.report.changes import Changes, compare
-from analysis.report.config import ReportSpec, load_reports, resolve_dependencies, select_reports
+from analysis.report.config import (
+    ReportSpec,
+    load_reports,
+    resolve_dependencies,
+    select_reports,
+)
 from analysis.report.index import INDEX_HTML, headline, write_index
 from analysis.report.output_folder import (
     OutputLock,
@@ -47,7 +53,13 @@ from analysis.report.output_folder import (
     display_path,
     make_out_dir,
 )
-from analysis.report.runner import RESULTS_JSON, ReportJob, ReportOutcome, run_jobs, warm_up
+from analysis.report.runner import (
+    RESULTS_JSON,
+    ReportJob,
+    ReportOutcome,
+    run_jobs,
+    warm_up,
+)
 from analysis.report.scrub import DEFAULT_MIN_COUNT, check_report_dir
 
 MANIFEST_JSON = "manifest.json"
@@ -101,9 +113,7 @@ def load_adopters(data_dir: Path) -> list[str]:
 def load_region_names(data_dir: Path) -> dict[str, str]:
     """Region code -> name from the dataset's ``regions`` table (titles' ``{region_name}``): a
     province's name is prefixed with "Provinsi" (kabupaten and kota names carry their kind)."""
-    regions = load(data_dir).regions
-    return {str(code): f"Provinsi {name}" if str(level).lower() in ("provinsi", "province") else str(name)
-            for code, name, level in zip(regions["region_code"], regions["name"], regions["level"])}
+    return pemda_names(load(data_dir).regions)
 
 
 def report_key(spec: ReportSpec, notebook_sha: str, inputs: dict[str, str], code: str, dep_keys: list[str]) -> str:
