@@ -247,7 +247,12 @@ def write_xlsx(table: pd.DataFrame, path: Path, sheet: str) -> None:
         for info in source.infolist():
             entry = zipfile.ZipInfo(info.filename, date_time=_XLSX_TIME)
             entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, source.read(info.filename))
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                # openpyxl stamps the save time as "modified" whatever the properties say
+                content = re.sub(rb"(<dcterms:modified[^>]*>)[^<]*(</dcterms:modified>)",
+                                 rb"\g<1>" + stamp.strftime("%Y-%m-%dT%H:%M:%SZ").encode() + rb"\g<2>", content)
+            target.writestr(entry, content)
     Path(path).write_bytes(fixed.getvalue())
 
 
