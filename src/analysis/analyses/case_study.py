@@ -176,10 +176,10 @@ def adoption_status(dataset, periods) -> pd.DataFrame:
     return assign_treatment(policies, dataset.regions, periods=months, trial_handling="exclude")
 
 
-def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd.DataFrame | None = None) -> CaseStudyData:
-    """The adopter's series, its donor pool and its timing (rules in the module doc).
-
-    ``series``: an already computed ``monthly_outcome`` (saves recomputing it)."""
+def adopter_series(dataset, region_code: str, outcome: str, *, series: pd.DataFrame | None = None):
+    """The Pemda's row of the regions table and the monthly outcome of every Pemda (``series``, or
+    :func:`monthly_outcome` when None), codes as text. Returns ``(region_code, regions, region,
+    series, periods)``; :class:`CaseStudyError` when the code is not in the regions table."""
     region_code = str(region_code)
     regions = dataset.regions.assign(region_code=dataset.regions["region_code"].astype(str))
     if region_code not in set(regions["region_code"]):
@@ -188,6 +188,14 @@ def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd
     series = monthly_outcome(dataset, outcome) if series is None else series
     series = series.assign(region_code=series["region_code"].astype(str))
     periods = sorted(series["period"].unique())
+    return region_code, regions, region, series, periods
+
+
+def build_case_study_data(dataset, region_code: str, outcome: str, *, series: pd.DataFrame | None = None) -> CaseStudyData:
+    """The adopter's series, its donor pool and its timing (rules in the module doc).
+
+    ``series``: an already computed ``monthly_outcome`` (saves recomputing it)."""
+    region_code, regions, region, series, periods = adopter_series(dataset, region_code, outcome, series=series)
     status = adoption_status(dataset, periods).set_index("region_code")
     if region_code not in status.index or pd.isna(status.at[region_code, "cohort"]):
         raise CaseStudyError(f"{region['name']} ({region_code}) has no WFA policy in force in the data window")
@@ -367,28 +375,39 @@ def true_effect(data_dir, result: CaseStudyResult, *, cells: pd.DataFrame | None
     d = result.data
     row = result.estimates.iloc[0]
     months = [t for t in result.sc.panel.times if row["first_period"] <= t <= row["last_period"]]
-    if d.outcome == "log_routine_spending":
+    if d.outcome not in ("log_routine_spending", "log_median_days"):
+        raise ValueError(f"no exact truth for outcome {d.outcome!r} (use log_median_days)")
+    return float(true_monthly_effects(data_dir, d.region_code, d.outcome, months, cells=cells).mean())
+
+
+def true_monthly_effects(data_dir, region_code: str, outcome: str, months: list[str], *,
+                         cells: pd.DataFrame | None = None) -> pd.Series:
+    """One Pemda's true effect per month of ``months`` (synthetic data only), on the scale of
+    ``outcome``: ``log_routine_spending``: ``log(sum realised / sum counterfactual)`` over the
+    routine categories, 0 in a month without WFA in force; ``log_median_days``: the
+    ``n_submitted``-weighted mean of the cells' true ``log_effect_median`` over the Pemda's cells
+    in ``cells`` (:func:`service_cells`; a cell without a truth row had no WFA: 0), NaN in a month
+    without any cell. ValueError for another outcome or without truth files."""
+    if outcome == "log_routine_spending":
         truth = read_truth_cells(data_dir, "budget")
         if truth is None:
             raise ValueError(f"{data_dir}: no truth_budget_cells.parquet (only simulated data have a true effect)")
-        truth = truth[(truth["region_code"].astype(str) == d.region_code) & truth["category"].isin(ROUTINE_CATEGORIES)]
+        truth = truth[(truth["region_code"].astype(str) == region_code) & truth["category"].isin(ROUTINE_CATEGORIES)]
         sums = truth.groupby("period")[["realized_idr", "counterfactual_idr"]].sum()
-        monthly = np.log(sums["realized_idr"] / sums["counterfactual_idr"]).reindex(months).fillna(0.0)
-        return float(monthly.mean())
-    if d.outcome == "log_median_days":
+        return np.log(sums["realized_idr"] / sums["counterfactual_idr"]).reindex(months).fillna(0.0)
+    if outcome == "log_median_days":
         if cells is None:
             raise ValueError("the service truth needs the outcome's cells (service_cells(dataset))")
         truth = read_truth_cells(data_dir, "service")
         if truth is None:
             raise ValueError(f"{data_dir}: no truth_service_cells.parquet (only simulated data have a true effect)")
-        truth = truth[(truth["units"] == "all") & (truth["region_code"].astype(str) == d.region_code)]
-        own = cells[(cells["region_code"] == d.region_code) & cells["month"].isin(months)]
+        truth = truth[(truth["units"] == "all") & (truth["region_code"].astype(str) == region_code)]
+        own = cells[(cells["region_code"] == region_code) & cells["month"].isin(months)]
         merged = own.merge(truth[["month", "service_type", "log_effect_median"]], on=["month", "service_type"], how="left")
-        merged["log_effect_median"] = merged["log_effect_median"].fillna(0.0)
-        merged["weighted"] = merged["log_effect_median"] * merged["n_submitted"]
+        merged["weighted"] = merged["log_effect_median"].fillna(0.0) * merged["n_submitted"]
         per_month = merged.groupby("month")[["weighted", "n_submitted"]].sum()
-        return float((per_month["weighted"] / per_month["n_submitted"]).reindex(months).mean())
-    raise ValueError(f"no exact truth for outcome {d.outcome!r} (use log_median_days)")
+        return (per_month["weighted"] / per_month["n_submitted"]).reindex(months)
+    raise ValueError(f"no exact truth for outcome {outcome!r}")
 
 
 def weights_table(result: CaseStudyResult, *, top: int = 10) -> pd.DataFrame:

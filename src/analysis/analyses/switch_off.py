@@ -40,13 +40,12 @@ from analysis.analyses.case_study import (
     OUTCOME_UNITS,
     TKD_CUT_START,
     CaseStudyError,
+    adopter_series,
     cut_shares,
     is_province,
-    monthly_outcome,
     region_label,
+    true_monthly_effects,
 )
-from analysis.data import read_truth_cells
-from analysis.data.schemas import ROUTINE_CATEGORIES
 from analysis.did.inference import randomization_inference
 from analysis.did.multiplegt import did_multiplegt_std_errors
 from analysis.notes import Note
@@ -123,14 +122,7 @@ def switch_off_panel(dataset, region_code: str, outcome: str, *, series: pd.Data
     """The Pemda's series and the never-adopters of its level (complete series), cut-adjusted
     when transfers are available. Returns ``(panel, on_periods, adjusted, label)``; ``panel`` is
     long ``region_code, period, value``, sorted by Pemda then month, balanced."""
-    region_code = str(region_code)
-    regions = dataset.regions.assign(region_code=dataset.regions["region_code"].astype(str))
-    if region_code not in set(regions["region_code"]):
-        raise CaseStudyError(f"region_code {region_code!r} is not in the regions table")
-    region = regions.set_index("region_code").loc[region_code]
-    series = monthly_outcome(dataset, outcome) if series is None else series
-    series = series.assign(region_code=series["region_code"].astype(str))
-    periods = sorted(series["period"].unique())
+    region_code, regions, region, series, periods = adopter_series(dataset, region_code, outcome, series=series)
     with_policy = regions[regions["region_code"].isin(dataset.policies["region_code"].astype(str))]
     in_force = treatment_by_period(dataset.policies, with_policy, periods=periods, max_gap_months=0)
     any_wfa = in_force[in_force["share_working_days"] > 0]
@@ -262,26 +254,7 @@ def true_switch_effects(data_dir, result: SwitchOffResult, *, cells: pd.DataFram
     service (``log_median_days``) from ``truth_service_cells.parquet`` weighted by the cells'
     requests (``cells``: :func:`analysis.analyses.case_study.service_cells`)."""
     periods = list(result.effects["period"])
-    if result.outcome == "log_routine_spending":
-        truth = read_truth_cells(data_dir, "budget")
-        if truth is None:
-            raise ValueError(f"{data_dir}: no truth_budget_cells.parquet (only simulated data have a true effect)")
-        truth = truth[(truth["region_code"].astype(str) == result.region_code) & truth["category"].isin(ROUTINE_CATEGORIES)]
-        sums = truth.groupby("period")[["realized_idr", "counterfactual_idr"]].sum()
-        return np.log(sums["realized_idr"] / sums["counterfactual_idr"]).reindex(periods).fillna(0.0)
-    if result.outcome == "log_median_days":
-        if cells is None:
-            raise ValueError("the service truth needs the outcome's cells (case_study.service_cells)")
-        truth = read_truth_cells(data_dir, "service")
-        if truth is None:
-            raise ValueError(f"{data_dir}: no truth_service_cells.parquet (only simulated data have a true effect)")
-        truth = truth[(truth["units"] == "all") & (truth["region_code"].astype(str) == result.region_code)]
-        own = cells[(cells["region_code"] == result.region_code) & cells["month"].isin(periods)]
-        merged = own.merge(truth[["month", "service_type", "log_effect_median"]], on=["month", "service_type"], how="left")
-        merged["weighted"] = merged["log_effect_median"].fillna(0.0) * merged["n_submitted"]
-        per_month = merged.groupby("month")[["weighted", "n_submitted"]].sum()
-        return (per_month["weighted"] / per_month["n_submitted"]).reindex(periods).fillna(0.0)
-    raise ValueError(f"no exact truth for outcome {result.outcome!r}")
+    return true_monthly_effects(data_dir, result.region_code, result.outcome, periods, cells=cells).fillna(0.0)
 
 
 # ------------------------------------------------------------------------------ notebook 35
