@@ -15,3 +15,13 @@ def test_volumes_coverage_and_count_from_the_parquet_equal_pandas(small_dataset,
     monkeypatch.setattr(overview, "_SCANNED", ())
     pd.testing.assert_frame_equal(coverage, overview.coverage(dataset))
     assert overview.n_rows(dataset, "service_requests") == len(dataset.service_requests)
+
+
+def test_months_per_year_from_the_parquet_equals_pandas(small_dataset):
+    from analysis.analyses import overview
+    from analysis.data import load
+
+    dataset = load(small_dataset)
+    scanned = overview.months_per_year(dataset)
+    assert scanned == overview.months_per_year(dataset.service_requests)
+    assert all(1 <= months <= 12 for months in scanned.values()) and len(scanned) >= 2

@@ -154,6 +154,26 @@ def _scanned_volumes(path) -> pd.DataFrame:
     return frame.astype({"year": int, "n_requests": "int64"}).reset_index(drop=True)
 
 
+def months_per_year(service_requests) -> dict[int, int]:
+    """Calendar months with at least one request, per year of submission (``{2025: 12, 2026: 9}``):
+    the volumes chart marks a partial year with it. ``service_requests``: the frame, or a loaded
+    :class:`~analysis.data.Dataset` (its validated Parquet is scanned by DuckDB, never read whole)."""
+    path = _parquet(service_requests, "service_requests") if hasattr(service_requests, "table_path") else None
+    if path is not None:
+        from analysis.data.connection import connection
+
+        source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+        with connection() as con:
+            rows = con.execute(f"SELECT year(submitted_at), count(DISTINCT month(submitted_at)) FROM {source} "
+                               "WHERE submitted_at IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()
+        return {int(year): int(months) for year, months in rows}
+    if hasattr(service_requests, "table_path"):
+        service_requests = service_requests.service_requests
+    submitted = service_requests["submitted_at"].dropna()
+    months = submitted.dt.to_period("M").groupby(submitted.dt.year).nunique()
+    return {int(year): int(count) for year, count in months.items()}
+
+
 def n_rows(dataset, table: str) -> int | None:
     """Accepted rows of ``table`` (from the Parquet footer when the dataset has one)."""
     path = _parquet(dataset, table)

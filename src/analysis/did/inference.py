@@ -260,21 +260,41 @@ def _assignments(data: pd.DataFrame, assign_by: str, columns: list[str],
                         stratum_names=list(names), row_cluster=row_cluster, treated=treated)
 
 
-def _with_assignment(data: pd.DataFrame, columns: list[str], assignment: _Assignments,
-                     labels: list, shift: tuple[str, np.ndarray, float] | None = None) -> pd.DataFrame:
-    """``data`` with the assignment columns set from ``labels`` (one per cluster) and, with
-    ``shift = (outcome, cells, tau)``, ``tau`` subtracted from the outcome on ``cells``."""
-    frame = data.copy(deep=False)
-    for k, column in enumerate(columns):
-        values = np.array([label[k] for label in labels], dtype=object)[assignment.row_cluster]
-        try:
-            frame[column] = pd.array(values, dtype=data[column].dtype)
-        except (TypeError, ValueError):
-            frame[column] = values
-    if shift is not None:
-        outcome, cells, tau = shift
-        frame[outcome] = data[outcome].to_numpy(dtype=float) - tau * cells
-    return frame
+class _AssignedColumns:
+    """The assignment columns under any candidate assignment, built by one ``take`` per column.
+
+    Permutations only rearrange the observed labels, so each column's possible values are known
+    once (``values[k]``, in the data column's dtype); a candidate is then a code per cluster."""
+
+    def __init__(self, data: pd.DataFrame, columns: list[str], assignment: _Assignments) -> None:
+        distinct = list(dict.fromkeys(assignment.labels))
+        self.columns = columns
+        self.row_cluster = assignment.row_cluster
+        self.position = {label: i for i, label in enumerate(distinct)}
+        self.values = []
+        for k, column in enumerate(columns):
+            raw = np.array([label[k] for label in distinct], dtype=object)
+            try:
+                self.values.append(pd.array(raw, dtype=data[column].dtype))
+            except (TypeError, ValueError):
+                self.values.append(raw)
+
+    def codes(self, labels: list) -> np.ndarray:
+        """Per cluster: the position of its label among the distinct labels."""
+        return np.fromiter((self.position[label] for label in labels), dtype=np.intp, count=len(labels))
+
+    def frame(self, data: pd.DataFrame, cluster_codes: np.ndarray,
+              shift: tuple[str, np.ndarray, float] | None = None) -> pd.DataFrame:
+        """``data`` with the assignment columns set from ``cluster_codes`` and, with ``shift =
+        (outcome, cells, tau)``, ``tau`` subtracted from the outcome on ``cells``."""
+        frame = data.copy(deep=False)
+        row_codes = cluster_codes[self.row_cluster]
+        for column, values in zip(self.columns, self.values):
+            frame[column] = values.take(row_codes)
+        if shift is not None:
+            outcome, cells, tau = shift
+            frame[outcome] = data[outcome].to_numpy(dtype=float) - tau * cells
+        return frame
 
 
 def treated_cells(data: pd.DataFrame, *, cohort: str, time: str) -> np.ndarray:
@@ -348,9 +368,12 @@ def randomization_inference(
         candidates = [assignment.draw(rng) for _ in range(draws)]
         exact, used_seed = False, seed
 
+    assigned = _AssignedColumns(data, columns, assignment)
+    codes = [assigned.codes(labels) for labels in [assignment.labels, *candidates]]
+
     def frames(shift=None):
-        for labels in [assignment.labels, *candidates]:
-            yield _with_assignment(data, columns, assignment, labels, shift)
+        for cluster_codes in codes:
+            yield assigned.frame(data, cluster_codes, shift)
 
     estimate, se, observed, null_est, null_stat, n_failed = _test(frames(), estimator, statistic)
     pvalue = _pvalue(observed, null_stat)

@@ -361,7 +361,8 @@ def _build_locked(
     write_manifest(complete=False)
     if job_list:
         prepare_panels(data_dir, stream)
-    job_list = schedule(job_list, previous)
+    job_list = schedule(job_list, previous, {spec.slug: spec.expected_seconds for spec in specs
+                                             if spec.expected_seconds is not None})
     dependencies = {spec.slug: resolve_dependencies(spec, specs) for spec in selected}
     try:
         run_jobs(job_list, dependencies, max_workers=jobs, on_event=Progress(len(job_list), stream), on_finish=finish)
@@ -419,17 +420,23 @@ def prepare_panels(data_dir: Path, stream: TextIO) -> None:
     print(f"panels: {directory.name} ready in {time.perf_counter() - started:.1f} s", file=stream, flush=True)
 
 
-def schedule(job_list: list[ReportJob], previous: dict[str, dict[str, Any]]) -> list[ReportJob]:
+def schedule(job_list: list[ReportJob], previous: dict[str, dict[str, Any]],
+             expected: dict[str, float] | None = None) -> list[ReportJob]:
     """The order the reports start in (dependencies still come first: :func:`run_jobs` waits for
     them): every report in the first language before any in another, so that the second
     language's run finds the first one's estimates in the compute cache instead of computing
-    them at the same time; within a language, the longest first (previous build's durations)."""
+    them at the same time; within a language, the longest first, by the previous build's
+    durations or else ``expected`` (slug -> seconds: reports.yaml's ``expected_seconds``), so
+    that a cold build does not end with one long report running alone."""
     languages: dict[Any, int] = {}
     for job in job_list:
         languages.setdefault(job.lang, len(languages))
+    expected = expected or {}
 
     def duration(job: ReportJob) -> float:
         value = previous.get(job.slug, {}).get("duration_s")
+        if not isinstance(value, (int, float)):
+            value = expected.get(job.slug)
         return -float(value) if isinstance(value, (int, float)) else 0.0
 
     return sorted(job_list, key=lambda job: (languages[job.lang], duration(job)))

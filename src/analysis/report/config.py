@@ -59,6 +59,9 @@ class ReportSpec:
     depends_on: tuple[str, ...] = ()
     declared_parameters: tuple[str, ...] = ()
     headline: str | None = None  # name of the results.json entry shown on the index page
+    #: seconds one instance takes to compute on the default data (reports.yaml ``expected_seconds``):
+    #: the build starts the longest first when no earlier build in the output folder says better
+    expected_seconds: float | None = None
 
     @property
     def lang(self) -> str | None:
@@ -138,7 +141,8 @@ def expand_entry(
     ``{region_name}`` (a code without a name is shown as the code)."""
     if not isinstance(entry, dict) or "notebook" not in entry:
         raise UsageError(f"reports.yaml: every report needs a 'notebook' (got {entry!r})")
-    unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on", "headline"}
+    unknown_keys = set(entry) - {"notebook", "slug", "title", "parameters", "matrix", "foreach_adopter", "depends_on", "headline",
+                                  "expected_seconds"}
     if unknown_keys:
         raise UsageError(f"reports.yaml: report {entry['notebook']!r} has unknown keys {sorted(unknown_keys)}")
     notebook = check_name(str(entry["notebook"]), "reports.yaml: notebook")
@@ -178,9 +182,20 @@ def expand_entry(
                 title={k: _fill(_fill_labels(str(v), title_context, k), title_context) for k, v in title.items()},
                 depends_on=tuple(slugify(_fill(str(d), context)) for d in depends),
                 headline=entry.get("headline"),
+                expected_seconds=_expected_seconds(entry),
             )
         )
     return specs
+
+
+def _expected_seconds(entry: dict[str, Any]) -> float | None:
+    value = entry.get("expected_seconds")
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise UsageError(f"reports.yaml: report {entry['notebook']!r}: expected_seconds must be a number "
+                         f">= 0 (seconds), got {value!r}")
+    return float(value)
 
 
 def load_reports(

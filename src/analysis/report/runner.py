@@ -186,6 +186,9 @@ def run_notebook(job: ReportJob, executed: Path) -> None:
         log_output=False,
         execution_timeout=job.execution_timeout,
         kernel_manager_class=quiet_kernel_manager(),
+        # the last cell has finished and every file it wrote is in place: waiting for a polite
+        # kernel shutdown (about 1 s of idle time per report, 0.5-2.5 s measured) buys nothing
+        shutdown_kernel="immediate",
     )
 
 
@@ -252,7 +255,7 @@ def _pool_context():
     if "forkserver" in methods:
         context = get_context("forkserver")
         context.set_forkserver_preload(["papermill", "jupyter_client.manager", "analysis.report.runner",
-                                        "analysis.report.portable", "analysis.report.render"])
+                                        "analysis.report.portable", "analysis.report.render", "analysis.report.warm"])
         return context
     return get_context("spawn")
 
