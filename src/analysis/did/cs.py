@@ -36,6 +36,7 @@ from analysis.did._panel import (
     warn_few_treated,
 )
 from analysis.did.results import CallawaySantAnnaResult, PretrendTest, pretrend_wald_test
+from analysis.did.propensity_reuse import reused_propensity_fits
 
 _CONTROL = {"never": "nevertreated", "not_yet": "notyettreated"}
 _METHODS = ("dr", "ipw", "reg")
@@ -116,26 +117,27 @@ def callaway_santanna(
     cluster_vars = None
     if cluster is not None and cluster != unit:
         cluster_vars = [cluster]
-    native = moderndid.att_gt(
-        panel.data,
-        yname="outcome",
-        tname="time",
-        idname="unit",
-        gname="cohort",
-        xformla=("~ " + " + ".join(covariates)) if covariates else None,
-        weightsname=weights,
-        alpha=alpha,
-        cband=bootstrap,
-        boot=bootstrap,
-        biters=n_boot,
-        clustervars=cluster_vars,
-        est_method=method,
-        allow_unbalanced_panel=allow_unbalanced and not panel.balanced,
-        control_group=_CONTROL[control],
-        anticipation=anticipation,
-        base_period=base_period,
-        random_state=seed,
-    )
+    with reused_propensity_fits():  # the same logit fits are made once (module propensity_reuse)
+        native = moderndid.att_gt(
+            panel.data,
+            yname="outcome",
+            tname="time",
+            idname="unit",
+            gname="cohort",
+            xformla=("~ " + " + ".join(covariates)) if covariates else None,
+            weightsname=weights,
+            alpha=alpha,
+            cband=bootstrap,
+            boot=bootstrap,
+            biters=n_boot,
+            clustervars=cluster_vars,
+            est_method=method,
+            allow_unbalanced_panel=allow_unbalanced and not panel.balanced,
+            control_group=_CONTROL[control],
+            anticipation=anticipation,
+            base_period=base_period,
+            random_state=seed,
+        )
     unit_ids = tuple(sorted(pd.unique(data[unit])))
     cluster_ids = unit_ids
     if cluster_vars:
