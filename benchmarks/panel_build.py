@@ -144,9 +144,12 @@ def main() -> None:
         n, wall, cpu = best
         print(f"{args.impl}\t{n}\t{wall:.2f}\t{cpu:.2f}\t{_peak_mb():.0f}")
         return
-    from analysis.simulate import ensure_dataset
+    if args.data_dir is None:  # a dataset of the user's (--data-dir) is read as it is, never re-simulated
+        from analysis.simulate import ensure_dataset
 
-    ensure_dataset(data_dir, size=args.size)
+        ensure_dataset(data_dir, size=args.size)
+    elif not Path(path).is_file():
+        raise SystemExit(f"{path}: no such file (--data-dir must hold service_requests.parquet)")
     load = os.getloadavg()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, "
           f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB RAM, Python "

@@ -123,15 +123,15 @@ def main() -> None:
                 cache)
         if args.jobs1:
             run("cold full build, --jobs 1", work / "out1", 1, [], work / "cache1")
-    print(f"{'case':<44} {'wall s':>8} {'exit':>5} {'peak MB':>8} {'load':>5}  earlier")
-    for name, seconds, code, peak, load, _ in rows:
-        earlier = EARLIER.get(name.replace(f"--jobs {args.jobs}", "--jobs 2"), "")
-        print(f"{name:<44} {seconds:8.1f} {code:5d} {peak:8.0f} {load:5.1f}  {earlier}")
-    for name, *_, log in rows:
-        if log.exists():
-            print(f"\n--- build log: {name}")
-            print("\n".join(line for line in log.read_text().splitlines()
-                            if line.startswith(("[", "build:", "panels:"))))
+        print(f"{'case':<44} {'wall s':>8} {'exit':>5} {'peak MB':>8} {'load':>5}  earlier")
+        for name, seconds, code, peak, load, _ in rows:
+            earlier = EARLIER.get(name.replace(f"--jobs {args.jobs}", "--jobs 2"), "")
+            print(f"{name:<44} {seconds:8.1f} {code:5d} {peak:8.0f} {load:5.1f}  {earlier}")
+        for name, *_, log in rows:
+            if log.exists():
+                print(f"\n--- build log: {name}")
+                print("\n".join(line for line in log.read_text().splitlines()
+                                if line.startswith(("[", "build:", "panels:"))))
 
 
 if __name__ == "__main__":
