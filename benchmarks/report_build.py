@@ -31,9 +31,9 @@ from pathlib import Path
 
 #: Earlier numbers (benchmarks/README.md) for the side-by-side table.
 EARLIER = {
-    "cold full build, --jobs 2": "282.6 (quiet; 22 reports) / 1122.7 build, load 15 (24 reports, main before this change)",
-    "no-change rebuild, --jobs 2": "4.4",
-    "language-only rebuild (--force --lang en)": "= half a cold build (every estimate recomputed)",
+    "cold full build, --jobs 2": "287.7 wall (quiet; 50 reports, main 3668aa4) / 282.6 (quiet; 22 reports, wave 1)",
+    "no-change rebuild, --jobs 2": "5.5 (load 4.8) / 4.4 (quiet, 22 reports)",
+    "language-only rebuild (--force --lang en)": "95.4 (24 reports, load 10)",
     "cold full build, --jobs 1": "452.7 (22 reports)",
 }
 
