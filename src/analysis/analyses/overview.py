@@ -11,10 +11,20 @@ import pandas as pd
 from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
 
 
+#: ``instrument`` of an adoption the simulator made (``source == "simulated"``): a code the page
+#: words from the catalogue (``label.instrument.simulated_adoption``), not the simulator's text
+SIMULATED_INSTRUMENT = "simulated_adoption"
+
+
 def adoption_timeline(policies: pd.DataFrame, regions: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per adoption, by start date: ``name, region_code, start_date, end_date,
-    wfa_days_per_week, is_trial, instrument``. Names come from ``policies.name`` or ``regions``."""
+    wfa_days_per_week, is_trial, instrument``. Names come from ``policies.name`` or ``regions``;
+    the instrument of a simulated adoption is :data:`SIMULATED_INSTRUMENT`, any other is the
+    registry's own text (the name of a legal instrument)."""
     frame = policies.copy()
+    if "source" in frame and "instrument" in frame:
+        simulated = frame["source"].astype("string").str.strip().str.lower().eq("simulated").fillna(False)
+        frame["instrument"] = frame["instrument"].astype(object).where(~simulated.to_numpy(), SIMULATED_INSTRUMENT)
     if regions is not None and "name" in regions:
         names = regions.set_index("region_code")["name"]
         fallback = frame["region_code"].map(names)

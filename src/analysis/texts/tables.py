@@ -38,11 +38,11 @@ COLUMN_LABELS: dict[str, str] = {
     "category": "category", "status": "status", "service_type": "service_type", "split": "split",
     "group": "group", "estimator": "estimator", "table": "table", "reason": "reject_reason",
     "adjusted": "adjusted", "is_trial": "bool", "method": "method", "risk": "risk", "verdict": "verdict",
-    "measure": "result", "level": "level",
+    "measure": "result", "level": "level", "instrument": "instrument",
 }
 #: Label domains whose codes come from the data ("other values allowed" in the schema): a code
 #: without a text is shown as it is, underscores as spaces, rather than stopping the report.
-OPEN_DOMAINS = ("category",)
+OPEN_DOMAINS = ("category", "instrument")
 #: Formats whose input is text (periods, dates); a text cell in any other number column is shown
 #: as it is.
 TEXT_KINDS = ("text", "period", "month", "date")
