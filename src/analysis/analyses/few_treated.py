@@ -188,7 +188,7 @@ def service_headline_inference(a: ServiceTimeAnalysis, inputs: ServiceInputs | N
     frame["level"] = pemda_level(frame["region_code"])
     result = randomization_inference(frame, imputation_statistic, assign_by="region_code", cohort="cohort",
                                      outcome="y", time="month", strata=list(RECOMMENDED_STRATA), draws=draws,
-                                     seed=seed)
+                                     seed=seed, linear_outcome=True)
     return HeadlineInference(_randomization(result, choice, "imputation_studentised", details), m.att, m.se,
                              m.ci_low, m.ci_high, result, "imputation_studentised", threshold)
 
@@ -232,7 +232,7 @@ def budget_headline_inference(analysis: BudgetAnalysis, *, draws: int = DEFAULT_
     frame = budget_ri_frame(analysis)
     result = randomization_inference(frame, _budget_statistic, assign_by="region_code", cohort="cohort",
                                      outcome="y", time="time", strata=list(RECOMMENDED_STRATA), draws=draws,
-                                     seed=seed)
+                                     seed=seed, linear_outcome=True)
     return HeadlineInference(_randomization(result, choice, "balanced_imputation_cut_exposure", details), head.att,
                              head.se, head.ci_low, head.ci_high, result, "balanced_imputation_cut_exposure",
                              threshold)

@@ -282,7 +282,8 @@ def run_robustness(panel: RobustnessPanel, *, ri_draws: int = few_treated.DEFAUL
     try:
         ri = randomization_inference(panel.data, _statistic(panel), assign_by="region_code", cohort=panel.cohort,
                                      outcome="y", time=panel.time, strata=list(RECOMMENDED_STRATA), draws=ri_draws,
-                                     seed=seed, confidence_interval=choice.method == "randomization")
+                                     seed=seed, confidence_interval=choice.method == "randomization",
+                                     linear_outcome=True)
         rows.append({"estimator": "randomization", "att": ri.estimate, "se": float("nan"), "ci_low": ri.ci_low,
                      "ci_high": ri.ci_high, "pvalue": ri.pvalue, "inference": "randomization", "n_treated": n_treated})
         results["randomization"] = ri

@@ -198,7 +198,8 @@ def analyse_switch_off(dataset, region_code: str = "33.72", outcome: str = "log_
 
         return randomization_inference(frame, estimator, assign_by="region_code", cohort=["switch_on", "switch_off"],
                                        statistic="estimate", outcome=column, treated=is_switcher,
-                                       confidence_interval=with_ci, max_exact=len(codes), alpha=alpha)
+                                       confidence_interval=with_ci, max_exact=len(codes), alpha=alpha,
+                                       linear_outcome=True)
 
     rows = []
     for k, h in enumerate(horizons):
