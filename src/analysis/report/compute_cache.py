@@ -27,6 +27,11 @@ computing it again. A lock held by a process that died is released by the operat
 entry that cannot be read back (truncated, corrupt, written by another library version) is
 computed again and overwritten.
 
+Why not ``joblib.Memory``: it keys a call by the function's own source and the pickled
+arguments; a change in the analysis code that function calls, or new files behind the same
+dataset directory (an argument ``data_dir`` hashes as its path, not its content), would reuse a stale
+entry, and two processes asking for the same entry both compute it.
+
 ``PEMDA_WFA_COMPUTE_CACHE=off`` disables the cache (every call computes). Each call is logged:
 to ``ctx.output_dir / COMPUTE_LOG`` (one JSON line per call: function, ``cached`` or
 ``computed``, seconds), which the build turns into the per-report ``estimates: cached`` line of
