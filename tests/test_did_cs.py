@@ -293,3 +293,23 @@ def test_reused_propensity_fits_change_no_digit_and_fit_each_problem_once(spec, 
     assert propensity_reuse._STORE is None  # the block restored statsmodels everywhere
     assert not [name for name, module in list(sys.modules.items())
                 if isinstance(getattr(module, "sm", None), propensity_reuse._Statsmodels)]
+
+
+def test_propensity_fit_keys_follow_the_content_of_every_argument():
+    import hashlib
+
+    import statsmodels.api as sm
+
+    from analysis.did.propensity_reuse import _fingerprint
+
+    def key(*values):
+        digest = hashlib.sha256()
+        _fingerprint(values, digest)
+        return digest.hexdigest()
+
+    y, x = np.array([0.0, 1.0, 1.0]), np.ones((3, 1))
+    assert key(y, x, sm.families.Binomial()) == key(y.copy(), x.copy(), sm.families.Binomial())
+    assert key(y, x, sm.families.Binomial()) != key(y, x, sm.families.Binomial(link=sm.families.links.Probit()))
+    assert key(y, x) != key(y, 2 * x) != key(y, x.astype(np.float32))
+    labels = np.array(["a", "b"], dtype=object)
+    assert key(labels) == key(np.array(["a", "b"], dtype=object)) != key(np.array(["a", "c"], dtype=object))

@@ -54,7 +54,8 @@ def _fingerprint(value: Any, digest: hashlib._Hash) -> None:
     if isinstance(value, np.ndarray) or hasattr(value, "__array__") and not isinstance(value, (str, bytes)):
         array = np.ascontiguousarray(np.asarray(value))
         digest.update(f"array{array.dtype.str}{array.shape}".encode())
-        digest.update(array.tobytes())
+        # an object array's bytes are pointers: its values are hashed instead
+        digest.update(pickle.dumps(array.tolist(), protocol=5) if array.dtype.hasobject else array.tobytes())
     elif isinstance(value, dict):
         for key in sorted(value):
             digest.update(repr(key).encode())
@@ -63,10 +64,7 @@ def _fingerprint(value: Any, digest: hashlib._Hash) -> None:
         digest.update(f"seq{len(value)}".encode())
         for item in value:
             _fingerprint(item, digest)
-    elif isinstance(value, sm.families.Family):
-        digest.update(f"family:{type(value).__module__}.{type(value).__qualname__}:"
-                      f"{type(value.link).__qualname__}".encode())
-    else:
+    else:  # scalars, a family and its link (their pickles are deterministic)
         digest.update(pickle.dumps(value, protocol=5))
 
 
