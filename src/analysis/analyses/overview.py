@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.data.parsing import sql_literal
 from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
 
 
@@ -107,7 +108,7 @@ def _parquet(dataset, table: str):
 def _scanned_coverage(path, table: str, time_column: str | None) -> tuple:
     from analysis.data.connection import connection
 
-    source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+    source = f"read_parquet({sql_literal(str(path))})"
     period = f"strftime(min({time_column}), '%Y-%m'), strftime(max({time_column}), '%Y-%m')" if time_column else "NULL, NULL"
     with connection() as con:
         n, pemda, first, last = con.execute(
@@ -149,7 +150,7 @@ def service_volumes(service_requests) -> pd.DataFrame:
 def _scanned_volumes(path) -> pd.DataFrame:
     from analysis.data.connection import connection, fetch_frame
 
-    source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+    source = f"read_parquet({sql_literal(str(path))})"
     sql = f"""
         SELECT CAST(service_type AS VARCHAR) AS service_type, CAST(year(submitted_at) AS BIGINT) AS year,
                count(*) AS n_requests,
@@ -172,7 +173,7 @@ def months_per_year(service_requests) -> dict[int, int]:
     if path is not None:
         from analysis.data.connection import connection
 
-        source = "read_parquet(" + "'" + str(path).replace("'", "''") + "')"
+        source = f"read_parquet({sql_literal(str(path))})"
         with connection() as con:
             rows = con.execute(f"SELECT year(submitted_at), count(DISTINCT month(submitted_at)) FROM {source} "
                                "WHERE submitted_at IS NOT NULL GROUP BY 1 ORDER BY 1").fetchall()

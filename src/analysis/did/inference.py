@@ -466,17 +466,11 @@ def _pvalue(observed: float, null_stat: np.ndarray) -> float:
 
 
 def _invert(pvalue_at: Callable[[float], float], estimate: float, scale: float, alpha: float,
-            tolerance: float) -> tuple[float, float]:
+            tolerance: float) -> tuple[tuple[float, float], list[tuple[float, float] | None]]:
     """End points of {τ₀: p(τ₀) > alpha}: from the estimate outwards in doubling steps of two
     ``scale`` (the analytic SE, else the SD of the null estimates) until rejected (12 doublings
-    at most, else unbounded), then bisection to ``tolerance x scale``."""
-    return _invert_brackets(pvalue_at, estimate, scale, alpha, tolerance)[0]
-
-
-def _invert_brackets(pvalue_at: Callable[[float], float], estimate: float, scale: float, alpha: float,
-                     tolerance: float) -> tuple[tuple[float, float], list[tuple[float, float] | None]]:
-    """:func:`_invert`'s end points, and per side its last bracket ``(inside, outside)`` (None
-    for an unbounded side)."""
+    at most, else unbounded), then bisection to ``tolerance x scale``. Also returns, per side,
+    the last bracket ``(inside, outside)`` (None for an unbounded side)."""
     ends, brackets = [], []
     for direction in (-1.0, 1.0):
         inside, step, outside = estimate, 2.0 * scale, None
@@ -512,7 +506,7 @@ def _interval(pvalue_at, frames_at, estimator, statistic: str, estimate: float, 
         fast = linear_pvalue(frames_at, estimator, statistic, scale, _pvalue)
         if fast is not None:
             try:
-                ends, brackets = _invert_brackets(fast, estimate, scale, alpha, tolerance)
+                ends, brackets = _invert(fast, estimate, scale, alpha, tolerance)
             except ArithmeticError:
                 ends, brackets = None, []
             confirmed = ends is not None and (statistic != "t" or all(
@@ -520,7 +514,9 @@ def _interval(pvalue_at, frames_at, estimator, statistic: str, estimate: float, 
                 for bracket in brackets))
             if confirmed:
                 return ends
-    return _invert(pvalue_at, estimate, scale, alpha, tolerance)
+    return _invert(pvalue_at, estimate, scale, alpha, tolerance)[0]
+
+
 def choose_inference(n_treated_clusters: int, *,
                      threshold: int = MIN_TREATED_CLUSTERS_ANALYTIC) -> Inference:
     """The inference an estimate with ``n_treated_clusters`` treated Pemda should report:

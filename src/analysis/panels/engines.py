@@ -18,6 +18,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from analysis.data.parsing import sql_literal
 from analysis.errors import DataContractError
 from analysis.panels.queries import REQUIRED_COLUMNS
 
@@ -68,17 +69,13 @@ def check_columns(columns, where: str) -> None:
                                 f"(service_requests needs {', '.join(REQUIRED_COLUMNS)})")
 
 
-def _sql_string(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 def connect(*, threads: int | None = None, memory_limit: str | None = None,
             temp_directory: str | None = None) -> duckdb.DuckDBPyConnection:
     """An in-memory DuckDB connection that spills to ``temp_directory`` (default: a new private
     temporary directory)."""
     con = duckdb.connect(":memory:")
     spill = temp_directory or tempfile.mkdtemp(prefix="panel_duckdb_")
-    con.execute(f"SET temp_directory = {_sql_string(spill)}")
+    con.execute(f"SET temp_directory = {sql_literal(spill)}")
     con.execute("SET preserve_insertion_order = false")
     try:
         con.execute("SET enable_progress_bar = false")
@@ -106,7 +103,7 @@ def register_duckdb_source(con: duckdb.DuckDBPyConnection, requests) -> str:
     for text in parquet_sources(requests):
         if "://" not in text and Path(text).is_dir():
             text = str(Path(text) / "**" / "*.parquet")
-        locations.append(_sql_string(text))
+        locations.append(sql_literal(text))
     where = ", ".join(str(r) for r in (requests if isinstance(requests, (list, tuple)) else [requests]))
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW src_all AS SELECT * FROM read_parquet([{', '.join(locations)}], "
