@@ -43,3 +43,14 @@ def test_a_simulated_adoption_is_worded_in_the_page_language_and_a_real_instrume
     shown = {lang: for_display(timeline, lang).iloc[:, -1].tolist() for lang in ("id", "en")}
     assert shown["id"] == ["SE Gubernur Nomor 188/KPG.03/BKD", "Adopsi simulasi (data sintetis)"]
     assert shown["en"] == ["SE Gubernur Nomor 188/KPG.03/BKD", "Simulated adoption (synthetic data)"]
+
+
+def test_adoptions_name_a_province_as_a_province():
+    from analysis.analyses import overview
+
+    policies = pd.DataFrame({"region_code": ["17", "17.71"], "name": ["Bengkulu", "Kota Bengkulu"],
+                             "start_date": pd.to_datetime(["2026-01-01", "2026-03-01"])})
+    regions = pd.DataFrame({"region_code": ["17", "17.71"], "name": ["Bengkulu", "Kota Bengkulu"],
+                            "level": ["provinsi", "kota"]})
+    assert overview.adoption_timeline(policies, regions)["name"].tolist() == ["Provinsi Bengkulu", "Kota Bengkulu"]
+    assert overview.adoption_timeline(policies)["name"].tolist() == ["Bengkulu", "Kota Bengkulu"]

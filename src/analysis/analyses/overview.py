@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from analysis.data.names import pemda_names
 from analysis.data.parsing import sql_literal
 from analysis.data.schemas import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES
 
@@ -19,18 +20,18 @@ SIMULATED_INSTRUMENT = "simulated_adoption"
 
 def adoption_timeline(policies: pd.DataFrame, regions: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per adoption, by start date: ``name, region_code, start_date, end_date,
-    wfa_days_per_week, is_trial, instrument``. Names come from ``policies.name`` or ``regions``;
-    the instrument of a simulated adoption is :data:`SIMULATED_INSTRUMENT`, any other is the
+    wfa_days_per_week, is_trial, instrument``. Names follow the one Pemda-name rule
+    (:func:`analysis.data.names.pemda_names`: "Provinsi Bengkulu", not "Bengkulu", which is also
+    a kota) when ``regions`` has names and levels, else ``policies.name``; the instrument of a simulated adoption is :data:`SIMULATED_INSTRUMENT`, any other is the
     registry's own text (the name of a legal instrument)."""
     frame = policies.copy()
     if "source" in frame and "instrument" in frame:
         simulated = frame["source"].astype("string").str.strip().str.lower().eq("simulated").fillna(False)
         frame["instrument"] = frame["instrument"].astype(object).where(~simulated.to_numpy(), SIMULATED_INSTRUMENT)
-    if regions is not None and "name" in regions:
-        names = regions.set_index("region_code")["name"]
-        fallback = frame["region_code"].map(names)
-        frame["name"] = frame["name"].fillna(fallback) if "name" in frame else fallback
-    elif "name" not in frame:
+    if regions is not None and {"name", "level"} <= set(regions.columns):
+        official = frame["region_code"].astype(str).map(pemda_names(regions))
+        frame["name"] = official.fillna(frame["name"]) if "name" in frame else official
+    if "name" not in frame:
         frame["name"] = frame["region_code"]
     columns = ["name", "region_code", "start_date", "end_date", "wfa_days_per_week", "is_trial", "instrument"]
     frame = frame[[c for c in columns if c in frame]]
