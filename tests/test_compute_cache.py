@@ -43,7 +43,7 @@ def test_second_call_is_read_back_and_logged(tmp_path):
 
 
 @pytest.mark.parametrize("change", ["data", "parameters", "argument", "keyword", "code"])
-def test_a_change_of_data_parameters_arguments_or_code_recomputes(change):
+def test_a_change_of_data_parameters_arguments_or_code_recomputes(change, monkeypatch):
     frame = pd.DataFrame({"y": [1.0, 2.0]})
     base = dict(args=(frame,), kwargs={"scale": 1.0}, context={"data": "d1", "parameters": {"n_draws": 99}})
     cached_call(estimate, base["args"], base["kwargs"], context=base["context"])
@@ -54,10 +54,8 @@ def test_a_change_of_data_parameters_arguments_or_code_recomputes(change):
         "keyword": dict(base, kwargs={"scale": 2.0}),
         "code": base,
     }[change]
-    if change == "code":
-        key = make_key(estimate, other["args"], other["kwargs"], context=other["context"], code="another version")
-        assert key != make_key(estimate, other["args"], other["kwargs"], context=other["context"])
-        return
+    if change == "code":  # the analysis code changed since the entry was written
+        monkeypatch.setattr(compute_cache, "code_version", lambda root=None: "another version")
     cached_call(estimate, other["args"], other["kwargs"], context=other["context"])
     assert len(CALLS) == 2
 

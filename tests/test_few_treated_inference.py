@@ -36,6 +36,23 @@ def test_imputation_statistic_is_the_imputation_point_estimate():
     assert se > 0
 
 
+def test_imputation_statistic_se_equals_an_explicit_dummy_regression():
+    """The SE by its formula (docstring) from a least-squares fit with explicit unit and month
+    dummies on the untreated cells: sqrt(sum over clusters of (sum of (tau - ATT))^2) / n."""
+    data = _panel(seed=5, n_units=12, n_months=6, treated=(0, 1, 2, 3), start=3, drop=0.1)
+    att, se = few_treated.imputation_statistic(data)
+    units = pd.get_dummies(data["unit_id"], prefix="u", dtype=float)
+    months = pd.get_dummies(data["month"], prefix="m", dtype=float).iloc[:, 1:]
+    design = pd.concat([units, months], axis=1).to_numpy()
+    treated = ((data["cohort"] > 0) & (data["month"] >= data["cohort"])).to_numpy()
+    coef, *_ = np.linalg.lstsq(design[~treated], data["y"].to_numpy()[~treated], rcond=None)
+    effects = data["y"].to_numpy()[treated] - design[treated] @ coef
+    clusters = data["region_code"].to_numpy()[treated]
+    sums = pd.Series(effects - effects.mean()).groupby(clusters).sum().to_numpy()
+    assert att == pytest.approx(effects.mean(), abs=1e-10)
+    assert se == pytest.approx(np.sqrt((sums**2).sum()) / len(effects), rel=1e-9)
+
+
 def test_level_stratum_from_the_region_code():
     level = few_treated.pemda_level(pd.Series(["17", "17.09", "32", "71.11"]))
     assert list(level) == ["provinsi", "kabkota", "provinsi", "kabkota"]

@@ -19,8 +19,8 @@ completion hazard is events / days at risk (constant in the bin, as in the model
 still open after ``t`` days is ``exp(-sum of hazard x time in each bin up to t)``, the
 piecewise-exponential (life-table) estimate of the Kaplan–Meier curve at the resolution of the day
 bins, from every request of the sample Pemda. (Before the aggregation stage they were Kaplan–Meier
-curves of a seeded random sample of 100,000 requests, :func:`request_sample` and
-:func:`km_before_after`, kept for comparison; the curves only illustrate.)
+curves of a seeded random sample of 100,000 requests; :func:`km_before_after` is kept for
+comparison; the curves only illustrate.)
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from analysis.panels.km import kaplan_meier
 from analysis.panels.aggregate import person_period_counts as counts_from_person_periods
 from analysis.panels.engines import DuckDBEngine
 from analysis.panels.queries import DAY_BINS, finish_person_periods, person_periods_sql
-from analysis.panels.service import _register_source, connect, extraction_moment
+from analysis.panels.service import extraction_moment
 
 
 MS_PER_DAY = 86_400_000
@@ -56,55 +56,6 @@ class HazardResult:
     n_treated_pemda: int
     n_control_pemda: int
     model: Note  # hazard_model: the model and the size of its person-period data
-
-
-def request_sample(
-    requests, treatment: pd.DataFrame, *, extracted_at, start: str = "2025-01", end: str | None = None,
-    n_control_pemda: int = 60, max_requests: int = 300_000, seed: int = 20260101,
-) -> tuple[pd.DataFrame, Note]:
-    """Requests for the hazard model: ``region_code, service_type, month, days, completed, wfa, adopter``.
-
-    ``requests`` is a DataFrame or parquet path (read by DuckDB, only the needed columns). Rows are
-    sorted before the seeded thinning, so the sample does not depend on DuckDB's thread order.
-    """
-    t = treatment[treatment["in_staggered_sample"]]
-    adopters = t[t["status"] == "adopter"]
-    never = t.loc[t["status"] == "never", "region_code"].to_numpy()
-    rng = np.random.default_rng(seed)
-    controls = rng.choice(never, size=min(n_control_pemda, len(never)), replace=False)
-    keep = pd.DataFrame({
-        "region_code": np.concatenate([adopters["region_code"].to_numpy(), controls]),
-        "cohort": np.concatenate([adopters["cohort"].to_numpy(), np.full(len(controls), None)]),
-    })
-    con = connect()
-    try:
-        _register_source(con, requests)
-        con.register("keep_regions", keep)
-        ext = extraction_moment(extracted_at).strftime("%Y-%m-%d %H:%M:%S")
-        end_clause = f"AND strftime(CAST(submitted_at AS TIMESTAMP), '%Y-%m') <= '{end}'" if end else ""
-        df = con.execute(f"""
-            SELECT CAST(s.region_code AS VARCHAR) AS region_code, CAST(s.service_type AS VARCHAR) AS service_type,
-                strftime(CAST(s.submitted_at AS TIMESTAMP), '%Y-%m') AS month,
-                greatest(0.0, (epoch(coalesce(CAST(s.completed_at AS TIMESTAMP), TIMESTAMP '{ext}'))
-                     - epoch(CAST(s.submitted_at AS TIMESTAMP))) / 86400.0) AS days,
-                s.completed_at IS NOT NULL AS completed, k.cohort
-            FROM src s JOIN keep_regions k ON CAST(s.region_code AS VARCHAR) = k.region_code
-            WHERE strftime(CAST(s.submitted_at AS TIMESTAMP), '%Y-%m') >= '{start}' {end_clause}
-              AND CAST(s.submitted_at AS TIMESTAMP) <= TIMESTAMP '{ext}'
-            ORDER BY region_code, service_type, month, days, completed
-        """).df()
-    finally:
-        con.close()
-    kept_share = 1.0
-    if len(df) > max_requests:
-        kept_share = max_requests / len(df)
-        df = df.sample(n=max_requests, random_state=seed)
-    note = Note("request_sample", {"n_adopters": len(adopters), "n_comparison": len(controls),
-                                   "n_never": len(never), "start": start, "end": end or "",
-                                   "kept_share": kept_share})
-    df["adopter"] = df["cohort"].notna()
-    df["wfa"] = (df["adopter"] & (df["month"] >= df["cohort"].fillna("9999"))).astype(float)
-    return df.drop(columns="cohort").reset_index(drop=True), note
 
 
 def person_period_counts(

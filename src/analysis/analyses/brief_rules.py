@@ -173,8 +173,3 @@ def hazard_diagnostic(entry: dict | None, subject: str) -> Diagnostic:
     return Diagnostic("hazard", "fail" if contradicts else "pass", subject,
                       {"ratio": estimate, "ci": (low, high),
                        "slower": high is not None and high < 1})
-
-
-def downgrading(diagnostics) -> list[Diagnostic]:
-    """The failed diagnostics (those that downgrade a verdict)."""
-    return [d for d in diagnostics if d.failed]

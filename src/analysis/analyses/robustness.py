@@ -108,10 +108,6 @@ class RobustnessPanel:
         return int(self.data["region_code"].nunique()) - len(self.treated_codes())
 
 
-def _names(regions: pd.DataFrame) -> dict:
-    return pemda_names(regions)
-
-
 def build_panel(data_dir, outcome: str) -> RobustnessPanel:
     """The sample of ``outcome`` (module doc), from the analyses' own panel builders."""
     if outcome not in OUTCOMES:
@@ -131,7 +127,7 @@ def build_panel(data_dir, outcome: str) -> RobustnessPanel:
         frame["region_code"] = frame["region_code"].astype(str)
         frame["level"] = few_treated.pemda_level(frame["region_code"])
         panel = RobustnessPanel(outcome, frame, "unit_id", "month", "cohort", "region_code",
-                                names=_names(inputs.regions), notes=tuple(inputs.notes))
+                                names=pemda_names(inputs.regions), notes=tuple(inputs.notes))
         treated = set(panel.treated_codes())
         return RobustnessPanel(**{**panel.__dict__, "real_adopters": tuple(c for c in real if str(c) in treated)})
 
@@ -162,7 +158,7 @@ def build_panel(data_dir, outcome: str) -> RobustnessPanel:
     real = tuple(sorted(c for c in map(str, real_adopter_codes(dataset.policies)) if c in treated_codes))
     return RobustnessPanel(outcome, frame, "region_code", "time", "cohort", "region_code",
                            covariates=tuple(TKD_COVARIATES), exposure=("cut_exposure",), real_adopters=real,
-                           names=_names(dataset.regions))
+                           names=pemda_names(dataset.regions))
 
 
 # ------------------------------------------------------------------------------ estimators

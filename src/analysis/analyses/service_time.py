@@ -274,14 +274,10 @@ def run_analysis(inputs: ServiceInputs, *, outcome: str = "median_days", service
     hazard = durations.hazard_ratio(counts)
     curves = durations.survival_before_after(counts, in_sample)
     params = {"outcome": outcome, "service_type": service_type, "control": control}
-    notes = (*inputs.notes, *sample_notes(median_dp, _pemda_names(inputs.regions)), *het.notes)
+    notes = (*inputs.notes, *sample_notes(median_dp, pemda_names(inputs.regions)), *het.notes)
     return ServiceTimeAnalysis(dp, estimates, overall_table(estimates), median, median_requests, sla, naive_estimate,
                                naive, het.groups, het.tests, het.members, risk_verdicts(het.tests), hazard, curves,
                                tuple(notes), tuple(failures), params)
-
-
-def _pemda_names(regions: pd.DataFrame) -> dict[str, str]:
-    return dict(zip(regions["region_code"].astype(str), regions["name"].astype(str)))
 
 
 def _inference(estimate: Estimate, reason: str = "", **details) -> Inference:

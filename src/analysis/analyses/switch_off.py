@@ -259,10 +259,6 @@ def true_switch_effects(data_dir, result: SwitchOffResult, *, cells: pd.DataFram
 
 
 # ------------------------------------------------------------------------------ notebook 35
-#: Outcomes notebook 35 offers (log points: the trial month's effect reads as a % change).
-NOTEBOOK_OUTCOMES = ("log_routine_spending", "log_median_days")
-
-
 def summary_facts(result: SwitchOffResult) -> dict:
     """The facts of the sentence ``35.summary``: ``region_name``, ``outcome`` (code),
     ``on_months`` (the trial months), ``wfa_days`` / ``working_days`` (dose), ``estimate`` /

@@ -220,7 +220,6 @@ def build_reports(
         wanted = " and ".join(part for part in (f"--only {only!r}" if only else "", f"--lang {lang}" if lang else "") if part)
         raise UsageError(f"{wanted or 'the selection'} matches no report; available: {', '.join(s.slug for s in specs)}")
     make_out_dir(out_dir)
-    warm_up()  # the fork server imports papermill while the data are hashed and the panels prepared
     with OutputLock(out_dir):
         previous_record = history.resolve_previous(out_dir, compare_to)
         try:
@@ -360,6 +359,7 @@ def _build_locked(
     )
     write_manifest(complete=False)
     if job_list:
+        warm_up()  # the fork server imports papermill while the panels are prepared (not when nothing runs)
         prepare_panels(data_dir, stream)
     job_list = schedule(job_list, previous, {spec.slug: spec.expected_seconds for spec in specs
                                              if spec.expected_seconds is not None})

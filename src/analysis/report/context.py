@@ -83,6 +83,14 @@ class ReportContext:
         for item in notes:
             _display_markdown(self.t("label.note_line", text=self.note(item)))
 
+    def show_diagnostics(self, diagnostics: Iterable[Any]) -> None:
+        """A diagnostic callout per failing diagnostic
+        (:func:`analysis.analyses.diagnostics.failed`): the catalogue text ``callout.<code>``."""
+        from analysis.report import exhibits
+
+        for diagnostic in diagnostics:
+            exhibits.show_callout(self.t(f"callout.{diagnostic.code}", **diagnostic.params), "diagnostic")
+
     def compute(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``function(*args, **kwargs)`` through the compute cache (module doc): computed once for
         this data, these parameters (without ``lang`` and ``output_dir``) and this analysis code,
