@@ -20,10 +20,10 @@ def _scan_forbidden(*args, **kwargs):
 
 
 def test_service_time_reads_the_stage_and_keeps_every_number(small_dataset, tmp_path, monkeypatch):
-    from analysis import durations
     from analysis.analyses import service_time
     from analysis.data import Dataset
     from analysis.panels import engines, stage
+    from analysis.panels import service as panel_service
 
     service = "perizinan"
     before = service_time.load_inputs(small_dataset, use_stage=False)
@@ -34,7 +34,7 @@ def test_service_time_reads_the_stage_and_keeps_every_number(small_dataset, tmp_
     with monkeypatch.context() as patch:  # from here on, any scan of the requests fails
         patch.setattr(engines.DuckDBEngine, "register", _scan_forbidden)
         patch.setattr(engines, "register_duckdb_source", _scan_forbidden)
-        patch.setattr(durations, "_register_source", _scan_forbidden)
+        patch.setattr(panel_service, "_register_source", _scan_forbidden)
         patch.setattr(Dataset, "service_requests", property(_scan_forbidden))
         after = service_time.load_inputs(small_dataset)
         staged = service_time.run_analysis(after, service_type=service, truth_cells=truth)
