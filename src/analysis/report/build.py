@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TextIO
@@ -45,6 +45,7 @@ from analysis.report.config import (
     select_reports,
 )
 from analysis.report.index import INDEX_HTML, headline, write_index
+from analysis.report.kernel_zygote import Zygote, notebook_imports
 from analysis.report.output_folder import (
     OutputLock,
     atomic_write_json,
@@ -358,15 +359,19 @@ def _build_locked(
         flush=True,
     )
     write_manifest(complete=False)
-    if job_list:
-        warm_up()  # the fork server imports papermill while the panels are prepared (not when nothing runs)
-        prepare_panels(data_dir, stream)
-    job_list = schedule(job_list, previous, {spec.slug: spec.expected_seconds for spec in specs
-                                             if spec.expected_seconds is not None})
-    dependencies = {spec.slug: resolve_dependencies(spec, specs) for spec in selected}
+    zygote = Zygote(notebook_imports(sorted({job.notebook_path for job in job_list})))
     try:
+        if job_list:
+            warm_up()  # the fork server imports papermill while the panels are prepared (not when nothing runs)
+            address = zygote.start()  # ... and the kernels' zygote imports what the notebooks use
+            job_list = [replace(job, kernel_zygote=address) for job in job_list]
+            prepare_panels(data_dir, stream)
+        job_list = schedule(job_list, previous, {spec.slug: spec.expected_seconds for spec in specs
+                                                 if spec.expected_seconds is not None})
+        dependencies = {spec.slug: resolve_dependencies(spec, specs) for spec in selected}
         run_jobs(job_list, dependencies, max_workers=jobs, on_event=Progress(len(job_list), stream), on_finish=finish)
     finally:
+        zygote.stop()
         folders.clear_leftovers(out_dir)
 
     this_build = [records[s.slug] for s in selected]

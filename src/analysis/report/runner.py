@@ -16,6 +16,7 @@ device; what went wrong comes back in the :class:`ReportOutcome`).
 
 from __future__ import annotations
 
+import functools
 import json
 import multiprocessing
 import os
@@ -90,6 +91,9 @@ class ReportJob:
     execution_timeout: int | None = 3600
     recorded_parameters: dict[str, Any] = field(default_factory=dict)
     machine_paths: dict[str, str] = field(default_factory=dict)
+    #: socket of the build's kernel zygote (:mod:`analysis.report.kernel_zygote`); None: the kernel
+    #: is started cold
+    kernel_zygote: str | None = None
 
 
 @dataclass
@@ -132,12 +136,26 @@ def _error_from_exception(exc: BaseException) -> dict[str, Any]:
     }
 
 
-def quiet_kernel_manager():
+@functools.cache
+def quiet_kernel_manager(zygote: str | None = None):
     """A kernel manager class whose kernels write nothing to the build's terminal (their start-up
-    warnings and shutdown tracebacks would interleave with the progress lines)."""
+    warnings and shutdown tracebacks would interleave with the progress lines), forked from the
+    kernel zygote listening at ``zygote`` when there is one."""
+    import uuid
+
     from jupyter_client.manager import AsyncKernelManager
 
     class QuietKernelManager(AsyncKernelManager):
+        async def _async_pre_start_kernel(self, **kw: Any):
+            if self.provisioner is None and zygote:
+                from analysis.report.kernel_zygote import provisioner_class
+
+                self.kernel_id = self.kernel_id or kw.pop("kernel_id", str(uuid.uuid4()))
+                self.provisioner = provisioner_class()(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                       parent=self)
+                self.provisioner.zygote_address = zygote
+            return await super()._async_pre_start_kernel(**kw)
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw.setdefault("stdout", subprocess.DEVNULL)
             kw.setdefault("stderr", subprocess.DEVNULL)
@@ -146,16 +164,21 @@ def quiet_kernel_manager():
     return QuietKernelManager
 
 
-def kernel_environment() -> None:
-    """Make kernels import the same ``analysis`` package as the build (absolute ``PYTHONPATH``:
-    a relative one would resolve against the report's output directory)."""
+def kernel_pythonpath(environ: dict[str, str] | os._Environ) -> str:
+    """``PYTHONPATH`` for kernels: the caller's, with the root of this ``analysis`` package first
+    (absolute: a relative entry would resolve against the report's output directory)."""
     import analysis
 
     package_root = str(Path(analysis.__file__).resolve().parents[1])
-    entries = [str(Path(p).resolve()) for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    entries = [str(Path(p).resolve()) for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if package_root not in entries:
         entries.insert(0, package_root)
-    os.environ["PYTHONPATH"] = os.pathsep.join(entries)
+    return os.pathsep.join(entries)
+
+
+def kernel_environment() -> None:
+    """Make kernels import the same ``analysis`` package as the build."""
+    os.environ["PYTHONPATH"] = kernel_pythonpath(os.environ)
 
 
 #: A kernel can die before its first reply when several start at once on a busy machine (its
@@ -185,7 +208,7 @@ def run_notebook(job: ReportJob, executed: Path) -> None:
         progress_bar=False,
         log_output=False,
         execution_timeout=job.execution_timeout,
-        kernel_manager_class=quiet_kernel_manager(),
+        kernel_manager_class=quiet_kernel_manager(job.kernel_zygote),
         # the last cell has finished and every file it wrote is in place: waiting for a polite
         # kernel shutdown (about 1 s of idle time per report, 0.5-2.5 s measured) buys nothing
         shutdown_kernel="immediate",

@@ -1,0 +1,194 @@
+"""Kernels forked from the build's zygote (:mod:`analysis.report.kernel_zygote`) start in the state
+a fresh kernel starts in, are still one process per report, and are stopped, interrupted and
+reaped like any kernel; when the zygote cannot serve, the kernel is started the usual way."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+import nbformat
+import pytest
+
+from analysis.report import kernel_zygote
+from analysis.report.kernel_zygote import Zygote, can_fork, fork_kernel, notebook_imports
+from analysis.report.runner import _alive, kernel_pythonpath, quiet_kernel_manager
+
+PROBE = r"""
+import json, os, sys
+import matplotlib
+from IPython import get_ipython
+shell = get_ipython()
+print(json.dumps({
+    "cwd": os.getcwd(),
+    "sys_path": sys.path,
+    "argv": sys.argv[:2],
+    "environ": dict(os.environ),
+    "backend": matplotlib.get_backend(),
+    "rc": {k: repr(v) for k, v in matplotlib.rcParams.items()},
+    "post_execute": sorted(getattr(f, "__qualname__", repr(f)) for f in shell.events.callbacks["post_execute"]),
+    "display_formatters": sorted(k for k, f in shell.display_formatter.formatters.items() if f.enabled),
+    "name": __name__,
+    "pid": os.getpid(), "ppid": os.getppid(), "pgid": os.getpgid(0),
+    "preloaded": "moderndid" in sys.modules,
+}))
+"""
+
+
+@pytest.fixture(autouse=True)
+def kernel_pythonpath_set(monkeypatch):
+    """What a report worker does before it starts a kernel (:func:`runner.kernel_environment`)."""
+    monkeypatch.setenv("PYTHONPATH", kernel_pythonpath(os.environ))
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    if not kernel_zygote.enabled():
+        pytest.skip("no fork() here")
+    running = Zygote(["analysis.report.context"])
+    address = running.start()
+    yield running
+    running.stop()
+
+
+async def _run(address, cwd, code, *, interrupt_after=None, env=None):
+    """Start a kernel (forked when ``address`` is given), run ``code``, return (stdout text, error
+    name, kernel manager); the kernel is shut down at once, as the build does."""
+    manager = quiet_kernel_manager(address)()
+    await manager.start_kernel(cwd=str(cwd), **({"env": env} if env else {}))
+    client = manager.client()
+    client.start_channels()
+    try:
+        await client.wait_for_ready(timeout=120)
+        message_id = client.execute(code)
+        if interrupt_after is not None:
+            await asyncio.sleep(interrupt_after)
+            await manager.interrupt_kernel()
+        text, error = "", None
+        while True:
+            message = await client.get_iopub_msg(timeout=120)
+            if message["parent_header"].get("msg_id") != message_id:
+                continue
+            kind = message["msg_type"]
+            if kind == "stream":
+                text += message["content"]["text"]
+            elif kind == "error":
+                error = message["content"]["ename"]
+            elif kind == "status" and message["content"]["execution_state"] == "idle":
+                break
+    finally:
+        client.stop_channels()
+        await manager.shutdown_kernel(now=True)
+    return text, error, manager
+
+
+def probe(address, cwd):
+    text, error, manager = asyncio.run(_run(address, cwd, PROBE))
+    assert error is None
+    return json.loads(text), manager
+
+
+def test_a_forked_kernel_starts_as_a_fresh_one_would(zygote, tmp_path):
+    forked, forked_manager = probe(zygote.address, tmp_path)
+    fresh, fresh_manager = probe(None, tmp_path)
+    assert type(forked_manager.provisioner).__name__ == "ForkedKernelProvisioner"
+    assert type(fresh_manager.provisioner).__name__ == "LocalProvisioner"
+    # it really was forked from the zygote, with the imports already done, in a session of its own
+    assert forked["ppid"] != os.getpid() and forked["preloaded"]
+    assert forked["pgid"] == forked["pid"] and fresh["pgid"] == fresh["pid"]
+    # ... and everything a notebook can see is what a fresh kernel sees
+    for key in ("cwd", "sys_path", "argv", "environ", "backend", "rc", "post_execute", "display_formatters", "name"):
+        assert forked[key] == fresh[key], key
+    assert forked["cwd"] == str(tmp_path)
+    # the kernel is gone after the immediate shutdown, and the zygote has reaped it
+    assert forked_manager.provisioner.process is None and not _alive(forked["pid"])
+
+
+def test_every_report_gets_its_own_process(zygote, tmp_path):
+    first, _ = probe(zygote.address, tmp_path)
+    second, _ = probe(zygote.address, tmp_path)
+    assert first["pid"] != second["pid"] and first["ppid"] == second["ppid"]
+
+
+def test_state_does_not_leak_from_one_kernel_to_the_next(zygote, tmp_path):
+    leak = "import numpy, matplotlib; numpy.LEAKED = 1; matplotlib.rcParams['lines.linewidth'] = 9; print('set')"
+    assert asyncio.run(_run(zygote.address, tmp_path, leak))[0].strip() == "set"
+    check = "import numpy, matplotlib; print(hasattr(numpy, 'LEAKED'), matplotlib.rcParams['lines.linewidth'])"
+    text, _, _ = asyncio.run(_run(zygote.address, tmp_path, check))
+    assert text.split() == ["False", str(__import__("matplotlib").rcParamsDefault["lines.linewidth"])]
+
+
+def test_a_forked_kernel_can_be_interrupted(zygote, tmp_path):
+    """papermill's execution timeout interrupts the kernel (SIGINT to its process group)."""
+    _, error, _ = asyncio.run(_run(zygote.address, tmp_path, "import time\ntime.sleep(60)", interrupt_after=2.0))
+    assert error == "KeyboardInterrupt"
+
+
+def test_a_forked_kernel_ends_when_its_worker_is_gone(zygote, tmp_path):
+    """Its worker is not its parent; the kernel watches the worker's pid (``JPY_PARENT_PID``)."""
+    worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "kernel.json")]
+    process = fork_kernel(zygote.address, argv, {**os.environ, "JPY_PARENT_PID": str(worker.pid)}, str(tmp_path))
+    assert process is not None and process.poll() is None
+    worker.wait()
+    assert process.wait(timeout=30) == 1
+    assert not _alive(process.pid)
+
+
+def test_without_a_zygote_the_kernel_starts_the_usual_way(tmp_path):
+    gone = Zygote([])
+    address = gone.start()
+    if address is None:
+        pytest.skip("no fork() here")
+    gone.stop()
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "kernel.json")]
+    assert fork_kernel(address, argv, dict(os.environ), str(tmp_path)) is None
+    text, error, manager = asyncio.run(_run(address, tmp_path, "print(6 * 7)"))
+    assert (text.strip(), error) == ("42", None)
+    assert type(manager.provisioner).__name__ == "ForkedKernelProvisioner"  # and it fell back to Popen
+    assert manager.provisioner.pid is not None
+
+
+def test_only_this_interpreters_ipykernel_is_forked(tmp_path):
+    assert can_fork([sys.executable, "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not can_fork([sys.executable, "-m", "other_kernel", "-f", "k.json"])
+    assert not can_fork(["/bin/sh", "-m", "ipykernel_launcher", "-f", "k.json"])
+    assert not can_fork([sys.executable])
+
+
+def test_fresh_kernels_can_be_asked_for(monkeypatch):
+    monkeypatch.setenv(kernel_zygote.FRESH_KERNELS_ENV_VAR, "1")
+    assert not kernel_zygote.enabled()
+    assert Zygote(["json"]).start() is None
+
+
+def test_the_zygote_preloads_what_the_notebooks_import(tmp_path):
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import pandas as pd\nfrom analysis.analyses import overview, brief"),
+        nbformat.v4.new_code_cell("%matplotlib inline\nimport not_parsed"),
+        nbformat.v4.new_markdown_cell("import markdown_is_not_code"),
+        nbformat.v4.new_code_cell("from . import relative_is_skipped\nimport pandas"),
+    ])
+    path = tmp_path / "n.ipynb"
+    nbformat.write(notebook, path)
+    assert notebook_imports([path, tmp_path / "missing.ipynb"]) == [
+        "pandas", "analysis.analyses", "analysis.analyses.overview", "analysis.analyses.brief"]
+
+
+def test_the_zygote_ends_with_the_build(tmp_path):
+    """A build killed outright leaves no zygote behind (it watches the build's pid)."""
+    script = ("import time, sys\nfrom analysis.report.kernel_zygote import Zygote\n"
+              "z = Zygote([]); z.start(); print(z._process.pid, flush=True); time.sleep(60)")
+    build = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    zygote_pid = int(build.stdout.readline())
+    assert _alive(zygote_pid)
+    build.kill()
+    build.wait()
+    deadline = time.monotonic() + 30
+    while _alive(zygote_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not _alive(zygote_pid)
