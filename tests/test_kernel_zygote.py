@@ -15,7 +15,12 @@ import nbformat
 import pytest
 
 from analysis.report import kernel_zygote
-from analysis.report.kernel_zygote import Zygote, can_fork, fork_kernel, notebook_imports
+from analysis.report.kernel_zygote import (
+    Zygote,
+    can_fork,
+    fork_kernel,
+    notebook_imports,
+)
 from analysis.report.runner import _alive, kernel_pythonpath, quiet_kernel_manager
 
 PROBE = r"""
@@ -50,7 +55,7 @@ def zygote():
     if not kernel_zygote.enabled():
         pytest.skip("no fork() here")
     running = Zygote(["analysis.report.context"])
-    address = running.start()
+    assert running.start() == running.address
     yield running
     running.stop()
 

@@ -47,8 +47,9 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 FRESH_KERNELS_ENV_VAR = "PEMDA_WFA_FRESH_KERNELS"
 #: modules the notebooks import lazily (inside functions) that are worth having in every kernel
@@ -139,13 +140,6 @@ class Zygote:
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
-
-    def __enter__(self) -> "Zygote":
-        self.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
 
 # ---------------------------------------------------------------------------------------------
