@@ -8,8 +8,11 @@
 4. ``--jobs 1`` cold (optional, ``--jobs1``).
 
 Prints a table with the earlier numbers next to these, the per-report lines of the cold build's
-log (``estimates: computed`` / ``cached``), the load average, and the peak resident memory of the
-whole process tree (build, workers, kernels; sampled from ``/proc`` every 0.2 s).
+log (``estimates: computed`` / ``cached``), the load average, and the peak memory of the whole
+process tree (build, workers, kernel zygote, kernels; sampled from ``/proc`` every 0.2 s) both as
+the sum of resident sizes (RSS, which counts the pages a forked kernel shares with the zygote once
+per process) and as the sum of proportional set sizes (PSS: shared pages split between their
+sharers, i.e. the memory the tree occupies; sampled once a second).
 
     python benchmarks/report_build.py [--data DIR] [--only PATTERN] [--jobs 2] [--jobs1]
     python benchmarks/report_build.py --size national   # simulates the national dataset first
@@ -31,17 +34,36 @@ from pathlib import Path
 
 #: Earlier numbers (benchmarks/README.md) for the side-by-side table.
 EARLIER = {
-    "cold full build, --jobs 2": "287.7 wall (quiet; 50 reports, main 3668aa4) / 282.6 (quiet; 22 reports, wave 1)",
-    "no-change rebuild, --jobs 2": "5.5 (load 4.8) / 4.4 (quiet, 22 reports)",
-    "language-only rebuild (--force --lang en)": "95.4 (24 reports, load 10)",
+    "cold full build, --jobs 2": "199.3 wall, fresh kernels (quiet; 50 reports, main facb4b2) / 282.6 (22 reports, wave 1)",
+    "no-change rebuild, --jobs 2": "1.6-1.9 (quiet, main facb4b2)",
+    "language-only rebuild (--force --lang en)": "73.2 (25 reports, fresh kernels, main facb4b2)",
     "cold full build, --jobs 1": "452.7 (22 reports)",
 }
 
 
-def _tree_rss_kb(root_pid: int) -> int:
-    """Resident memory (kB) of ``root_pid`` and all its descendants."""
+def _rss_kb(pid: str) -> int:
+    with open(f"/proc/{pid}/status") as handle:
+        return int(next((line.split()[1] for line in handle if line.startswith("VmRSS:")), "0"))
+
+
+def _memory_kb(pid: str) -> tuple[int, int]:
+    """(resident, proportional) memory of one process in kB. Kernels forked from the build's zygote
+    share its pages, which the resident sizes count once per process; the proportional set size
+    (PSS) splits each shared page between its sharers, so the PSS sum is what the tree occupies."""
+    rss = _rss_kb(pid)
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as handle:
+            pss = int(next((line.split()[1] for line in handle if line.startswith("Pss:")), rss))
+    except OSError:
+        pss = rss
+    return rss, pss
+
+
+def _tree_memory_kb(root_pid: int, with_pss: bool = True) -> tuple[int, int]:
+    """Resident and proportional memory (kB) of ``root_pid`` and all its descendants (the PSS is
+    0 unless ``with_pss``: reading it walks every page table, too slow for every sample)."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
+    memory: dict[int, tuple[int, int]] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -49,32 +71,35 @@ def _tree_rss_kb(root_pid: int) -> int:
             with open(f"/proc/{entry}/stat") as handle:
                 fields = handle.read().rsplit(")", 1)[1].split()
             ppid = int(fields[1])
-            with open(f"/proc/{entry}/status") as handle:
-                value = next((line.split()[1] for line in handle if line.startswith("VmRSS:")), "0")
-        except (OSError, IndexError, StopIteration):
+            memory[int(entry)] = _memory_kb(entry) if with_pss else (_rss_kb(entry), 0)
+        except (OSError, IndexError, StopIteration, ValueError):
             continue
         children.setdefault(ppid, []).append(int(entry))
-        rss[int(entry)] = int(value)
-    total, stack = 0, [root_pid]
+    rss = pss = 0
+    stack = [root_pid]
     while stack:
         pid = stack.pop()
-        total += rss.get(pid, 0)
+        rss += memory.get(pid, (0, 0))[0]
+        pss += memory.get(pid, (0, 0))[1]
         stack.extend(children.get(pid, []))
-    return total
+    return rss, pss
 
 
-def timed_build(out: Path, jobs: int, extra: list[str], env: dict, log: Path) -> tuple[float, int, float]:
-    """(wall seconds, exit code, peak RSS of the process tree in MB)."""
+def timed_build(out: Path, jobs: int, extra: list[str], env: dict, log: Path) -> tuple[float, int, float, float]:
+    """(wall seconds, exit code, peak RSS sum and peak PSS sum of the process tree in MB)."""
     command = [sys.executable, "-m", "analysis", "build", "--out", str(out), "--jobs", str(jobs), *extra]
-    peak = [0]
+    peak = [0, 0]
     start = time.perf_counter()
     with log.open("w") as handle:
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=handle, env=env)
         done = threading.Event()
 
         def sample() -> None:
+            samples = 0
             while not done.is_set():
-                peak[0] = max(peak[0], _tree_rss_kb(process.pid))
+                rss, pss = _tree_memory_kb(process.pid, with_pss=samples % 5 == 0)  # PSS once a second
+                peak[0], peak[1] = max(peak[0], rss), max(peak[1], pss)
+                samples += 1
                 time.sleep(0.2)
 
         sampler = threading.Thread(target=sample, daemon=True)
@@ -82,7 +107,7 @@ def timed_build(out: Path, jobs: int, extra: list[str], env: dict, log: Path) ->
         code = process.wait()
         done.set()
         sampler.join()
-    return time.perf_counter() - start, code, peak[0] / 1024
+    return time.perf_counter() - start, code, peak[0] / 1024, peak[1] / 1024
 
 
 def main() -> None:
@@ -112,8 +137,8 @@ def main() -> None:
             env = {**os.environ, "PEMDA_WFA_CACHE_DIR": str(cache)}
             load = os.getloadavg()[0]
             log = work / (name.split(",")[0].replace(" ", "-") + f"-jobs{jobs}.log")
-            seconds, code, peak = timed_build(out, jobs, [*extra, *more], env, log)
-            rows.append((name, seconds, code, peak, load, log))
+            seconds, code, peak_rss, peak_pss = timed_build(out, jobs, [*extra, *more], env, log)
+            rows.append((name, seconds, code, peak_rss, peak_pss, load, log))
 
         cache = work / "cache"
         run(f"cold full build, --jobs {args.jobs}", work / "out", args.jobs, [], cache)
@@ -123,10 +148,10 @@ def main() -> None:
                 cache)
         if args.jobs1:
             run("cold full build, --jobs 1", work / "out1", 1, [], work / "cache1")
-        print(f"{'case':<44} {'wall s':>8} {'exit':>5} {'peak MB':>8} {'load':>5}  earlier")
-        for name, seconds, code, peak, load, _ in rows:
+        print(f"{'case':<44} {'wall s':>8} {'exit':>5} {'RSS MB':>8} {'PSS MB':>8} {'load':>5}  earlier")
+        for name, seconds, code, peak_rss, peak_pss, load, _ in rows:
             earlier = EARLIER.get(name.replace(f"--jobs {args.jobs}", "--jobs 2"), "")
-            print(f"{name:<44} {seconds:8.1f} {code:5d} {peak:8.0f} {load:5.1f}  {earlier}")
+            print(f"{name:<44} {seconds:8.1f} {code:5d} {peak_rss:8.0f} {peak_pss:8.0f} {load:5.1f}  {earlier}")
         for name, *_, log in rows:
             if log.exists():
                 print(f"\n--- build log: {name}")

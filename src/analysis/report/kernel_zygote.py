@@ -63,9 +63,11 @@ FOLDER_PREFIX = "pemda-wfa-zygote-"
 
 
 def enabled() -> bool:
-    """Whether builds fork their kernels from a zygote (the default where ``fork`` exists)."""
+    """Whether builds fork their kernels from a zygote: on Linux, unless turned off. (On macOS a
+    fork after some system frameworks are loaded is unsafe, which is why Python's own
+    multiprocessing spawns there; Windows has no fork.)"""
     off = os.environ.get(FRESH_KERNELS_ENV_VAR, "").strip().lower() in {"1", "yes", "true", "on"}
-    return hasattr(os, "fork") and sys.platform != "win32" and not off
+    return sys.platform.startswith("linux") and hasattr(os, "fork") and not off
 
 
 def notebook_imports(notebook_paths: Iterable[str | Path]) -> list[str]:
