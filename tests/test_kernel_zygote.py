@@ -21,7 +21,7 @@ from analysis.report.kernel_zygote import (
     fork_kernel,
     notebook_imports,
 )
-from analysis.report.runner import _alive, kernel_pythonpath, quiet_kernel_manager
+from analysis.report.runner import _alive, kernel_variables, quiet_kernel_manager
 
 PROBE = r"""
 import json, os, sys
@@ -40,14 +40,17 @@ print(json.dumps({
     "name": __name__,
     "pid": os.getpid(), "ppid": os.getppid(), "pgid": os.getpgid(0),
     "preloaded": "moderndid" in sys.modules,
+    "string_hash": hash("Kabupaten Bolaang Mongondow Selatan"),
 }))
 """
 
 
 @pytest.fixture(autouse=True)
-def kernel_pythonpath_set(monkeypatch):
+def kernel_variables_set(monkeypatch):
     """What a report worker does before it starts a kernel (:func:`runner.kernel_environment`)."""
-    monkeypatch.setenv("PYTHONPATH", kernel_pythonpath(os.environ))
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    for name, value in kernel_variables(os.environ).items():
+        monkeypatch.setenv(name, value)
 
 
 @pytest.fixture(scope="module")
@@ -106,11 +109,28 @@ def test_a_forked_kernel_starts_as_a_fresh_one_would(zygote, tmp_path):
     assert forked["ppid"] != os.getpid() and forked["preloaded"]
     assert forked["pgid"] == forked["pid"] and fresh["pgid"] == fresh["pid"]
     # ... and everything a notebook can see is what a fresh kernel sees
-    for key in ("cwd", "sys_path", "argv", "environ", "backend", "rc", "post_execute", "display_formatters", "name"):
+    for key in ("cwd", "sys_path", "argv", "environ", "backend", "rc", "post_execute", "display_formatters", "name",
+                "string_hash"):
         assert forked[key] == fresh[key], key
     assert forked["cwd"] == str(tmp_path)
     # the kernel is gone after the immediate shutdown, and the zygote has reaped it
     assert forked_manager.provisioner.process is None and not _alive(forked["pid"])
+
+
+def test_every_kernel_has_the_same_hash_seed(zygote, tmp_path):
+    """Set iteration order follows string hashes; a fixed seed makes estimates bit-reproducible
+    (pyfixest's fixed-effect sweeps moved results in their last digits with the seed)."""
+    forked, _ = probe(zygote.address, tmp_path)
+    fresh, _ = probe(None, tmp_path)
+    assert forked["environ"]["PYTHONHASHSEED"] == fresh["environ"]["PYTHONHASHSEED"] == "0"
+    seeded = subprocess.run([sys.executable, "-c", "print(hash('Kabupaten Bolaang Mongondow Selatan'))"],
+                            env={**os.environ, "PYTHONHASHSEED": "0"}, capture_output=True, text=True)
+    assert forked["string_hash"] == fresh["string_hash"] == int(seeded.stdout)
+
+
+def test_a_hash_seed_the_user_set_is_kept():
+    assert kernel_variables({"PYTHONHASHSEED": "17"})["PYTHONHASHSEED"] == "17"
+    assert kernel_variables({})["PYTHONHASHSEED"] == "0"
 
 
 def test_every_report_gets_its_own_process(zygote, tmp_path):

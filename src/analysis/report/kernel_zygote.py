@@ -117,10 +117,11 @@ class Zygote:
 
         if not enabled() or runner.IN_PROCESS:
             return None
-        from analysis.report.runner import kernel_pythonpath
+        from analysis.report.runner import kernel_variables
 
-        # the zygote imports the same ``analysis`` as the kernels would
-        environment = {**os.environ, "PYTHONPATH": kernel_pythonpath(os.environ)}
+        # the zygote imports the same ``analysis`` as the kernels would, and has their hash seed
+        # (a forked kernel keeps the seed its zygote started with)
+        environment = {**os.environ, **kernel_variables(os.environ)}
         self._folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
         self.address = str(Path(self._folder) / "socket")
         command = [sys.executable, "-m", "analysis.report.kernel_zygote", "--socket", self.address,

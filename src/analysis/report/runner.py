@@ -30,7 +30,7 @@ from datetime import datetime, timezone
 from multiprocessing import get_context
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from analysis.report import compute_cache
 
@@ -164,21 +164,31 @@ def quiet_kernel_manager(zygote: str | None = None):
     return QuietKernelManager
 
 
-def kernel_pythonpath(environ: dict[str, str] | os._Environ) -> str:
-    """``PYTHONPATH`` for kernels: the caller's, with the root of this ``analysis`` package first
-    (absolute: a relative entry would resolve against the report's output directory)."""
+#: The hash seed of every kernel (unless the caller set ``PYTHONHASHSEED``). Python randomises
+#: string hashing per process, and set iteration order follows it: pyfixest's fixed-effect sweeps,
+#: for one, then converge in another order, which moved Sun-Abraham and TWFE estimates in their
+#: 11th-16th digit from one build to the next. A fixed seed makes a rebuild bit-identical. (Hash
+#: randomisation guards servers against inputs crafted to collide; a report kernel is not one.)
+KERNEL_HASH_SEED = "0"
+
+
+def kernel_variables(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment variables every report kernel gets on top of the caller's: ``PYTHONPATH``
+    with the root of this ``analysis`` package first (absolute: a relative entry would resolve
+    against the report's output directory), and ``PYTHONHASHSEED`` (:data:`KERNEL_HASH_SEED`)."""
     import analysis
 
     package_root = str(Path(analysis.__file__).resolve().parents[1])
     entries = [str(Path(p).resolve()) for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if package_root not in entries:
         entries.insert(0, package_root)
-    return os.pathsep.join(entries)
+    return {"PYTHONPATH": os.pathsep.join(entries),
+            "PYTHONHASHSEED": environ.get("PYTHONHASHSEED", KERNEL_HASH_SEED)}
 
 
 def kernel_environment() -> None:
-    """Make kernels import the same ``analysis`` package as the build."""
-    os.environ["PYTHONPATH"] = kernel_pythonpath(os.environ)
+    """Give this process (a report worker, whose kernels inherit it) :func:`kernel_variables`."""
+    os.environ.update(kernel_variables(os.environ))
 
 
 #: A kernel can die before its first reply when several start at once on a busy machine (its
