@@ -164,6 +164,21 @@ def test_a_forked_kernel_ends_when_its_worker_is_gone(zygote, tmp_path):
     assert not _alive(process.pid)
 
 
+def test_a_kernel_outlives_its_zygote_and_is_still_seen_to_end(tmp_path):
+    """The zygote ends with the build; a kernel it forked is then an orphan, still stoppable."""
+    own = Zygote([])
+    address = own.start()
+    if address is None:
+        pytest.skip("no fork() here")
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "kernel.json")]
+    process = fork_kernel(address, argv, {**os.environ, "JPY_PARENT_PID": str(os.getpid())}, str(tmp_path))
+    own.stop()
+    assert process is not None and process.poll() is None and _alive(process.pid)
+    process.kill()
+    assert process.wait(timeout=30) == -1
+    assert not _alive(process.pid)
+
+
 def test_without_a_zygote_the_kernel_starts_the_usual_way(tmp_path):
     gone = Zygote([])
     address = gone.start()

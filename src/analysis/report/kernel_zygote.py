@@ -58,6 +58,8 @@ ENGINES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "pandas", "scip
 #: seconds a worker waits for the zygote to answer (it may still be importing) before it starts the
 #: kernel the usual way
 ANSWER_TIMEOUT_S = 120.0
+#: seconds the build waits for a new zygote to listen on its socket before it gives up on forking
+BIND_TIMEOUT_S = 30.0
 KERNEL_LAUNCHER = "ipykernel_launcher"
 FOLDER_PREFIX = "pemda-wfa-zygote-"
 
@@ -129,6 +131,14 @@ class Zygote:
         self._process = subprocess.Popen(command, cwd=self._folder, stdin=subprocess.DEVNULL,
                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                          env=environment, start_new_session=True)
+        # it listens before it imports (a kernel asked for meanwhile waits in the backlog), within
+        # about 0.1 s: until then a worker would find no socket and start its kernel cold
+        deadline = time.monotonic() + BIND_TIMEOUT_S
+        while not Path(self.address).exists():
+            if self._process.poll() is not None or time.monotonic() > deadline:
+                self.stop()
+                return None
+            time.sleep(0.01)
         return self.address
 
     def stop(self) -> None:
@@ -140,6 +150,7 @@ class Zygote:
                 self._process.kill()
                 self._process.wait()
         self._process = None
+        self.address = None
         if self._folder:
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None
@@ -161,36 +172,27 @@ class ForkedKernelProcess:
         self._channel = channel
         self._buffer = b""
 
-    def _receive(self, timeout: float | None) -> None:
-        if self.returncode is not None:
-            return
+    def _receive(self, timeout: float) -> None:
+        """Take the zygote's exit report if it arrives within ``timeout`` seconds."""
         if not select.select([self._channel], [], [], timeout)[0]:
             return
         chunk = self._channel.recv(4096)
-        if chunk:
-            self._buffer += chunk
-            if b"\n" in self._buffer:
-                self.returncode = int(json.loads(self._buffer.split(b"\n", 1)[0])["exit"])
-                self._channel.close()
+        if not chunk:  # the zygote is gone without a report: from now on, ask the system
+            self._channel.close()
             return
-        # the zygote is gone without reporting: the kernel now belongs to init; ask the system
-        self._channel.close()
-        from analysis.report.runner import _alive
-
-        while self.returncode is None and _alive(self.pid):
-            if timeout is not None:
-                return
-            time.sleep(0.1)
-        self.returncode = -1
+        self._buffer += chunk
+        if b"\n" in self._buffer:
+            self.returncode = int(json.loads(self._buffer.split(b"\n", 1)[0])["exit"])
+            self._channel.close()
 
     def poll(self) -> int | None:
-        if self._channel.fileno() < 0 and self.returncode is None:
+        if self.returncode is None and self._channel.fileno() >= 0:
+            self._receive(0)
+        if self.returncode is None and self._channel.fileno() < 0:
             from analysis.report.runner import _alive
 
-            if not _alive(self.pid):
+            if not _alive(self.pid):  # an orphan: init reaps it, its exit code is lost
                 self.returncode = -1
-            return self.returncode
-        self._receive(0)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
