@@ -322,8 +322,12 @@ def _become_kernel(request: dict[str, Any], ready: int) -> None:
     quiet = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(quiet, fd)
+    # its manager (the report worker) is not its parent, so ipykernel's own parent poller cannot
+    # see it go: the kernel watches the worker's pid itself
     parent = os.environ.get("JPY_PARENT_PID", "")
     if parent.isdigit():
+        from analysis.report.runner import _exit_with
+
         threading.Thread(target=_exit_with, args=(int(parent),), daemon=True).start()
     import importlib.util
 
@@ -332,16 +336,6 @@ def _become_kernel(request: dict[str, Any], ready: int) -> None:
     sys.argv = [importlib.util.find_spec(KERNEL_LAUNCHER).origin, *request["argv"][3:]]
 
     kernelapp.launch_new_instance(argv=request["argv"][3:])
-
-
-def _exit_with(pid: int) -> None:
-    """A forked kernel's watchdog: its manager (the report worker) is not its parent, so
-    ipykernel's own parent poller cannot see it go; end the kernel when it does."""
-    from analysis.report.runner import _alive
-
-    while _alive(pid):
-        time.sleep(1.0)
-    os._exit(1)
 
 
 def serve(address: str, parent_pid: int, preload: list[str]) -> None:

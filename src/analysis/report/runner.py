@@ -335,10 +335,11 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _exit_with(build_pid: int) -> None:
-    """Watchdog thread of a worker: end the worker (and so its kernel) when the build is gone,
-    e.g. killed with ``SIGKILL``, so that nothing keeps writing into the output folder."""
-    while _alive(build_pid):
+def _exit_with(watched_pid: int) -> None:
+    """Watchdog thread: end this process when ``watched_pid`` is gone, e.g. killed with
+    ``SIGKILL``, so that nothing keeps writing into the output folder. A worker watches the build
+    (its kernel then ends too); a kernel forked from the zygote watches its worker."""
+    while _alive(watched_pid):
         time.sleep(1.0)
     os._exit(1)
 
