@@ -15,10 +15,11 @@ Isolation is what a fresh kernel gives, and is kept:
   ``sys.path`` that :mod:`ipykernel_launcher` would have had, and runs the same
   ``IPKernelApp`` with the same connection file.
 
-What differs, and why it does not matter here: numpy's legacy global random state and Python's hash
-seed are the zygote's in every kernel (reports seed their own generators; the tests check that a
-forked kernel's outputs equal a fresh kernel's), and Python's :mod:`random` is reseeded by Python
-itself after a fork.
+What differs, and why it does not matter here: numpy's legacy global random state is the zygote's
+in every kernel (reports seed their own generators; two builds write byte-identical results), and
+Python's :mod:`random` is reseeded by Python itself after a fork. The string hash seed is the same
+either way: every kernel, forked or fresh, gets ``PYTHONHASHSEED=0``
+(:func:`analysis.report.runner.kernel_variables`), and so does the zygote.
 
 How it is wired: the build starts the zygote (:class:`Zygote`) and gives its socket path to the
 report jobs; a worker's kernel manager uses :class:`ForkedKernelProvisioner`, a
@@ -52,7 +53,8 @@ from pathlib import Path
 from typing import Any
 
 FRESH_KERNELS_ENV_VAR = "PEMDA_WFA_FRESH_KERNELS"
-#: modules the notebooks import lazily (inside functions) that are worth having in every kernel
+#: what every kernel imports (ipykernel, the scientific stack) and the engines the analysis imports
+#: lazily, inside functions; the notebooks' own imports are added per build
 ENGINES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "pandas", "scipy.stats", "statsmodels.api",
            "matplotlib.pyplot", "pyarrow.parquet", "duckdb", "moderndid", "pyfixest")
 #: seconds a worker waits for the zygote to answer (it may still be importing) before it starts the
