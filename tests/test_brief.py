@@ -231,6 +231,10 @@ def test_every_number_of_the_brief_is_its_entry_in_the_entrys_unit(inputs, lang,
     # the table's download keeps numbers as numbers
     table = pd.read_csv(tmp_path / lang / "tables" / "headline-effects.csv")
     assert table.set_index("entry").loc["att_sla_share", "estimate"] == pytest.approx(-0.976)
+    # ... and so does the Excel one, with the same rows, linked from the caption like the CSV
+    workbook = pd.read_excel(tmp_path / lang / "tables" / "headline-effects.xlsx")
+    pd.testing.assert_frame_equal(workbook, table, check_dtype=False)
+    assert 'href="tables/headline-effects.xlsx"' in page and 'href="tables/headline-effects.csv"' in page
 
 
 def test_the_old_rule_is_caught(inputs, tmp_path):

@@ -11,12 +11,14 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pandas as pd
 from mistune import html as markdown
 
 from analysis.analyses import brief_rules as rules
 from analysis.analyses.brief_context import share
 from analysis.analyses.brief_numbers import quote, quote_fact, quote_interval, trace
 from analysis.analyses.heterogeneity import RISKS
+from analysis.report.exhibits import write_xlsx
 from analysis.texts import t
 from analysis.texts.numbers import format_value
 
@@ -157,8 +159,8 @@ def key_messages(service, budget, judgement: Judgement, fiscal: dict, lang: str)
 
 def headline_table(service, budget, judgement: Judgement, lang: str, output_dir: Path, number: int = 1) -> str:
     """Table ``number``: each judged number with its interval, p-value and verdict word; its
-    numbers are also written as ``tables/headline-effects.csv`` (numbers as numbers, codes),
-    linked from the caption."""
+    numbers are also written as ``tables/headline-effects.csv`` and ``.xlsx`` (numbers as numbers,
+    codes), linked from the caption like every other table's downloads."""
     rows, records = [], []
     for code, source, name, _direction in ROWS:
         report = service if source == "service" else budget
@@ -179,16 +181,18 @@ def headline_table(service, budget, judgement: Judgement, lang: str, output_dir:
                         "ci_high": entry.get("ci_high"), "pvalue": rules.verdict_pvalue(entry), "verdict": verdict})
     tables = Path(output_dir) / "tables"
     tables.mkdir(parents=True, exist_ok=True)
+    fields = ["row", "report", "entry", "unit", "estimate", "ci_low", "ci_high", "pvalue", "verdict"]
     with open(tables / "headline-effects.csv", "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["row", "report", "entry", "unit", "estimate", "ci_low", "ci_high",
-                                                    "pvalue", "verdict"], lineterminator="\n")
+        writer = csv.DictWriter(handle, fieldnames=fields, lineterminator="\n")
         writer.writeheader()
         writer.writerows(records)
+    write_xlsx(pd.DataFrame(records, columns=fields), tables / "headline-effects.xlsx", "headline-effects")
     head = "".join(f"<th scope=\"col\">{html.escape(t(f'90.column.{c}', lang))}</th>"
                    for c in ("measure", "estimate", "ci", "pvalue", "verdict"))
     caption = (f"<strong>{html.escape(t('label.exhibit.table', lang, number=number))}.</strong> "
                f"{html.escape(t('caption.90.headline', lang))} "
-               f"(<a href=\"tables/headline-effects.csv\">{html.escape(t('90.download_csv', lang))}</a>)")
+               f"(<a href=\"tables/headline-effects.csv\" download>{html.escape(t('90.download_csv', lang))}</a>, "
+               f"<a href=\"tables/headline-effects.xlsx\" download>{html.escape(t('90.download_xlsx', lang))}</a>)")
     return (f'<figure class="exhibit exhibit-table brief-table" id="tab-headline-effects"><figcaption>{caption}'
             f'</figcaption><div class="table-scroll"><table class="dataframe"><thead><tr>{head}</tr></thead>'
             f'<tbody>{"".join(rows)}</tbody></table></div></figure>')
