@@ -65,6 +65,33 @@ def test_notebook_runs_and_writes_the_side_by_side_table(small_dataset, tmp_path
     assert "Kesimpulan" in (tmp_path / "run.ipynb").read_text()
 
 
+def test_every_view_of_the_service_time_outcome(small_dataset):
+    """``run_robustness`` itself on the service-time outcome (the notebook test runs spending):
+    every view is there, and the facts that must hold between them do."""
+    panel = robustness.build_panel(small_dataset, "log_median_days")
+    result = robustness.run_robustness(panel, ri_draws=19)
+    table = result.table.set_index("estimator")
+    assert list(table.index) == [*robustness.ESTIMATORS[:-1], "randomization"]
+    assert np.isfinite(table["att"]).all() and not [n.code for n in result.notes if n.code == "estimator_failed"]
+    # the randomization row tests the headline's own statistic: the imputation estimate
+    assert result.parameters["headline"] == "imputation"
+    assert table.loc["randomization", "att"] == pytest.approx(table.loc["imputation", "att"], rel=1e-12)
+    assert 0 < table.loc["randomization", "pvalue"] <= 1
+    assert result.verdict == robustness.verdict(result.table)
+    # HonestDiD: one interval per M, each containing the one before (a larger M allows more)
+    honest = result.honest.sort_values("M")
+    assert list(honest["M"]) == list(robustness.HONEST_GRID)
+    assert (np.diff(honest["ci_low"]) <= 1e-12).all() and (np.diff(honest["ci_high"]) >= -1e-12).all()
+    # Goodman-Bacon: the comparison weights add up to one
+    assert result.bacon_summary["weight"].sum() == pytest.approx(1.0, abs=1e-12)
+    # leave one out: one row per real adopter, named, each estimate within its own interval
+    loo = result.leave_one_out
+    assert list(loo["region_code"]) == list(panel.real_adopters) and len(loo) >= 2
+    assert loo["name"].str.match(r"^(Provinsi|Kabupaten|Kota) ").all()
+    assert ((loo["ci_low"] < loo["att"]) & (loo["att"] < loo["ci_high"])).all()
+    assert list(result.anticipation["estimator"]) == ["imputation"]
+
+
 def test_notebook_is_committed_without_outputs():
     nb = json.loads(NOTEBOOK.read_text())
     assert all(not c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
