@@ -22,10 +22,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
-from scipy import stats
-
 from analysis.analyses.spending_effect import SpendingEffect
+from analysis.did.results import normal_pvalue
 from analysis.panels.budget import PLACEBO_CATEGORIES, ROUTINE_CATEGORIES, ROUTINE_TOTAL
 from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
 
@@ -80,12 +78,11 @@ def effect_sample(effect: SpendingEffect, analysis: BudgetAnalysis) -> Sample:
 
 def effect_inference(effect: SpendingEffect) -> Inference:
     """Analytic influence-function SEs clustered by Pemda; the pre-trend test next to it."""
-    z = effect.att / effect.se if effect.se > 0 else np.nan
     pretrend = None if effect.pretrend is None else {
         "events": list(effect.pretrend_events), "stat": effect.pretrend.stat, "df": effect.pretrend.df,
         "pvalue": effect.pretrend.pvalue}
     return Inference(method="cluster_robust", reason="", n_treated_clusters=effect.n_treated,
-                     pvalue=float(2 * stats.norm.sf(abs(z))) if np.isfinite(z) else None,
+                     pvalue=normal_pvalue(effect.att, effect.se),
                      details={"cluster": "region_code", "se": "analytic_influence_function", "pretrend": pretrend})
 
 

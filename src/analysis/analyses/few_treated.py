@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import sparse, stats
+from scipy import sparse
 
 from analysis.did.imputation_balanced import balanced_imputation_att
 from analysis.did.inference import (
@@ -51,6 +51,7 @@ from analysis.did.inference import (
     randomization_inference,
     treated_cells,
 )
+from analysis.did.results import normal_pvalue
 from analysis.report.results_file import Inference
 
 if TYPE_CHECKING:
@@ -93,7 +94,7 @@ class HeadlineInference:
 
     @property
     def analytic_pvalue(self) -> float:
-        return float(2 * stats.norm.sf(abs(self.estimate) / self.se)) if self.se > 0 else float("nan")
+        return normal_pvalue(self.estimate, self.se)
 
     def entry_inference(self, **details) -> Inference:
         """The ``inference`` field for a results entry of this estimate (``details`` added)."""
@@ -155,7 +156,7 @@ def _budget_statistic(frame: pd.DataFrame) -> tuple[float, float]:
 
 # ------------------------------------------------------------------------------ the headlines
 def _analytic(choice: Inference, estimate: float, se: float, details: dict) -> Inference:
-    pvalue = float(2 * stats.norm.sf(abs(estimate) / se)) if se > 0 else None
+    pvalue = normal_pvalue(estimate, se)
     return Inference(choice.method, choice.reason, choice.n_treated_clusters, pvalue,
                      {**details, **choice.details})
 
@@ -170,7 +171,11 @@ def service_headline_inference(a: ServiceTimeAnalysis, inputs: ServiceInputs | N
                                seed: int = DEFAULT_SEED,
                                threshold: int = MIN_TREATED_CLUSTERS_ANALYTIC) -> HeadlineInference:
     """The inference of notebook 10's headline (log KM median days, cells equal), see the module doc."""
-    from analysis.analyses.service_sample import build_did_panel, did_frame, registry_adopters
+    from analysis.analyses.service_sample import (
+        build_did_panel,
+        did_frame,
+        registry_adopters,
+    )
 
     m = a.median
     choice = choose_inference(m.sample.treated_count, threshold=threshold)

@@ -36,8 +36,14 @@ import pandas as pd
 from scipy import stats
 
 from analysis import did
-from analysis.analyses.service_sample import DidPanel, ServiceInputs, build_did_panel, did_frame
+from analysis.analyses.service_sample import (
+    DidPanel,
+    ServiceInputs,
+    build_did_panel,
+    did_frame,
+)
 from analysis.data.schemas import SPBE_BANDS, spbe_band
+from analysis.did.results import normal_pvalue
 from analysis.notes import Note
 
 SPLITS = ("spbe_band", "ekinerja", "units", "wfa_days")
@@ -154,7 +160,7 @@ def difference_test(a: GroupEstimate, b: GroupEstimate, level: float = 0.95) -> 
     diff = a.att - b.att
     se = float(np.sqrt(np.sum((scores[:, 0] - scores[:, 1]) ** 2)))
     z = stats.norm.ppf(0.5 + level / 2)
-    pvalue = float(2 * stats.norm.sf(abs(diff) / se)) if se > 0 else float("nan")
+    pvalue = normal_pvalue(diff, se)
     return {"difference": diff, "se": se, "ci_low": diff - z * se, "ci_high": diff + z * se, "pvalue": pvalue}
 
 

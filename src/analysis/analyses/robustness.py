@@ -46,7 +46,6 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from analysis import did
 from analysis.analyses import few_treated
@@ -58,6 +57,7 @@ from analysis.did.inference import (
     choose_inference,
     randomization_inference,
 )
+from analysis.did.results import normal_pvalue
 from analysis.notes import Note
 from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
 
@@ -193,7 +193,7 @@ def _statistic(panel: RobustnessPanel):
 
 
 def _pvalue(att: float, se: float) -> float:
-    return float(2 * stats.norm.sf(abs(att) / se)) if se and se > 0 and np.isfinite(se) else float("nan")
+    return normal_pvalue(att, se)
 
 
 def _overall(result) -> dict:

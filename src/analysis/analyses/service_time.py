@@ -90,6 +90,7 @@ from analysis.analyses.service_sample import (
     sample_notes,
 )
 from analysis.data.names import pemda_names
+from analysis.did.results import normal_pvalue
 from analysis.notes import Note
 from analysis.panels.aggregate import person_period_counts as counts_from_person_periods
 from analysis.panels.treatment import treatment_by_period
@@ -175,7 +176,7 @@ class Estimate:
 
     @property
     def pvalue(self) -> float:
-        return float(2 * stats.norm.sf(abs(self.att) / self.se)) if self.se > 0 else float("nan")
+        return normal_pvalue(self.att, self.se)
 
     def as_dict(self) -> dict:
         return {"att": self.att, "se": self.se, "ci_low": self.ci_low, "ci_high": self.ci_high,
@@ -331,7 +332,7 @@ def result_entries(a: ServiceTimeAnalysis, inference=None) -> list:
                           "se_log_hr": h.se, "n_requests": h.n_requests}),
         m.sample,
         Inference(method="cluster_robust", n_treated_clusters=h.n_treated_pemda,
-                  pvalue=float(2 * stats.norm.sf(abs(h.log_hr) / h.se)) if h.se > 0 else None,
+                  pvalue=normal_pvalue(h.log_hr, h.se),
                   details={"cluster": "pemda"})))
     for r in a.groups.itertuples(index=False):
         entries.append(_group_entry(f"att_log_median_days__{r.split}__{r.group}", a, r.split, r.group, r.att, r.se,
@@ -371,7 +372,7 @@ def headline_diagnostics(a: ServiceTimeAnalysis) -> dict:
         att, se = float(r.att), float(r.se)
         rows.append({"estimator": str(r.estimator), "estimate": att, "ci_low": float(r.ci_low),
                      "ci_high": float(r.ci_high),
-                     "pvalue": float(2 * stats.norm.sf(abs(att) / se)) if np.isfinite(se) and se > 0 else None})
+                     "pvalue": normal_pvalue(att, se)})
     if rows:
         details["estimators"] = rows
     return details
@@ -391,7 +392,7 @@ def _group_entry(name, a: ServiceTimeAnalysis, split, group, att, se, lo, hi, tr
                     real_adopters_included=tuple(c for c in treated if c in real))
     return ResultEntry(name, att, se, lo, hi, "log points", f"Imputation ATT, {split} = {group}", estimand, sample,
                        Inference(method="cluster_robust", n_treated_clusters=n_pemda,
-                                 pvalue=float(2 * stats.norm.sf(abs(att) / se)) if se > 0 else None,
+                                 pvalue=normal_pvalue(att, se),
                                  details={"cluster": "pemda"}))
 
 

@@ -97,6 +97,17 @@ def pretrend_wald_test(
     )
 
 
+def normal_pvalue(estimate, se):
+    """Two-sided p-value of ``estimate / se`` against the standard normal: a float for scalars,
+    an array for arrays; NaN where the SE is not a positive finite number (no test is possible).
+    The one rule for every analytic (Wald) p-value of the project."""
+    estimate, se = np.asarray(estimate, dtype=float), np.asarray(se, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.where((se > 0) & np.isfinite(se), np.abs(estimate) / se, np.nan)
+    pvalue = 2.0 * stats.norm.sf(z)
+    return float(pvalue) if pvalue.ndim == 0 else pvalue
+
+
 def normal_ci(att: np.ndarray, se: np.ndarray, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Pointwise normal confidence interval ``att -/+ z_{1-alpha/2} se``."""
     z = stats.norm.ppf(1.0 - alpha / 2.0)

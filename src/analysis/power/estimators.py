@@ -35,12 +35,12 @@ from typing import Any, Callable, Mapping, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from analysis.did.results import normal_pvalue
 from analysis.power.twoway import DenseTwoWay
 
 __all__ = ["DidEstimator", "DrawEstimate", "FastImputation", "PilotDraw", "PilotEstimator",
-           "wald_pvalue"]
+]
 
 
 @dataclass(frozen=True)
@@ -102,14 +102,6 @@ class PilotEstimator(Protocol):
     equivariant: bool
 
     def __call__(self, draw: PilotDraw) -> DrawEstimate: ...
-
-
-def wald_pvalue(att, se):
-    """Two-sided normal p-value of ``att / se`` (NaN when the SE is not positive)."""
-    att, se = np.asarray(att, dtype=float), np.asarray(se, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = np.where(se > 0, np.abs(att) / se, np.nan)
-    return 2.0 * stats.norm.sf(t)
 
 
 def _sum_rows(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
@@ -176,7 +168,7 @@ class FastImputation:
         score = weight * (tau_sum - n_cells * average).sum(axis=1)
         score += np.bincount(cluster, (v0 * resid0).sum(axis=1), minlength=draw.n_clusters)
         se = float(np.sqrt(score @ score))
-        return DrawEstimate(att, se, float(wald_pvalue(att, se)), n_imputed, n_not_imputable)
+        return DrawEstimate(att, se, normal_pvalue(att, se), n_imputed, n_not_imputable)
 
 
 @dataclass(frozen=True)
@@ -207,5 +199,5 @@ class DidEstimator:
         att, se = overall["att"], overall["se"]
         details = getattr(result, "details", {}) or {}
         not_imputable = int(details.get("n_not_imputable", 0))
-        return DrawEstimate(att, se, float(wald_pvalue(att, se)),
+        return DrawEstimate(att, se, normal_pvalue(att, se),
                             int(draw.treated().sum()) - not_imputable, not_imputable)

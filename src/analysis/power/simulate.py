@@ -51,13 +51,19 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from analysis.did.results import normal_pvalue
 from analysis.notes import Note
 from analysis.power.design import PilotDesign, draw_adopters
-from analysis.power.estimators import FastImputation, PilotDraw, PilotEstimator, wald_pvalue
+from analysis.power.estimators import FastImputation, PilotDraw, PilotEstimator
 from analysis.power.outcomes import PilotOutcomes
 from analysis.power.placebo import BlockBootstrap
 from analysis.power.results import (
-    DesignAssessment, MdeResult, PowerResult, binomial_se, log_to_pct, pct_to_log,
+    DesignAssessment,
+    MdeResult,
+    PowerResult,
+    binomial_se,
+    log_to_pct,
+    pct_to_log,
 )
 
 __all__ = ["DEFAULT_SEED", "FEW_TREATED_PEMDA", "assess_design", "minimum_detectable_effect",
@@ -263,7 +269,7 @@ def assess_design(outcomes: PilotOutcomes, design: PilotDesign, *, effect_pct: f
     critical = _critical_pvalue(p_null, alpha)
     if estimator.equivariant:
         at_effect = null.assign(att=null["att"] + effect_log)
-        at_effect["pvalue"] = wald_pvalue(at_effect["att"], at_effect["se"])
+        at_effect["pvalue"] = normal_pvalue(at_effect["att"], at_effect["se"])
     else:
         at_effect = null if effect_log == 0 else _fit_all(draws_of, n_sims, estimator, effect_log)
     reject = _rejects(at_effect["pvalue"].to_numpy(), alpha)
