@@ -152,3 +152,17 @@ def test_text_unit_ids_are_accepted_by_callaway_santanna():
     numeric = callaway_santanna(frame, outcome="y", unit="code_num", time="t", cohort="g").overall()
     assert text["att"] == numeric["att"]
     assert abs(text["att"] - 1.0) < 0.2
+
+
+def test_normal_pvalue_is_the_two_sided_wald_rule_and_nan_without_a_test():
+    from scipy import stats
+
+    from analysis.did.results import normal_pvalue
+
+    assert normal_pvalue(1.959963984540054, 1.0) == pytest.approx(0.05, abs=1e-12)
+    assert normal_pvalue(-0.3, 0.1) == pytest.approx(2 * stats.norm.sf(3.0), rel=1e-12)
+    assert isinstance(normal_pvalue(0.1, 0.2), float)
+    for se in (0.0, -1.0, float("nan"), float("inf")):
+        assert np.isnan(normal_pvalue(0.1, se)), se
+    values = normal_pvalue(np.array([0.0, 2.0, 1.0]), np.array([1.0, 1.0, 0.0]))
+    assert values[0] == 1.0 and values[1] == pytest.approx(2 * stats.norm.sf(2.0)) and np.isnan(values[2])
