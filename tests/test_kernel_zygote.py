@@ -153,11 +153,16 @@ def test_a_forked_kernel_can_be_interrupted(zygote, tmp_path):
     assert error == "KeyboardInterrupt"
 
 
+def _fork_watching(address, worker_pid, folder):
+    """A kernel forked straight from the zygote (no kernel manager), watching ``worker_pid``."""
+    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(folder / "kernel.json")]
+    return fork_kernel(address, argv, {**os.environ, "JPY_PARENT_PID": str(worker_pid)}, str(folder))
+
+
 def test_a_forked_kernel_ends_when_its_worker_is_gone(zygote, tmp_path):
     """Its worker is not its parent; the kernel watches the worker's pid (``JPY_PARENT_PID``)."""
     worker = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(2)"])
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "kernel.json")]
-    process = fork_kernel(zygote.address, argv, {**os.environ, "JPY_PARENT_PID": str(worker.pid)}, str(tmp_path))
+    process = _fork_watching(zygote.address, worker.pid, tmp_path)
     assert process is not None and process.poll() is None
     worker.wait()
     assert process.wait(timeout=30) == 1
@@ -170,8 +175,7 @@ def test_a_kernel_outlives_its_zygote_and_is_still_seen_to_end(tmp_path):
     address = own.start()
     if address is None:
         pytest.skip("no fork() here")
-    argv = [sys.executable, "-m", "ipykernel_launcher", "-f", str(tmp_path / "kernel.json")]
-    process = fork_kernel(address, argv, {**os.environ, "JPY_PARENT_PID": str(os.getpid())}, str(tmp_path))
+    process = _fork_watching(address, os.getpid(), tmp_path)
     own.stop()
     assert process is not None and process.poll() is None and _alive(process.pid)
     process.kill()

@@ -192,15 +192,11 @@ def _statistic(panel: RobustnessPanel):
                                              covariates=list(panel.exposure))
 
 
-def _pvalue(att: float, se: float) -> float:
-    return normal_pvalue(att, se)
-
-
 def _overall(result) -> dict:
     o = result.overall()
     att, se = float(o["att"]), float(o["se"])
     return {"att": att, "se": se, "ci_low": float(o["ci_low"]), "ci_high": float(o["ci_high"]),
-            "pvalue": _pvalue(att, se)}
+            "pvalue": normal_pvalue(att, se)}
 
 
 def _shift_cohort(values: pd.Series, months: int) -> pd.Series:

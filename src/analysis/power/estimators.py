@@ -39,8 +39,7 @@ import pandas as pd
 from analysis.did.results import normal_pvalue
 from analysis.power.twoway import DenseTwoWay
 
-__all__ = ["DidEstimator", "DrawEstimate", "FastImputation", "PilotDraw", "PilotEstimator",
-]
+__all__ = ["DidEstimator", "DrawEstimate", "FastImputation", "PilotDraw", "PilotEstimator"]
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ session (process group), and later ``{"exit": code}`` when it has reaped it.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import select
@@ -168,11 +169,19 @@ class ForkedKernelProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int, channel: socket.socket):
+    def __init__(self, pid: int, channel: socket.socket, received: bytes = b""):
         self.pid = pid
         self.returncode: int | None = None
         self._channel = channel
         self._buffer = b""
+        self._take(received)
+
+    def _take(self, data: bytes) -> None:
+        """Add what the zygote sent; its ``{"exit": code}`` line sets :attr:`returncode`."""
+        self._buffer += data
+        if b"\n" in self._buffer:
+            self.returncode = int(json.loads(self._buffer.split(b"\n", 1)[0])["exit"])
+            self._channel.close()
 
     def _receive(self, timeout: float) -> None:
         """Take the zygote's exit report if it arrives within ``timeout`` seconds."""
@@ -182,10 +191,7 @@ class ForkedKernelProcess:
         if not chunk:  # the zygote is gone without a report: from now on, ask the system
             self._channel.close()
             return
-        self._buffer += chunk
-        if b"\n" in self._buffer:
-            self.returncode = int(json.loads(self._buffer.split(b"\n", 1)[0])["exit"])
-            self._channel.close()
+        self._take(chunk)
 
     def poll(self) -> int | None:
         if self.returncode is None and self._channel.fileno() >= 0:
@@ -242,11 +248,7 @@ def fork_kernel(address: str, argv: list[str], env: dict[str, str], cwd: str) ->
         channel.close()
         return None
     channel.settimeout(None)
-    process = ForkedKernelProcess(pid, channel)
-    process._buffer = rest
-    if b"\n" in rest:
-        process.returncode = int(json.loads(rest.split(b"\n", 1)[0])["exit"])
-    return process
+    return ForkedKernelProcess(pid, channel, rest)
 
 
 def can_fork(argv: list[str]) -> bool:
@@ -259,54 +261,47 @@ def can_fork(argv: list[str]) -> bool:
         return False
 
 
+@functools.cache
 def provisioner_class():
     """:class:`ForkedKernelProvisioner`, defined on first use (jupyter_client is imported lazily)."""
-    global _PROVISIONER
-    if _PROVISIONER is None:
-        from jupyter_client.provisioning import LocalProvisioner
+    from jupyter_client.provisioning import LocalProvisioner
 
-        class ForkedKernelProvisioner(LocalProvisioner):
-            """The local provisioner, except that its kernel is forked from the zygote at
-            ``zygote_address`` when it can be (set by :func:`analysis.report.runner`)."""
+    class ForkedKernelProvisioner(LocalProvisioner):
+        """The local provisioner, except that its kernel is forked from the zygote at
+        ``zygote_address`` when it can be (set by :func:`analysis.report.runner.quiet_kernel_manager`)."""
 
-            zygote_address: str | None = None
+        zygote_address: str | None = None
 
-            async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-                # as jupyter_client's launcher does for a kernel that is not independent
-                env = {**(kwargs.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}
-                cwd = str(kwargs.get("cwd") or os.getcwd())
-                process = fork_kernel(self.zygote_address, cmd, env, cwd) if self.zygote_address else None
-                if process is None:
-                    return await super().launch_kernel(cmd, **kwargs)
-                self.process = process
-                self.pid = process.pid
-                self.pgid = process.pid  # the kernel called setsid() before its pid was sent
-                self.cwd = cwd
-                return self.connection_info
+        async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+            # as jupyter_client's launcher does for a kernel that is not independent
+            env = {**(kwargs.get("env") or os.environ), "JPY_PARENT_PID": str(os.getpid())}
+            cwd = str(kwargs.get("cwd") or os.getcwd())
+            process = fork_kernel(self.zygote_address, cmd, env, cwd) if self.zygote_address else None
+            if process is None:
+                return await super().launch_kernel(cmd, **kwargs)
+            self.process = process
+            self.pid = process.pid
+            self.pgid = process.pid  # the kernel called setsid() before its pid was sent
+            self.cwd = cwd
+            return self.connection_info
 
-        _PROVISIONER = ForkedKernelProvisioner
-    return _PROVISIONER
-
-
-_PROVISIONER = None
+    return ForkedKernelProvisioner
 
 
 # ---------------------------------------------------------------------------------------------
 # the zygote process
 
 
-def _preload(modules: list[str]) -> list[str]:
-    """Import what can be imported; returns the modules that failed (they are imported, or fail,
-    in the kernel as they would have anyway)."""
+def _preload(modules: list[str]) -> None:
+    """Import what can be imported; a module that fails is imported, or fails, in the kernel as it
+    would have anyway."""
     import importlib
 
-    failed = []
     for name in modules:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - e.g. ``from pkg import function``: not a module
-            failed.append(name)
-    return failed
+            pass
 
 
 def _become_kernel(request: dict[str, Any], ready: int) -> None:
@@ -335,9 +330,9 @@ def _become_kernel(request: dict[str, Any], ready: int) -> None:
 
     from ipykernel import kernelapp
 
-    sys.argv = [importlib.util.find_spec(KERNEL_LAUNCHER).origin, *request["argv"][3:]]
-
-    kernelapp.launch_new_instance(argv=request["argv"][3:])
+    arguments = request["argv"][3:]  # after ``python -m ipykernel_launcher``
+    sys.argv = [importlib.util.find_spec(KERNEL_LAUNCHER).origin, *arguments]
+    kernelapp.launch_new_instance(argv=arguments)
 
 
 def serve(address: str, parent_pid: int, preload: list[str]) -> None:
