@@ -10,6 +10,10 @@ Accepted event studies:
   ...): coefficients and their covariance, reference period ``-1`` dropped;
 - a moderndid ``aggte(type="dynamic")`` result.
 
+The least-favourable critical values of the C-LF test come from
+:mod:`analysis.did.least_favorable` (the same values as moderndid's per-draw linear programs, about
+forty times faster).
+
 Pre-periods are the events ``e <= -2`` and post-periods ``e >= 0`` (reference ``-1``); both must be
 consecutive. ``target``: an event time ``e >= 0`` (``0`` = first treated period, the R default)
 or ``"average"`` (equal-weight average of all post-period effects).
@@ -32,6 +36,7 @@ from moderndid import (
 )
 from moderndid.didhonest.honest_did import _event_study_covariance
 
+from analysis.did.least_favorable import vertex_critical_values
 from analysis.did.results import CallawaySantAnnaResult, EventStudyResult
 
 REFERENCE_EVENT = -1
@@ -154,10 +159,11 @@ def honest_sensitivity(
     bounds = {} if grid_bounds is None else {"grid_lb": grid_bounds[0], "grid_ub": grid_bounds[1]}
     original = construct_original_cs(**common)
     if method == "relative_magnitudes":
-        robust = create_sensitivity_results_rm(
-            **common, m_bar_vec=None if grid is None else list(grid), grid_points=grid_points,
-            **bounds,
-        )
+        with vertex_critical_values():
+            robust = create_sensitivity_results_rm(
+                **common, m_bar_vec=None if grid is None else list(grid), grid_points=grid_points,
+                **bounds,
+            )
         values = robust["Mbar"]
     else:
         robust = create_sensitivity_results_sm(

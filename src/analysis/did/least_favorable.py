@@ -1,0 +1,111 @@
+"""The least-favourable critical value of the ARP hybrid test, from the vertices of its dual.
+
+HonestDiD's conditional least-favourable test ("C-LF", Andrews, Roth and Pakes 2023; Rambachan
+and Roth 2023) needs, for every restriction it inverts, the (1 - kappa) quantile of
+
+    eta(xi) = min over (eta, tau) of eta  subject to  sd * eta + X tau >= xi,
+
+over ``sims`` simulated ``xi ~ N(0, Sigma)`` (``sd`` = standard deviations of the moments, ``X``
+= their loadings on the nuisance parameters). moderndid solves one linear program per draw: 1,000
+programs per restriction, 70 restrictions per robustness report, about 80 % of its HonestDiD time.
+
+By linear-programming duality the same value is
+
+    eta(xi) = max over gamma of gamma' xi  subject to  gamma >= 0, sd' gamma = 1, X' gamma = 0,
+
+a maximum over a bounded polytope (``sd > 0``), attained at one of its vertices. The vertices do
+not depend on ``xi``: each is the non-negative solution of ``W_S' gamma_S = e_1`` for a set ``S``
+of ``k`` moments (``k`` = columns of ``W``) with ``W_S`` invertible (``W = [sd, X]``). This module enumerates
+those sets once and takes, for every draw, the largest ``gamma' xi``: the same draws (the same
+seeded generator call as moderndid), the same optimal values up to rounding (about 1e-15 relative),
+the same ``np.quantile``. Where enumeration would be larger than :data:`MAX_BASES` sets, or the
+polytope is empty, moderndid's own per-draw programs are used.
+
+:func:`least_favorable_cv` has moderndid's private ``_compute_least_favorable_cv`` signature;
+:func:`vertex_critical_values` installs it for the duration of a ``with`` block (HonestDiD calls
+reach it through ``moderndid.didhonest.arp_nuisance``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+from typing import Iterator
+
+import numpy as np
+from moderndid.didhonest import arp_nuisance
+
+#: Largest number of candidate bases enumerated; beyond it the per-draw linear programs are cheaper.
+MAX_BASES = 50_000
+#: Bases whose matrix has a larger condition number are treated as singular (not a vertex).
+MAX_CONDITION = 1e12
+#: A vertex coordinate below ``-FEASIBILITY_TOL * max|gamma|`` makes the basis infeasible.
+FEASIBILITY_TOL = 1e-10
+
+_moderndid_cv = arp_nuisance._compute_least_favorable_cv
+
+
+def dual_vertices(sd: np.ndarray, x_t: np.ndarray) -> np.ndarray | None:
+    """Vertices of ``{gamma >= 0 : sd' gamma = 1, X' gamma = 0}``, one per row.
+
+    ``sd``: (m,) positive standard deviations; ``x_t``: (m, p) nuisance loadings. Returns None
+    when enumeration would exceed :data:`MAX_BASES` candidate bases, the inputs are not finite or
+    ``[sd, X]`` has dependent columns; an empty (0, m) array when the polytope is empty (the primal
+    programs are unbounded).
+    """
+    w = np.column_stack([sd, x_t])
+    if not (np.isfinite(w).all() and (sd > 0).all()):
+        return None
+    m, k = w.shape
+    if np.linalg.matrix_rank(w) < k:   # redundant or contradictory constraints: leave them to the solver
+        return None
+    if math.comb(m, k) > MAX_BASES:
+        return None
+    bases = np.array(list(itertools.combinations(range(m), k)), dtype=np.intp).reshape(-1, k)
+    blocks = np.transpose(w[bases], (0, 2, 1))            # (n_bases, k, k): W_S'
+    with np.errstate(all="ignore"):
+        usable = np.linalg.cond(blocks) < MAX_CONDITION
+    bases, blocks = bases[usable], blocks[usable]
+    if len(bases) == 0:
+        return np.zeros((0, m))
+    rhs = np.zeros((len(bases), k, 1))
+    rhs[:, 0, 0] = 1.0
+    gamma_s = np.linalg.solve(blocks, rhs)[..., 0]
+    scale = np.abs(gamma_s).max(axis=1, keepdims=True)
+    feasible = (gamma_s >= -FEASIBILITY_TOL * scale).all(axis=1)
+    vertices = np.zeros((int(feasible.sum()), m))
+    np.put_along_axis(vertices, bases[feasible], np.clip(gamma_s[feasible], 0.0, None), axis=1)
+    return vertices
+
+
+def least_favorable_cv(x_t=None, sigma=None, hybrid_kappa=0.05, sims=1000, rows_for_arp=None, seed=0,
+                       model=None) -> float:
+    """moderndid's least-favourable critical value, with the draws' programs solved by their vertices.
+
+    Same arguments and value as ``moderndid.didhonest.arp_nuisance._compute_least_favorable_cv``
+    (``model``, a HiGHS model for the fallback, is passed on unchanged).
+    """
+    if x_t is None or sigma is None:
+        return _moderndid_cv(x_t, sigma, hybrid_kappa, sims, rows_for_arp, seed, model=model)
+    sub_x = x_t[rows_for_arp] if rows_for_arp is not None else x_t
+    sub_sigma = sigma[np.ix_(rows_for_arp, rows_for_arp)] if rows_for_arp is not None else sigma
+    sub_x = sub_x.reshape(-1, 1) if sub_x.ndim == 1 else sub_x
+    vertices = dual_vertices(np.sqrt(np.diag(sub_sigma)), sub_x)
+    if vertices is None or len(vertices) == 0:
+        return _moderndid_cv(x_t, sigma, hybrid_kappa, sims, rows_for_arp, seed, model=model)
+    rng = np.random.default_rng(seed)
+    xi_draws = rng.multivariate_normal(mean=np.zeros(sub_sigma.shape[0]), cov=sub_sigma, size=sims)
+    eta = (xi_draws @ vertices.T).max(axis=1)
+    return float(np.quantile(eta, 1 - hybrid_kappa))
+
+
+@contextlib.contextmanager
+def vertex_critical_values() -> Iterator[None]:
+    """Within the block, moderndid's HonestDiD computes least-favourable values with :func:`least_favorable_cv`."""
+    previous = arp_nuisance._compute_least_favorable_cv
+    arp_nuisance._compute_least_favorable_cv = least_favorable_cv
+    try:
+        yield
+    finally:
+        arp_nuisance._compute_least_favorable_cv = previous
