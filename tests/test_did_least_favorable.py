@@ -15,12 +15,15 @@ import numpy as np
 import pytest
 from moderndid.didhonest import arp_nuisance
 from scipy import optimize
+from test_did_honest import ehec_event_study
 
 import analysis.did.honest as honest_module
 from analysis.did import honest_sensitivity, least_favorable
-from analysis.did.least_favorable import dual_vertices, least_favorable_cv, vertex_critical_values
-
-from test_did_honest import ehec_event_study
+from analysis.did.least_favorable import (
+    dual_vertices,
+    least_favorable_cv,
+    vertex_critical_values,
+)
 
 MODERNDID_CV = least_favorable._moderndid_cv
 

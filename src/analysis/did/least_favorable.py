@@ -31,7 +31,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from moderndid.didhonest import arp_nuisance
