@@ -21,7 +21,7 @@ from analysis.report.kernel_zygote import (
     fork_kernel,
     notebook_imports,
 )
-from analysis.report.runner import _alive, kernel_variables, quiet_kernel_manager
+from analysis.report.runner import THREAD_VARIABLES, _alive, kernel_threads, kernel_variables, quiet_kernel_manager
 
 PROBE = r"""
 import json, os, sys
@@ -131,6 +131,53 @@ def test_every_kernel_has_the_same_hash_seed(zygote, tmp_path):
 def test_a_hash_seed_the_user_set_is_kept():
     assert kernel_variables({"PYTHONHASHSEED": "17"})["PYTHONHASHSEED"] == "17"
     assert kernel_variables({})["PYTHONHASHSEED"] == "0"
+
+
+def test_kernel_threads_share_out_the_cpus():
+    assert kernel_threads(2, cpus=2) == 1
+    assert kernel_threads(1, cpus=2) == 2
+    assert kernel_threads(4, cpus=2) == 1
+    assert kernel_threads(2, cpus=8) == 4
+    assert kernel_threads(0, cpus=3) == 3
+
+
+def test_thread_variables_are_set_unless_the_user_set_them():
+    assert all(name not in kernel_variables({}) for name in THREAD_VARIABLES)
+    variables = kernel_variables({"OMP_NUM_THREADS": "3"}, threads=1)
+    assert "OMP_NUM_THREADS" not in variables   # the caller's value stays
+    assert all(variables[name] == "1" for name in THREAD_VARIABLES if name != "OMP_NUM_THREADS")
+
+
+BLAS_THREADS = """
+import ctypes, json, os
+import numpy
+counts = []
+for path in {line.split()[-1] for line in open("/proc/self/maps") if "openblas" in line.lower()}:
+    function = getattr(ctypes.CDLL(path), "scipy_openblas_get_num_threads64_", None)
+    if function is not None:
+        counts.append(function())
+print(json.dumps({"variable": os.environ.get("OPENBLAS_NUM_THREADS"), "counts": counts}))
+"""
+
+
+def test_a_forked_kernel_has_the_builds_thread_pools(tmp_path, monkeypatch):
+    """The zygote loads OpenBLAS with the build's thread count; its forked kernels keep that pool."""
+    if not kernel_zygote.enabled():
+        pytest.skip("no fork() here")
+    for name in THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    running = Zygote([], threads=1)
+    running.start()
+    try:
+        for name, value in kernel_variables(os.environ, 1).items():   # the worker's side
+            monkeypatch.setenv(name, value)
+        text, error, manager = asyncio.run(_run(running.address, tmp_path, BLAS_THREADS))
+    finally:
+        running.stop()
+    assert error is None and type(manager.provisioner).__name__ == "ForkedKernelProvisioner"
+    seen = json.loads(text)
+    assert seen["variable"] == "1"
+    assert all(count == 1 for count in seen["counts"])   # empty where numpy uses another BLAS
 
 
 def test_every_report_gets_its_own_process(zygote, tmp_path):

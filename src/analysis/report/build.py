@@ -58,6 +58,7 @@ from analysis.report.runner import (
     RESULTS_JSON,
     ReportJob,
     ReportOutcome,
+    kernel_threads,
     run_jobs,
     warm_up,
 )
@@ -359,12 +360,13 @@ def _build_locked(
         flush=True,
     )
     write_manifest(complete=False)
-    zygote = Zygote(notebook_imports(sorted({job.notebook_path for job in job_list})))
+    threads = kernel_threads(jobs)   # the CPUs shared out between the reports running at once
+    zygote = Zygote(notebook_imports(sorted({job.notebook_path for job in job_list})), threads=threads)
     try:
         if job_list:
             warm_up()  # the fork server imports papermill while the panels are prepared (not when nothing runs)
             address = zygote.start()  # ... and the kernels' zygote imports what the notebooks use
-            job_list = [replace(job, kernel_zygote=address) for job in job_list]
+            job_list = [replace(job, kernel_zygote=address, kernel_threads=threads) for job in job_list]
             prepare_panels(data_dir, stream)
         job_list = schedule(job_list, previous, {spec.slug: spec.expected_seconds for spec in specs
                                                  if spec.expected_seconds is not None})

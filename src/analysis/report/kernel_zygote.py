@@ -110,8 +110,9 @@ class Zygote:
     ``address`` is what report jobs carry, ``stop()`` ends it. Kernels already forked live on: each
     ends with its report, or when its worker is gone."""
 
-    def __init__(self, preload: list[str]):
+    def __init__(self, preload: list[str], threads: int | None = None):
         self.preload = list(dict.fromkeys([*ENGINES, *preload]))
+        self.threads = threads
         self.address: str | None = None
         self._folder: str | None = None
         self._process: subprocess.Popen | None = None
@@ -125,8 +126,8 @@ class Zygote:
         from analysis.report.runner import kernel_variables
 
         # the zygote imports the same ``analysis`` as the kernels would, and has their hash seed
-        # (a forked kernel keeps the seed its zygote started with)
-        environment = {**os.environ, **kernel_variables(os.environ)}
+        # and thread counts (a forked kernel keeps the seed and the thread pools its zygote started with)
+        environment = {**os.environ, **kernel_variables(os.environ, self.threads)}
         self._folder = tempfile.mkdtemp(prefix=FOLDER_PREFIX)
         self.address = str(Path(self._folder) / "socket")
         command = [sys.executable, "-m", "analysis.report.kernel_zygote", "--socket", self.address,

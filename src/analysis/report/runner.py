@@ -94,6 +94,8 @@ class ReportJob:
     #: socket of the build's kernel zygote (:mod:`analysis.report.kernel_zygote`); None: the kernel
     #: is started cold
     kernel_zygote: str | None = None
+    #: threads of the kernel's numeric libraries (:func:`kernel_threads`); None: their defaults
+    kernel_threads: int | None = None
 
 
 @dataclass
@@ -172,23 +174,45 @@ def quiet_kernel_manager(zygote: str | None = None):
 KERNEL_HASH_SEED = "0"
 
 
-def kernel_variables(environ: Mapping[str, str]) -> dict[str, str]:
+#: The thread-pool sizes of the numeric libraries a kernel loads (OpenBLAS, MKL, OpenMP, Accelerate,
+#: numexpr, polars, Rust's rayon). Each library reads its variable once, when it loads.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "VECLIB_MAXIMUM_THREADS",
+                    "NUMEXPR_NUM_THREADS", "POLARS_MAX_THREADS", "RAYON_NUM_THREADS")
+
+
+def kernel_threads(jobs: int, cpus: int | None = None) -> int:
+    """Threads each report kernel's numeric libraries may use when ``jobs`` reports run at once:
+    the CPUs this process may run on (``cpus``), shared out, at least one. Two kernels each
+    running two BLAS threads on two cores slow each other down (issue #13: the cold default build
+    took 142.5 s with them, 124.5 s with one thread per kernel; ``benchmarks/README.md``)."""
+    if cpus is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, cpus // max(1, jobs))
+
+
+def kernel_variables(environ: Mapping[str, str], threads: int | None = None) -> dict[str, str]:
     """The environment variables every report kernel gets on top of the caller's: ``PYTHONPATH``
     with the root of this ``analysis`` package first (absolute: a relative entry would resolve
-    against the report's output directory), and ``PYTHONHASHSEED`` (:data:`KERNEL_HASH_SEED`)."""
+    against the report's output directory), ``PYTHONHASHSEED`` (:data:`KERNEL_HASH_SEED`) and,
+    when ``threads`` is given (:func:`kernel_threads`), every :data:`THREAD_VARIABLES` entry the
+    caller has not set. The thread count changes results only in the last digits (the order of
+    floating-point sums in BLAS); a build with the same count is bit-reproducible."""
     import analysis
 
     package_root = str(Path(analysis.__file__).resolve().parents[1])
     entries = [str(Path(p).resolve()) for p in environ.get("PYTHONPATH", "").split(os.pathsep) if p]
     if package_root not in entries:
         entries.insert(0, package_root)
-    return {"PYTHONPATH": os.pathsep.join(entries),
-            "PYTHONHASHSEED": environ.get("PYTHONHASHSEED", KERNEL_HASH_SEED)}
+    variables = {"PYTHONPATH": os.pathsep.join(entries),
+                 "PYTHONHASHSEED": environ.get("PYTHONHASHSEED", KERNEL_HASH_SEED)}
+    if threads is not None:
+        variables.update((name, str(threads)) for name in THREAD_VARIABLES if name not in environ)
+    return variables
 
 
-def kernel_environment() -> None:
+def kernel_environment(threads: int | None = None) -> None:
     """Give this process (a report worker, whose kernels inherit it) :func:`kernel_variables`."""
-    os.environ.update(kernel_variables(os.environ))
+    os.environ.update(kernel_variables(os.environ, threads))
 
 
 #: A kernel can die before its first reply when several start at once on a busy machine (its
@@ -228,7 +252,7 @@ def run_notebook(job: ReportJob, executed: Path) -> None:
 def execute_report(job: ReportJob) -> ReportOutcome:
     """Run one report end to end in this process, in ``job.output_dir``; never raises for a
     notebook failure."""
-    kernel_environment()
+    kernel_environment(job.kernel_threads)
     out = Path(job.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     started = _now()
