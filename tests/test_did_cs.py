@@ -295,6 +295,34 @@ def test_reused_propensity_fits_change_no_digit_and_fit_each_problem_once(spec, 
                 if isinstance(getattr(module, "sm", None), propensity_reuse._Statsmodels)]
 
 
+def test_one_block_across_outcomes_shares_the_logits_and_changes_no_digit(monkeypatch):
+    """An analysis estimating several outcomes on one sample (the budget categories, the robustness
+    views) opens one block around them all: the logits depend on treatment and covariates only,
+    so the second outcome makes no new fit, and each result is the one it gets alone."""
+    from analysis.did import propensity_reuse
+
+    real_fits = []
+    original = propensity_reuse._ORIGINAL_GLM
+
+    def counting_glm(*args, **kwargs):
+        real_fits.append(1)
+        return original(*args, **kwargs)
+
+    data = mpdta().assign(lemp_twice=lambda frame: 2 * frame["lemp"] + 1)
+    options = {**COLUMNS, **SPEC_OPTIONS["S2_nev_lpop_dr"]}
+    alone = {outcome: callaway_santanna(data, **{**options, "outcome": outcome}) for outcome in ("lemp", "lemp_twice")}
+    monkeypatch.setattr(propensity_reuse, "_ORIGINAL_GLM", counting_glm)
+    with propensity_reuse.reused_propensity_fits() as store:
+        first = callaway_santanna(data, **{**options, "outcome": "lemp"})
+        after_first = len(real_fits)
+        second = callaway_santanna(data, **{**options, "outcome": "lemp_twice"})
+    assert after_first > 0 and len(real_fits) == after_first == len(store)
+    for outcome, together in (("lemp", first), ("lemp_twice", second)):
+        pd.testing.assert_frame_equal(together.att_gt, alone[outcome].att_gt, check_exact=True)
+        np.testing.assert_array_equal(together.influence("simple").values, alone[outcome].influence("simple").values)
+    assert propensity_reuse._STORE is None
+
+
 def test_propensity_fit_keys_follow_the_content_of_every_argument():
     import hashlib
 

@@ -33,6 +33,7 @@ from analysis.analyses.spending_effect import (
     placebo_joint_test,
 )
 from analysis.data import load
+from analysis.did.propensity_reuse import reused_propensity_fits
 from analysis.errors import DataContractError
 from analysis.notes import Note
 from analysis.panels.budget import (
@@ -148,22 +149,25 @@ def run_budget_analysis(
 
     present = set(panel["category"])
     effects, unadjusted, notes = {}, {}, []
-    for category in categories:
-        if category not in present:
-            notes.append(Note("category_absent", {"category": category}))
-            continue
-        options = dict(category=category, control=control, exposure=exposure)
-        try:
-            effects[category] = estimate_spending_effect(panel, units, covariates, adjust_for_tkd=adjust_for_tkd, **options)
-            if not adjust_for_tkd:
-                unadjusted[category] = effects[category]
-            elif category in twins:
-                unadjusted[category] = estimate_spending_effect(panel, units, covariates, adjust_for_tkd=False, **options)
-        except NoAdopterError:
-            if category == ROUTINE_TOTAL:
-                raise
-            effects.pop(category, None)
-            notes.append(Note("category_no_adopter", {"category": category}))
+    # every category, adjusted or not, has the same Pemda and covariates: each distinct
+    # propensity logit is fitted once for all of them (8.8 s instead of 13.6 s, same bits)
+    with reused_propensity_fits():
+        for category in categories:
+            if category not in present:
+                notes.append(Note("category_absent", {"category": category}))
+                continue
+            options = dict(category=category, control=control, exposure=exposure)
+            try:
+                effects[category] = estimate_spending_effect(panel, units, covariates, adjust_for_tkd=adjust_for_tkd, **options)
+                if not adjust_for_tkd:
+                    unadjusted[category] = effects[category]
+                elif category in twins:
+                    unadjusted[category] = estimate_spending_effect(panel, units, covariates, adjust_for_tkd=False, **options)
+            except NoAdopterError:
+                if category == ROUTINE_TOTAL:
+                    raise
+                effects.pop(category, None)
+                notes.append(Note("category_no_adopter", {"category": category}))
     for effect in effects.values():
         notes.extend(note for note in effect.notes if note not in notes)
     routine = {c: effects[c] for c in ROUTINE_CATEGORIES if c in effects}

@@ -57,6 +57,7 @@ from analysis.did.inference import (
     choose_inference,
     randomization_inference,
 )
+from analysis.did.propensity_reuse import reused_propensity_fits
 from analysis.did.results import normal_pvalue
 from analysis.notes import Note
 from analysis.report.results_file import Estimand, Inference, ResultEntry, Sample
@@ -258,7 +259,13 @@ def verdict(table: pd.DataFrame, *, alpha: float = ALPHA) -> dict:
 
 def run_robustness(panel: RobustnessPanel, *, ri_draws: int = few_treated.DEFAULT_DRAWS,
                    seed: int = DEFAULT_SEED) -> Robustness:
-    """Every robustness view of the module doc on ``panel``."""
+    """Every robustness view of the module doc on ``panel``. The Callaway–Sant'Anna fits of the
+    views share their propensity logits: each distinct one is fitted once (the same bits)."""
+    with reused_propensity_fits():
+        return _all_views(panel, ri_draws=ri_draws, seed=seed)
+
+
+def _all_views(panel: RobustnessPanel, *, ri_draws: int, seed: int) -> Robustness:
     notes: list[Note] = list(panel.notes)
     results, rows = {}, []
     n_treated = len(panel.treated_codes())

@@ -13,7 +13,9 @@ frequency weights, family, every other argument) and returns the results object 
 of that key. Statsmodels' IRLS is deterministic, so a reused fit is the fit that would have been
 made, bit for bit (``tests/test_did_cs.py`` compares whole results with and without reuse); the
 warnings the first fit raised are raised again at each reuse; a fit that fails is not stored (it
-fails again). The reuse lives as long as the block: one ``att_gt`` call.
+fails again). The reuse lives as long as the outermost block: one ``att_gt`` call, or a whole
+analysis that estimates several outcomes on the same sample (the budget report's categories, the
+robustness views), where the same logits recur from one estimation to the next.
 """
 
 from __future__ import annotations
