@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
 import sys
 from functools import cache
 from pathlib import Path
@@ -321,6 +322,34 @@ def test_one_block_across_outcomes_shares_the_logits_and_changes_no_digit(monkey
         pd.testing.assert_frame_equal(together.att_gt, alone[outcome].att_gt, check_exact=True)
         np.testing.assert_array_equal(together.influence("simple").values, alone[outcome].influence("simple").values)
     assert propensity_reuse._STORE is None
+
+
+FIRST_ESTIMATION_IN_A_FRESH_PROCESS = """
+import json, sys
+sys.path.insert(0, sys.argv[1])
+from test_did_cs import COLUMNS, SPEC_OPTIONS, mpdta
+from analysis.did import callaway_santanna, propensity_reuse
+fits = []
+original = propensity_reuse._ORIGINAL_GLM
+propensity_reuse._ORIGINAL_GLM = lambda *a, **k: fits.append(1) or original(*a, **k)
+counts = []
+for _ in range(2):   # a block opened before moderndid's first att_gt of the process, then again
+    with propensity_reuse.reused_propensity_fits():
+        callaway_santanna(mpdta(), **COLUMNS, **SPEC_OPTIONS["S2_nev_lpop_dr"])
+    counts.append(len(fits))
+    fits.clear()
+print(json.dumps(counts))
+"""
+
+
+def test_the_first_estimation_of_a_process_reuses_its_fits():
+    """moderndid imports its group-time loop lazily; a block opened before it was imported must
+    still reach the overlap screen's fits (the first estimation of every report kernel)."""
+    run = subprocess.run([sys.executable, "-c", FIRST_ESTIMATION_IN_A_FRESH_PROCESS, str(Path(__file__).parent)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    first, second = json.loads(run.stdout.strip().splitlines()[-1])
+    assert first == second > 0
 
 
 def test_propensity_fit_keys_follow_the_content_of_every_argument():

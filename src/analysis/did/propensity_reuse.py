@@ -30,6 +30,10 @@ from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
 
+# moderndid imports its group-time loop (whose overlap screen fits a logit per cell) only when
+# ``att_gt`` first runs; it must be in ``sys.modules`` before a block swaps ``sm``, or the
+# screen's fits in a block opened before the first ``att_gt`` of a process are not reused
+import moderndid.did.compute_att_gt  # noqa: F401
 import numpy as np
 import statsmodels.api as sm
 
