@@ -57,7 +57,7 @@ FRESH_KERNELS_ENV_VAR = "PEMDA_WFA_FRESH_KERNELS"
 #: what every kernel imports (ipykernel, the scientific stack) and the engines the analysis imports
 #: lazily, inside functions; the notebooks' own imports are added per build
 ENGINES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "pandas", "scipy.stats", "statsmodels.api",
-           "matplotlib.pyplot", "pyarrow.parquet", "duckdb", "moderndid", "pyfixest")
+           "matplotlib.pyplot", "pyarrow.parquet", "duckdb", "moderndid", "pyfixest", "openpyxl")
 #: seconds a worker waits for the zygote to answer (it may still be importing) before it starts the
 #: kernel the usual way
 ANSWER_TIMEOUT_S = 120.0
