@@ -180,6 +180,17 @@ def test_a_forked_kernel_has_the_builds_thread_pools(tmp_path, monkeypatch):
     assert all(count == 1 for count in seen["counts"])   # empty where numpy uses another BLAS
 
 
+def test_the_first_cell_is_read_whole_without_waiting_for_silence(zygote, tmp_path):
+    """The report kernels' client does not wait for 0.2 s of IOPub silence after ``kernel_info``
+    (runner.prompt_kernel_client); IOPub is still connected before the first cell, so its
+    output is never lost, forked or fresh."""
+    manager = quiet_kernel_manager(zygote.address)()
+    assert manager.client().wait_for_ready.__qualname__.startswith("prompt_kernel_client")
+    for address in (zygote.address, None, zygote.address, zygote.address):
+        text, error, _ = asyncio.run(_run(address, tmp_path, "print('first'); print('cell', 1 + 1)"))
+        assert error is None and text == "first\ncell 2\n"
+
+
 def test_every_report_gets_its_own_process(zygote, tmp_path):
     first, _ = probe(zygote.address, tmp_path)
     second, _ = probe(zygote.address, tmp_path)

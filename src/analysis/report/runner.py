@@ -139,6 +139,48 @@ def _error_from_exception(exc: BaseException) -> dict[str, Any]:
 
 
 @functools.cache
+def prompt_kernel_client():
+    """The client class of report kernels: jupyter_client's, except that once the kernel has
+    answered ``kernel_info`` and IOPub is shown to be connected, it does not wait for 0.2 s of
+    silence on IOPub before the first cell (about 0.2 s idle per report, measured). What that wait
+    drops are status messages of the start-up and of the ``kernel_info`` request; nbclient reads
+    only messages whose parent is the cell it runs, so they change nothing."""
+    from queue import Empty
+
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from jupyter_client.utils import ensure_async
+
+    class PromptKernelClient(AsyncKernelClient):
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            deadline = time.time() + (float("inf") if timeout is None else timeout)
+            while True:
+                self.kernel_info()
+                try:
+                    message = await ensure_async(self.shell_channel.get_msg(timeout=1))
+                except Empty:
+                    message = None
+                if message is not None and message["msg_type"] == "kernel_info_reply":
+                    try:   # IOPub is connected once the request's own status messages arrive there
+                        await ensure_async(self.iopub_channel.get_msg(timeout=0.2))
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(message)
+                        break
+                if not await self._async_is_alive():
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.time() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
+            while True:   # what is already there is dropped; nothing more is waited for
+                try:
+                    await ensure_async(self.iopub_channel.get_msg(timeout=0))
+                except Empty:
+                    break
+
+    return PromptKernelClient
+
+
+@functools.cache
 def quiet_kernel_manager(zygote: str | None = None):
     """A kernel manager class whose kernels write nothing to the build's terminal (their start-up
     warnings and shutdown tracebacks would interleave with the progress lines), forked from the
@@ -146,8 +188,18 @@ def quiet_kernel_manager(zygote: str | None = None):
     import uuid
 
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     class QuietKernelManager(AsyncKernelManager):
+        @default("client_factory")
+        def _prompt_client(self):
+            return prompt_kernel_client()
+
+        async def _async_wait(self, pollinterval: float = 0.01) -> None:
+            # jupyter_client looks every 0.1 s whether a killed kernel is gone; it is gone within
+            # milliseconds, and each report would wait out the rest of the interval
+            await super()._async_wait(pollinterval)
+
         async def _async_pre_start_kernel(self, **kw: Any):
             if self.provisioner is None and zygote:
                 from analysis.report.kernel_zygote import provisioner_class
