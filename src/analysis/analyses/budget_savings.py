@@ -150,7 +150,7 @@ def run_budget_analysis(
     present = set(panel["category"])
     effects, unadjusted, notes = {}, {}, []
     # every category, adjusted or not, has the same Pemda and covariates: each distinct
-    # propensity logit is fitted once for all of them (8.8 s instead of 13.6 s, same bits)
+    # propensity logit is fitted once for all of them (122 fits instead of 1,332; same bits)
     with reused_propensity_fits():
         for category in categories:
             if category not in present:

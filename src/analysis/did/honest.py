@@ -12,7 +12,7 @@ Accepted event studies:
 
 The least-favourable critical values of the C-LF test come from
 :mod:`analysis.did.least_favorable` (the same values as moderndid's per-draw linear programs, about
-forty times faster).
+thirty times faster).
 
 Pre-periods are the events ``e <= -2`` and post-periods ``e >= 0`` (reference ``-1``); both must be
 consecutive. ``target``: an event time ``e >= 0`` (``0`` = first treated period, the R default)

@@ -14,12 +14,14 @@ By linear-programming duality the same value is
     eta(xi) = max over gamma of gamma' xi  subject to  gamma >= 0, sd' gamma = 1, X' gamma = 0,
 
 a maximum over a bounded polytope (``sd > 0``), attained at one of its vertices. The vertices do
-not depend on ``xi``: each is the non-negative solution of ``W_S' gamma_S = e_1`` for a set ``S``
-of ``k`` moments (``k`` = columns of ``W``) with ``W_S`` invertible (``W = [sd, X]``). This module enumerates
-those sets once and takes, for every draw, the largest ``gamma' xi``: the same draws (the same
-seeded generator call as moderndid), the same optimal values up to rounding (about 1e-15 relative),
-the same ``np.quantile``. Where enumeration would be larger than :data:`MAX_BASES` sets, or the
-polytope is empty, moderndid's own per-draw programs are used.
+not depend on ``xi``: with ``W = [sd, X]`` (``k`` columns), each is the non-negative solution of
+``W_S' gamma_S = e_1`` for a set ``S`` of ``k`` moments with ``W_S`` invertible. This module
+enumerates those sets once and takes, for every draw, the largest ``gamma' xi``: the same draws
+(the same seeded generator call as moderndid), the same optimal values up to rounding (about
+1e-15 relative), the same ``np.quantile``. Where enumeration would be larger than
+:data:`MAX_BASES` sets, ``W`` has dependent columns, or the polytope is empty, moderndid's own
+per-draw programs are used. A basis whose matrix is nearly singular (condition number above
+:data:`MAX_CONDITION`) is not counted as a vertex; tests compare the result with the programs.
 
 :func:`least_favorable_cv` has moderndid's private ``_compute_least_favorable_cv`` signature;
 :func:`vertex_critical_values` installs it for the duration of a ``with`` block (HonestDiD calls
@@ -36,7 +38,8 @@ from collections.abc import Iterator
 import numpy as np
 from moderndid.didhonest import arp_nuisance
 
-#: Largest number of candidate bases enumerated; beyond it the per-draw linear programs are cheaper.
+#: Largest number of candidate bases enumerated (time and memory grow with it); beyond it moderndid's
+#: per-draw linear programs are used.
 MAX_BASES = 50_000
 #: Bases whose matrix has a larger condition number are treated as singular (not a vertex).
 MAX_CONDITION = 1e12
