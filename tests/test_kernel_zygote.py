@@ -227,18 +227,33 @@ def test_a_forked_kernel_ends_when_its_worker_is_gone(zygote, tmp_path):
     assert not _alive(process.pid)
 
 
-def test_a_kernel_outlives_its_zygote_and_is_still_seen_to_end(tmp_path):
-    """The zygote ends with the build; a kernel it forked is then an orphan, still stoppable."""
+def test_a_kernel_outlives_a_zygote_that_dies_and_is_still_seen_to_end(tmp_path):
+    """A zygote that dies (not stopped) leaves its kernels as orphans, still stoppable."""
     own = Zygote([])
     address = own.start()
     if address is None:
         pytest.skip("no fork() here")
     process = _fork_watching(address, os.getpid(), tmp_path)
+    own._process.kill()
+    own._process.wait()
     own.stop()
     assert process is not None and process.poll() is None and _alive(process.pid)
     process.kill()
     assert process.wait(timeout=30) == -1
     assert not _alive(process.pid)
+
+
+def test_stopping_the_zygote_ends_the_kernels_it_forked(tmp_path):
+    """An interrupted build stops its zygote: a kernel still running must not go on writing."""
+    own = Zygote([])
+    address = own.start()
+    if address is None:
+        pytest.skip("no fork() here")
+    process = _fork_watching(address, os.getpid(), tmp_path)
+    assert process is not None and _alive(process.pid)
+    own.stop()   # returns once the zygote has exited, so its kernels are gone by then
+    assert not _alive(process.pid)
+    assert process.wait(timeout=30) == -9   # the exit code still reached the worker's side
 
 
 def test_without_a_zygote_the_kernel_starts_the_usual_way(tmp_path):

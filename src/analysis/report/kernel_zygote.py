@@ -107,8 +107,10 @@ def notebook_imports(notebook_paths: Iterable[str | Path]) -> list[str]:
 
 class Zygote:
     """A zygote process for one build: ``start()`` launches it (it imports in the background),
-    ``address`` is what report jobs carry, ``stop()`` ends it. Kernels already forked live on: each
-    ends with its report, or when its worker is gone."""
+    ``address`` is what report jobs carry, ``stop()`` ends it together with any kernel it forked
+    that still runs (none after a complete build; after an interrupted one, none may go on writing
+    into the output folder). A kernel whose zygote dies otherwise lives on as an orphan: it ends
+    with its report, or when its worker is gone."""
 
     def __init__(self, preload: list[str], threads: int | None = None):
         self.preload = list(dict.fromkeys([*ENGINES, *preload]))
@@ -355,7 +357,6 @@ def serve(address: str, parent_pid: int, preload: list[str]) -> None:
     selector.register(listener, selectors.EVENT_READ)
     selector.register(wake_read, selectors.EVENT_READ)
     kernels: dict[int, socket.socket] = {}
-    from analysis.report.runner import _alive
 
     def close_inherited() -> None:  # in a forked kernel: the zygote's sockets and pipes are not its
         signal.set_wakeup_fd(-1)
@@ -366,7 +367,21 @@ def serve(address: str, parent_pid: int, preload: list[str]) -> None:
         os.close(wake_read)
         os.close(wake_write)
 
-    while _alive(parent_pid):
+    # ``stop()`` terminates the zygote: the signal only marks it (its wake-up byte ends the wait
+    # below), so that no request is cut between its fork and the kernel's registration
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
+    try:
+        _serve_requests(parent_pid, listener, selector, wake_read, kernels, close_inherited, stopping)
+    finally:
+        _end_kernels(kernels)
+
+
+def _serve_requests(parent_pid: int, listener, selector, wake_read: int, kernels: dict[int, socket.socket],
+                    close_inherited, stopping: list[int]) -> None:
+    from analysis.report.runner import _alive
+
+    while _alive(parent_pid) and not stopping:
         for key, _ in selector.select(timeout=1.0):
             if key.fileobj is listener:
                 connection, _ = listener.accept()
@@ -421,13 +436,37 @@ def _reap(kernels: dict[int, socket.socket]) -> None:
             return
         if pid == 0:
             return
-        connection = kernels.pop(pid, None)
-        if connection is not None:
-            try:
-                connection.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
-            except OSError:
-                pass
-            connection.close()
+        _report_exit(kernels, pid, status)
+
+
+def _report_exit(kernels: dict[int, socket.socket], pid: int, status: int) -> None:
+    """Send a kernel's exit code to the worker that asked for it."""
+    connection = kernels.pop(pid, None)
+    if connection is not None:
+        try:
+            connection.sendall(json.dumps({"exit": os.waitstatus_to_exitcode(status)}).encode() + b"\n")
+        except OSError:
+            pass
+        connection.close()
+
+
+def _end_kernels(kernels: dict[int, socket.socket]) -> None:
+    """When the zygote is stopped: kill the kernels it forked that still run, and wait for them.
+    After a complete build there are none (each report shuts its kernel down); after an
+    interrupted one they must not go on writing into the output folder the build is clearing
+    (their own watch on their worker would notice only within a second)."""
+    for pid in kernels:
+        try:
+            os.killpg(pid, signal.SIGKILL)  # its process group: the kernel and what it started
+        except OSError:
+            pass
+    for pid in list(kernels):
+        try:
+            _, status = os.waitpid(pid, 0)
+        except ChildProcessError:
+            kernels.pop(pid, None)
+            continue
+        _report_exit(kernels, pid, status)
 
 
 def main(argv: list[str] | None = None) -> None:
