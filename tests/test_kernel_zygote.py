@@ -53,6 +53,24 @@ def kernel_variables_set(monkeypatch):
         monkeypatch.setenv(name, value)
 
 
+@pytest.fixture
+def own_zygote():
+    """``start(threads=None)`` -> a started zygote of this test's own (stopped afterwards)."""
+    if not kernel_zygote.enabled():
+        pytest.skip("no fork() here")
+    started = []
+
+    def start(threads=None):
+        running = Zygote([], threads=threads)
+        assert running.start() == running.address is not None
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
 @pytest.fixture(scope="module")
 def zygote():
     if not kernel_zygote.enabled():
@@ -160,20 +178,14 @@ print(json.dumps({"variable": os.environ.get("OPENBLAS_NUM_THREADS"), "counts": 
 """
 
 
-def test_a_forked_kernel_has_the_builds_thread_pools(tmp_path, monkeypatch):
+def test_a_forked_kernel_has_the_builds_thread_pools(own_zygote, tmp_path, monkeypatch):
     """The zygote loads OpenBLAS with the build's thread count; its forked kernels keep that pool."""
-    if not kernel_zygote.enabled():
-        pytest.skip("no fork() here")
     for name in THREAD_VARIABLES:
         monkeypatch.delenv(name, raising=False)
-    running = Zygote([], threads=1)
-    running.start()
-    try:
-        for name, value in kernel_variables(os.environ, 1).items():   # the worker's side
-            monkeypatch.setenv(name, value)
-        text, error, manager = asyncio.run(_run(running.address, tmp_path, BLAS_THREADS))
-    finally:
-        running.stop()
+    running = own_zygote(threads=1)
+    for name, value in kernel_variables(os.environ, 1).items():   # the worker's side
+        monkeypatch.setenv(name, value)
+    text, error, manager = asyncio.run(_run(running.address, tmp_path, BLAS_THREADS))
     assert error is None and type(manager.provisioner).__name__ == "ForkedKernelProvisioner"
     seen = json.loads(text)
     assert seen["variable"] == "1"
@@ -227,13 +239,10 @@ def test_a_forked_kernel_ends_when_its_worker_is_gone(zygote, tmp_path):
     assert not _alive(process.pid)
 
 
-def test_a_kernel_outlives_a_zygote_that_dies_and_is_still_seen_to_end(tmp_path):
+def test_a_kernel_outlives_a_zygote_that_dies_and_is_still_seen_to_end(own_zygote, tmp_path):
     """A zygote that dies (not stopped) leaves its kernels as orphans, still stoppable."""
-    own = Zygote([])
-    address = own.start()
-    if address is None:
-        pytest.skip("no fork() here")
-    process = _fork_watching(address, os.getpid(), tmp_path)
+    own = own_zygote()
+    process = _fork_watching(own.address, os.getpid(), tmp_path)
     own._process.kill()
     own._process.wait()
     own.stop()
@@ -243,13 +252,10 @@ def test_a_kernel_outlives_a_zygote_that_dies_and_is_still_seen_to_end(tmp_path)
     assert not _alive(process.pid)
 
 
-def test_stopping_the_zygote_ends_the_kernels_it_forked(tmp_path):
+def test_stopping_the_zygote_ends_the_kernels_it_forked(own_zygote, tmp_path):
     """An interrupted build stops its zygote: a kernel still running must not go on writing."""
-    own = Zygote([])
-    address = own.start()
-    if address is None:
-        pytest.skip("no fork() here")
-    process = _fork_watching(address, os.getpid(), tmp_path)
+    own = own_zygote()
+    process = _fork_watching(own.address, os.getpid(), tmp_path)
     assert process is not None and _alive(process.pid)
     own.stop()   # returns once the zygote has exited, so its kernels are gone by then
     assert not _alive(process.pid)

@@ -371,32 +371,37 @@ def serve(address: str, parent_pid: int, preload: list[str]) -> None:
     # below), so that no request is cut between its fork and the kernel's registration
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda signum, _: stopping.append(signum))
+    from analysis.report.runner import _alive
+
     try:
-        _serve_requests(parent_pid, listener, selector, wake_read, kernels, close_inherited, stopping)
+        while _alive(parent_pid) and not stopping:
+            for key, _ in selector.select(timeout=1.0):
+                if key.fileobj is listener:
+                    _accept(listener, kernels, close_inherited)
+                else:
+                    _drain(wake_read)
+            _reap(kernels)
     finally:
         _end_kernels(kernels)
 
 
-def _serve_requests(parent_pid: int, listener, selector, wake_read: int, kernels: dict[int, socket.socket],
-                    close_inherited, stopping: list[int]) -> None:
-    from analysis.report.runner import _alive
+def _accept(listener: socket.socket, kernels: dict[int, socket.socket], close_inherited) -> None:
+    """Fork the kernel a waiting worker asks for and register it (the connection carries its exit)."""
+    connection, _ = listener.accept()
+    pid = _fork_one(connection, close_inherited)
+    if pid is None:
+        connection.close()
+    else:
+        kernels[pid] = connection
 
-    while _alive(parent_pid) and not stopping:
-        for key, _ in selector.select(timeout=1.0):
-            if key.fileobj is listener:
-                connection, _ = listener.accept()
-                pid = _fork_one(connection, close_inherited)
-                if pid is None:
-                    connection.close()
-                else:
-                    kernels[pid] = connection
-            else:
-                try:
-                    while os.read(wake_read, 4096):
-                        pass
-                except BlockingIOError:
-                    pass
-        _reap(kernels)
+
+def _drain(wake_read: int) -> None:
+    """Empty the signal wake-up pipe (the signal itself was handled already)."""
+    try:
+        while os.read(wake_read, 4096):
+            pass
+    except BlockingIOError:
+        pass
 
 
 def _fork_one(connection: socket.socket, close_inherited) -> int | None:
