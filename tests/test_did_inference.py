@@ -272,3 +272,22 @@ def test_headline_inference_runs_randomization_only_with_few_treated():
     inference, result = headline_inference(few, difference_in_means, assign_by="unit", cohort="cohort",
                                            outcome="y", time="time", threshold=3)
     assert inference.method == "cluster_robust" and result is None
+
+
+def test_exact_enumeration_lists_every_distinct_assignment_once_within_strata():
+    from analysis.did.inference import _assignments
+
+    cohorts = ["2024-03", "2024-03", "2024-05", None, None, "2024-05", None, None]
+    levels = ["p", "p", "p", "p", "k", "k", "k", "k"]
+    data = pd.DataFrame({"unit": [f"u{k}" for k in range(8)], "cohort": cohorts, "level": levels})
+    assignment = _assignments(data, "unit", ["cohort"], ["level"])
+    listed = [tuple(assignment.labels[c][0] for c in codes) for codes in assignment.enumerate()]
+    expected = {left + right
+                for left in set(itertools.permutations(cohorts[:4]))
+                for right in set(itertools.permutations(cohorts[4:]))}
+    assert len(listed) == len(set(listed)) == assignment.count() == 12 * 4
+    assert set(listed) == expected
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        drawn = tuple(assignment.labels[c][0] for c in assignment.draw(rng))
+        assert drawn in expected

@@ -185,10 +185,12 @@ def analyse_switch_off(dataset, region_code: str = "33.72", outcome: str = "log_
     change = {f"h{h}": values[:, base + h] - values[:, base] for h in horizons}
     if after:
         change["after"] = values[:, [base + h for h in after]].mean(axis=1) - values[:, base]
-    frame = pd.DataFrame({"region_code": codes, **change})
-    frame["switch_on"] = np.where(frame["region_code"] == region_code, on_periods[0], None)
-    frame["switch_off"] = np.where(frame["region_code"] == region_code, on_periods[-1], None)
-    is_switcher = (frame["region_code"] == region_code).to_numpy()
+    # the trial's first and last month as positions in `periods` (NaN: never switched); numeric,
+    # so that the randomization's candidate frames are built by plain array takes
+    is_switcher = np.array([code == region_code for code in codes])
+    frame = pd.DataFrame({"region_code": codes, **change,
+                          "switch_on": np.where(is_switcher, float(first_on), np.nan),
+                          "switch_off": np.where(is_switcher, float(first_on + n_on - 1), np.nan)})
 
     def ri(column: str, with_ci: bool):
         def estimator(data: pd.DataFrame) -> tuple[float, float]:

@@ -160,11 +160,15 @@ def _is_never(values: pd.Series) -> np.ndarray:
 
 @dataclass(frozen=True)
 class _Assignments:
-    """The clusters, their observed assignment (one tuple of assignment values per cluster) and
-    the strata that permutations stay inside."""
+    """The clusters, their observed assignment and the strata that permutations stay inside.
+
+    An assignment is an array of label codes, one per cluster: ``labels[code]`` is the tuple of
+    assignment values it stands for (the distinct observed tuples, in order of first
+    appearance), so candidates are built and compared as integer arrays."""
 
     clusters: pd.Index
-    labels: list            # observed assignment value (tuple) per cluster
+    labels: list            # distinct observed assignment values (tuples)
+    codes: np.ndarray       # per cluster: the code of its observed assignment value
     strata: np.ndarray      # stratum code per cluster
     stratum_names: list
     row_cluster: np.ndarray  # cluster position of every data row
@@ -174,35 +178,31 @@ class _Assignments:
         """Number of distinct assignments (product over strata of multinomial coefficients)."""
         total = 1
         for s in range(len(self.stratum_names)):
-            members = [self.labels[i] for i in np.flatnonzero(self.strata == s)]
+            members = self.codes[self.strata == s].tolist()
             total *= _multinomial([members.count(v) for v in dict.fromkeys(members)])
         return total
 
-    def enumerate(self) -> list[list]:
-        """Every distinct assignment (a label per cluster), the observed one included."""
+    def enumerate(self) -> list[np.ndarray]:
+        """Every distinct assignment (a code per cluster), the observed one included."""
         per_stratum = []
         for s in range(len(self.stratum_names)):
             positions = np.flatnonzero(self.strata == s)
-            members = [self.labels[i] for i in positions]
-            per_stratum.append((positions, list(_arrangements(members))))
+            per_stratum.append((positions, list(_arrangements(self.codes[positions]))))
         out = []
         for combo in itertools.product(*(arr for _, arr in per_stratum)):
-            labels = [None] * len(self.labels)
+            codes = np.empty_like(self.codes)
             for (positions, _), arrangement in zip(per_stratum, combo):
-                for position, label in zip(positions, arrangement):
-                    labels[position] = label
-            out.append(labels)
+                codes[positions] = arrangement
+            out.append(codes)
         return out
 
-    def draw(self, rng: np.random.Generator) -> list:
-        """One random assignment: the labels permuted inside each stratum."""
-        labels = list(self.labels)
+    def draw(self, rng: np.random.Generator) -> np.ndarray:
+        """One random assignment: the observed codes permuted inside each stratum."""
+        codes = self.codes.copy()
         for s in range(len(self.stratum_names)):
             positions = np.flatnonzero(self.strata == s)
-            shuffled = rng.permutation(positions)
-            for target, source in zip(positions, shuffled):
-                labels[target] = self.labels[source]
-        return labels
+            codes[positions] = self.codes[rng.permutation(positions)]
+        return codes
 
 
 def _multinomial(counts: list[int]) -> int:
@@ -213,26 +213,25 @@ def _multinomial(counts: list[int]) -> int:
     return out
 
 
-def _arrangements(members: list):
-    """Distinct orderings of a multiset (each once), as tuples. The rarest values are placed
-    first and the most frequent one fills the positions left (one pass per arrangement)."""
-    values = sorted(dict.fromkeys(members), key=members.count)
-    counts = [members.count(v) for v in values]
-    n = len(members)
+def _arrangements(members: np.ndarray):
+    """Distinct orderings of a multiset of codes (each once), as arrays. The rarest values are
+    placed first and the most frequent one fills the positions left (one pass per arrangement)."""
+    listed = members.tolist()
+    values = sorted(dict.fromkeys(listed), key=listed.count)
+    counts = [listed.count(v) for v in values]
+    n = len(listed)
 
-    def place(free: tuple[int, ...], k: int, current: list):
+    def place(free: np.ndarray, k: int, current: np.ndarray):
         if k == len(values) - 1:
-            for position in free:
-                current[position] = values[k]
-            yield tuple(current)
+            current[free] = values[k]
+            yield current.copy()
             return
-        for chosen in itertools.combinations(free, counts[k]):
-            taken = set(chosen)
-            for position in chosen:
-                current[position] = values[k]
-            yield from place(tuple(p for p in free if p not in taken), k + 1, current)
+        for chosen in itertools.combinations(range(len(free)), counts[k]):
+            chosen = list(chosen)
+            current[free[chosen]] = values[k]
+            yield from place(np.delete(free, chosen), k + 1, current)
 
-    yield from place(tuple(range(n)), 0, [None] * n)
+    yield from place(np.arange(n), 0, np.empty(n, dtype=members.dtype))
 
 
 def _assignments(data: pd.DataFrame, assign_by: str, columns: list[str],
@@ -248,16 +247,19 @@ def _assignments(data: pd.DataFrame, assign_by: str, columns: list[str],
                 "assignment and strata must be constant within a cluster")
     row_cluster, clusters = pd.factorize(data[assign_by], sort=True)
     first = data.iloc[np.unique(row_cluster, return_index=True)[1]]
-    labels = [tuple(None if pd.isna(v) else v for v in row)
-              for row in first[columns].itertuples(index=False)]
+    observed = [tuple(None if pd.isna(v) else v for v in row)
+                for row in first[columns].itertuples(index=False)]
+    position = {label: i for i, label in enumerate(dict.fromkeys(observed))}
     treated = ~_is_never(first[columns[0]])
     if strata:
         keys = first[list(strata)].astype(str).agg("|".join, axis=1)
         codes, names = pd.factorize(keys, sort=True)
     else:
         codes, names = np.zeros(len(first), dtype=int), pd.Index(["all"])
-    return _Assignments(clusters=clusters, labels=labels, strata=np.asarray(codes),
-                        stratum_names=list(names), row_cluster=row_cluster, treated=treated)
+    return _Assignments(clusters=clusters, labels=list(position),
+                        codes=np.array([position[label] for label in observed], dtype=np.intp),
+                        strata=np.asarray(codes), stratum_names=list(names), row_cluster=row_cluster,
+                        treated=treated)
 
 
 class _AssignedColumns:
@@ -266,28 +268,29 @@ class _AssignedColumns:
     Permutations only rearrange the observed labels, so each column's possible values are known
     once (``values[k]``, in the data column's dtype); a candidate is then a code per cluster."""
 
-    def __init__(self, data: pd.DataFrame, columns: list[str], assignment: _Assignments) -> None:
-        distinct = list(dict.fromkeys(assignment.labels))
+    def __init__(self, data: pd.DataFrame, columns: list[str], assignment: _Assignments,
+                 outcome: str | None = None) -> None:
         self.columns = columns
         self.row_cluster = assignment.row_cluster
-        self.position = {label: i for i, label in enumerate(distinct)}
+        # The columns replaced in every candidate frame (and the outcome a shift replaces) each get
+        # a block of their own once here, so that setting them does not split a shared block of
+        # the data frame in every candidate (the values are unchanged).
+        self.base = data.copy(deep=False)
+        for column in dict.fromkeys([*columns, *([outcome] if outcome in data.columns else [])]):
+            self.base[column] = data[column].array
         self.values = []
         for k, column in enumerate(columns):
-            raw = np.array([label[k] for label in distinct], dtype=object)
+            raw = np.array([label[k] for label in assignment.labels], dtype=object)
             try:
                 self.values.append(pd.array(raw, dtype=data[column].dtype))
             except (TypeError, ValueError):
                 self.values.append(raw)
 
-    def codes(self, labels: list) -> np.ndarray:
-        """Per cluster: the position of its label among the distinct labels."""
-        return np.fromiter((self.position[label] for label in labels), dtype=np.intp, count=len(labels))
-
     def frame(self, data: pd.DataFrame, cluster_codes: np.ndarray,
               shift: tuple[str, np.ndarray, float] | None = None) -> pd.DataFrame:
         """``data`` with the assignment columns set from ``cluster_codes`` and, with ``shift =
         (outcome, cells, tau)``, ``tau`` subtracted from the outcome on ``cells``."""
-        frame = data.copy(deep=False)
+        frame = self.base.copy(deep=False)
         row_codes = cluster_codes[self.row_cluster]
         for column, values in zip(self.columns, self.values):
             frame[column] = values.take(row_codes)
@@ -364,7 +367,7 @@ def randomization_inference(
         raise RandomizationError(f"every cluster of {assign_by!r} is treated: nothing to permute")
     n_assignments = assignment.count()
     if n_assignments <= max_exact:
-        candidates = [labels for labels in assignment.enumerate() if labels != assignment.labels]
+        candidates = [codes for codes in assignment.enumerate() if not np.array_equal(codes, assignment.codes)]
         exact, used_seed = True, None
     else:
         if draws < 1:
@@ -373,8 +376,8 @@ def randomization_inference(
         candidates = [assignment.draw(rng) for _ in range(draws)]
         exact, used_seed = False, seed
 
-    assigned = _AssignedColumns(data, columns, assignment)
-    codes = [assigned.codes(labels) for labels in [assignment.labels, *candidates]]
+    assigned = _AssignedColumns(data, columns, assignment, outcome if confidence_interval else None)
+    codes = [assignment.codes, *candidates]
 
     def frames(shift=None):
         for cluster_codes in codes:
