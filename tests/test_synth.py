@@ -144,10 +144,14 @@ def test_simplex_least_squares_on_a_known_problem():
 
 def test_batched_frank_wolfe_equals_single_problem_solver():
     rng = np.random.default_rng(5)
-    problems = rng.normal(size=(3, 15, 9))
-    batch, _ = frank_wolfe_simplex_batch(problems, 0.3, min_decrease=1e-6, max_iter=500)
-    for p in range(3):
-        single, _ = frank_wolfe_simplex(problems[p], 0.3, min_decrease=1e-6, max_iter=500)
+    # problems of different scales stop after different numbers of steps (some at max_iter), so
+    # the batch drops them from its arrays at different times
+    problems = rng.normal(size=(12, 15, 9)) * np.geomspace(0.05, 20, 12)[:, None, None]
+    batch, batch_steps = frank_wolfe_simplex_batch(problems, 0.3, min_decrease=1e-4, max_iter=300)
+    assert len(set(batch_steps.tolist())) >= 4 and batch_steps.max() == 300
+    for p in range(len(problems)):
+        single, steps = frank_wolfe_simplex(problems[p], 0.3, min_decrease=1e-4, max_iter=300)
+        assert batch_steps[p] == steps
         np.testing.assert_allclose(batch[p], single, atol=1e-10)
 
 

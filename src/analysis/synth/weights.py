@@ -120,7 +120,7 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     ``which.min``) and an exact line search clipped to [0, 1]. A problem stops after
     ``max_iter`` steps or once a step lowers its objective by no more than ``min_decrease^2``.
 
-    The problems are solved side by side (vectorised over B; a stopped problem is frozen), and
+    The problems are solved side by side (vectorised over B; a stopped problem is dropped from the arrays), and
     ``A w`` and ``AᵀA w`` are updated incrementally rather than recomputed: the iterates equal
     synthdid's up to floating-point rounding. Returns ``(weights (B × k), steps taken (B,))``.
     """
@@ -145,8 +145,11 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     columns = np.ascontiguousarray(np.transpose(A, (0, 2, 1)))  # columns[p, i] = A[p, :, i]
     Aw = np.matmul(A, w[:, :, None])[:, :, 0]
     Gw = np.matmul(gram, w[:, :, None])[:, :, 0]
-    rows = np.arange(n_problems)
-    active = np.ones(n_problems, dtype=bool)
+    # Only the problems still running are carried: `live` holds their positions in the batch and
+    # the per-problem arrays are cut down to them whenever some stop (a stopped problem's weights
+    # are final). Each row's arithmetic is the same as when all rows are carried.
+    weights = w.copy()
+    live = np.arange(n_problems)
     steps = np.zeros(n_problems, dtype=int)
     previous = np.full(n_problems, np.nan)
     threshold = min_decrease**2
@@ -154,30 +157,34 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     t = 0
     while t < max_iter:
         t += 1
+        rows = np.arange(len(live))
         half_grad = Gw - atb + eta * w
         vertex = half_grad.argmin(axis=1)
         d_w = -w
         d_w[rows, vertex] += 1.0
-        d_err = columns[rows, vertex] - Aw
+        d_err = columns[live, vertex] - Aw
         numerator = -(half_grad * d_w).sum(axis=1)
         denominator = (d_err * d_err).sum(axis=1) + eta * (d_w * d_w).sum(axis=1)
         safe = denominator > 0
-        step = np.zeros(n_problems)
+        step = np.zeros(len(live))
         step[safe] = np.clip(numerator[safe] / denominator[safe], 0.0, 1.0)
-        step[~active] = 0.0
         step_col = step[:, None]
         w += step_col * d_w
         Aw += step_col * d_err
-        Gw += step_col * (gram[rows, vertex] - Gw)
+        Gw += step_col * (gram[live, vertex] - Gw)
         err = Aw - b
         value = zeta_sq * (w * w).sum(axis=1) + (err * err).sum(axis=1) / n_rows
-        steps[active] = t
+        steps[live] = t
         if t >= 2:
-            active &= (previous - value) > threshold
-            if not active.any():
-                break
-        previous = np.where(steps == t, value, previous)
-    return w, steps
+            going = (previous - value) > threshold
+            if not going.all():
+                weights[live[~going]] = w[~going]
+                live, w, Aw, Gw, atb, b, value = (x[going] for x in (live, w, Aw, Gw, atb, b, value))
+                if not len(live):
+                    break
+        previous = value
+    weights[live] = w
+    return weights, steps
 
 
 def frank_wolfe_simplex(Y, zeta: float, *, intercept: bool = True, start=None,
