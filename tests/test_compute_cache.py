@@ -98,6 +98,20 @@ def test_language_and_output_folder_share_one_entry(tmp_path):
     assert len(CALLS) == 2  # another parameter value is another entry
 
 
+def test_a_shared_step_is_one_entry_across_notebooks_and_parameters(tmp_path):
+    frame = pd.DataFrame({"y": [3.0, 4.0]})
+    contexts = [ReportContext(notebook, {"lang": "id", "output_dir": "", "region_code": code}, "id", None, tmp_path)
+                for notebook, code in (("30_case_study", "17"), ("30_case_study", "71.11"), ("35_switch_off", "33.72"))]
+    results = [ctx.compute_shared(estimate, frame, scale=2.0) for ctx in contexts]
+    assert results[0] == results[1] == results[2] == {"total": 14.0, "rows": 2} and len(CALLS) == 1
+    assert [r["status"] for r in read_log(tmp_path / compute_cache.COMPUTE_LOG)] == ["computed", "cached", "cached"]
+    contexts[0].compute_shared(estimate, frame, scale=3.0)
+    contexts[0].compute_shared(estimate, pd.DataFrame({"y": [3.0, 5.0]}), scale=2.0)
+    assert len(CALLS) == 3  # other arguments are other entries
+    contexts[0].compute(estimate, frame, scale=2.0)
+    assert len(CALLS) == 4  # a report's own step is not the shared one
+
+
 def test_corrupt_entry_is_recomputed_and_replaced():
     frame = pd.DataFrame({"y": [1.0]})
     cached_call(estimate, (frame,), context={"data": "d"})

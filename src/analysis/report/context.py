@@ -104,6 +104,18 @@ class ReportContext:
         return compute_cache.cached_call(function, args, kwargs, context=context,
                                          log=self.output_dir / compute_cache.COMPUTE_LOG)
 
+    def compute_shared(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Like :meth:`compute`, but keyed by the data, the analysis code and the arguments only
+        (not by the notebook or its parameters), so that every report calling ``function`` with the
+        same arguments reads one entry: for a step several reports share, e.g. the monthly outcome
+        of every Pemda that each case study draws its donors from. The arguments must determine
+        the result."""
+        from analysis.report import compute_cache
+
+        context = {"shared": True, "data": None if self.data_dir is None else dataset_fingerprint(self.data_dir)}
+        return compute_cache.cached_call(function, args, kwargs, context=context,
+                                         log=self.output_dir / compute_cache.COMPUTE_LOG)
+
     def path(self, name: str, default: Path) -> Path:
         """The path parameter ``name`` resolved like ``data_dir`` and ``output_dir``."""
         return project_path(self.params[name], default)
