@@ -324,3 +324,31 @@ def test_no_machine_path_in_any_output_of_a_real_build(built):
     assert nb.metadata["papermill"]["input_path"] == "tiny_ok.ipynb"
     injected = next(c for c in nb.cells if c.get("id") == "injected-parameters")
     assert 'output_dir = "tiny_ok-id"' in injected.source and 'data_dir = "data"' in injected.source
+
+
+def test_next_report_starts_before_a_finished_one_is_published_but_not_its_dependents(tmp_path):
+    """run_jobs: when a report finishes, free slots are refilled before the build's (serial)
+    check-and-publish step of the finished report runs, except with reports that depend on it."""
+    from analysis.report.runner import ReportJob, run_jobs
+
+    notebook = tmp_path / "quick.ipynb"
+    _notebook(notebook, 'lang = "id"', ["x = 1"])
+    jobs = []
+    for slug in ("first", "independent", "dependent"):
+        (tmp_path / slug).mkdir()
+        jobs.append(ReportJob(slug=slug, notebook_path=str(notebook), output_dir=str(tmp_path / slug),
+                              parameters={"lang": "id"}, title=slug, lang="id", provenance={}))
+    events: list[str] = []
+
+    def on_event(kind, slug, _outcome):
+        events.append(f"{kind} {slug}")
+
+    def on_finish(outcome):
+        events.append(f"finish {outcome.slug}")
+        return outcome
+
+    done = run_jobs(jobs, {"dependent": ["first"]}, max_workers=1, on_event=on_event, on_finish=on_finish)
+    assert {slug: outcome.status for slug, outcome in done.items()} == dict.fromkeys(["first", "independent", "dependent"], "ok")
+    assert events.index("start independent") < events.index("finish first")
+    assert events.index("finish first") < events.index("start dependent")
+    assert events.index("finish independent") < events.index("done independent")

@@ -485,22 +485,29 @@ def run_jobs(
         return done
     context = _pool_context()
     running: dict[str, tuple[Any, Any]] = {}  # slug -> (process, receiving connection)
+    exiting: list = []  # workers that sent their outcome and may still be exiting
+
+    def start_ready(finishing: set[str]) -> None:
+        busy = set(running) | finishing
+        for slug in [s for s in pending if _ready(s, dependencies, pending, busy)]:
+            if len(running) >= max_workers:
+                break
+            job = pending.pop(slug)
+            receive, send = context.Pipe(duplex=False)
+            process = context.Process(target=_worker, args=(job, send, os.getpid()), name=f"report {slug}",
+                                      daemon=True)
+            notify("start", slug, None)
+            process.start()
+            send.close()
+            running[slug] = (process, receive)
+
     try:
         while pending or running:
-            for slug in [s for s in pending if _ready(s, dependencies, pending, set(running))]:
-                if len(running) >= max_workers:
-                    break
-                job = pending.pop(slug)
-                receive, send = context.Pipe(duplex=False)
-                process = context.Process(target=_worker, args=(job, send, os.getpid()), name=f"report {slug}",
-                                          daemon=True)
-                notify("start", slug, None)
-                process.start()
-                send.close()
-                running[slug] = (process, receive)
+            start_ready(set())
             if not running:
                 raise RuntimeError(f"unschedulable reports (dependency cycle?): {sorted(pending)}")
             wait([receive for _, receive in running.values()] + [p.sentinel for p, _ in running.values()])
+            finished: dict[str, tuple[ReportOutcome | None, Any]] = {}
             for slug, (process, receive) in list(running.items()):
                 outcome = None
                 if receive.poll():
@@ -510,16 +517,25 @@ def run_jobs(
                         outcome = None
                 elif process.is_alive():
                     continue
-                process.join()
                 receive.close()
                 del running[slug]
+                exiting.append(process)
+                finished[slug] = (outcome, process)
+            # The next reports start before the finished ones are checked and published (which
+            # takes this process a moment per report); reports that depend on them still wait.
+            start_ready(set(finished))
+            for slug, (outcome, process) in finished.items():
                 if outcome is None:
+                    process.join()
                     outcome = ReportOutcome(slug, "failed", _now(), None, {
                         "cell_index": None, "exec_count": None, "source": None, "ename": "WorkerDied",
                         "evalue": f"the worker process ended with exit code {process.exitcode}"})
                 done[slug] = finish(outcome)
                 notify("done", slug, done[slug])
+            exiting = [process for process in exiting if process.is_alive()]
     except BaseException:
-        _stop([process for process, _ in running.values()])
+        _stop([process for process, _ in running.values()] + exiting)
         raise
+    for process in exiting:
+        process.join()
     return done
