@@ -75,7 +75,7 @@ def replace_machine_paths(folder: Path, replacements: dict[str, str]) -> list[st
     """Replace machine paths in every text file under ``folder`` (see :func:`machine_paths`);
     return the relative names of the files changed. A path followed by ``/`` loses the prefix
     when its display form is ``.`` (``<root>/x`` -> ``x``)."""
-    patterns = [(_path_pattern(machine), shown) for machine, shown in machine_paths(replacements)]
+    patterns = [(machine, _path_pattern(machine), shown) for machine, shown in machine_paths(replacements)]
 
     def substitute(shown: str):
         def one(match: re.Match[str]) -> str:
@@ -93,8 +93,9 @@ def replace_machine_paths(folder: Path, replacements: dict[str, str]) -> list[st
         except UnicodeDecodeError:
             continue
         new = text
-        for pattern, shown in patterns:
-            new = pattern.sub(substitute(shown), new)
+        for machine, pattern, shown in patterns:
+            if machine in new:  # a plain search first: most files name no machine path
+                new = pattern.sub(substitute(shown), new)
         if new != text:
             path.write_text(new, encoding="utf-8")
             changed.append(path.relative_to(folder).as_posix())
