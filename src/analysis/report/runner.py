@@ -285,9 +285,12 @@ def run_notebook(job: ReportJob, executed: Path) -> None:
     """Execute the job's notebook into ``executed`` with papermill (the seam tests replace)."""
     import papermill
 
+    from analysis.report.papermill_engine import ENGINE_NAME
+
     papermill.execute_notebook(
         job.notebook_path,
         str(executed),
+        engine_name=ENGINE_NAME,  # papermill's nbclient engine, writing the running notebook less often
         parameters=job.parameters,
         kernel_name=job.kernel_name,
         cwd=job.output_dir,
@@ -364,7 +367,8 @@ def _pool_context():
     if "forkserver" in methods:
         context = get_context("forkserver")
         context.set_forkserver_preload(["papermill", "jupyter_client.manager", "analysis.report.runner",
-                                        "analysis.report.portable", "analysis.report.render", "analysis.report.warm"])
+                                        "analysis.report.portable", "analysis.report.render", "analysis.report.warm",
+                                        "analysis.report.papermill_engine"])
         return context
     return get_context("spawn")
 
