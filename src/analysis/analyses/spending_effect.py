@@ -215,7 +215,7 @@ def estimate_spending_effect(
         table = covariates[["region_code", *TKD_COVARIATES]]
         finite = np.isfinite(table[list(TKD_COVARIATES)].to_numpy(dtype=float)).all(axis=1)
         with_covariates = set(table.loc[finite, "region_code"])
-        dropped += [(code, "no_covariates") for code in sorted(set(data["region_code"]) - with_covariates)]
+        dropped += [(code, "no_covariates") for code in sorted(set(data["region_code"].unique()) - with_covariates)]
         data = data.merge(table[finite], on="region_code", how="inner")
     n_periods = data["time"].nunique()
     complete = data.groupby("region_code")["log_realized_real"].agg(lambda s: s.notna().sum())

@@ -51,7 +51,7 @@ class Deflator:
             )
         base = self.index[self.index.index.str.startswith(f"{int(base_year)}-")].mean()
         months = pd.Series(periods, copy=False).astype(str).str.slice(0, 7)
-        missing = sorted(set(months) - set(self.index.index))
+        missing = sorted(set(months.unique()) - set(self.index.index))
         if missing:
             raise DataContractError(
                 f"the deflator ({self.source}) has no price index for periods {missing[:5]}"
