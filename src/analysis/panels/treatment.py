@@ -69,7 +69,8 @@ def treatment_by_period(
     # each Pemda's spells as arrays (an open end is "for ever"), compared with every working day
     # of a month at once: the same comparisons as spell by spell, without a pandas row per spell
     starts = pol["start_date"].to_numpy(dtype="datetime64[ns]")
-    ends = pol["end_date"].fillna(pd.Timestamp.max).to_numpy(dtype="datetime64[ns]")
+    ends = pol["end_date"].to_numpy(dtype="datetime64[ns]", copy=True)
+    ends[np.isnat(ends)] = np.datetime64(pd.Timestamp.max.value, "ns")
     doses = pol["wfa_days_per_week"].astype(int).to_numpy()
     spells_of = pd.Series(np.arange(len(pol))).groupby(pol["region_code"].to_numpy()).apply(np.asarray).to_dict()
     rows = []
