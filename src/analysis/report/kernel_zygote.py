@@ -57,7 +57,9 @@ FRESH_KERNELS_ENV_VAR = "PEMDA_WFA_FRESH_KERNELS"
 #: what every kernel imports (ipykernel, the scientific stack) and the engines the analysis imports
 #: lazily, inside functions; the notebooks' own imports are added per build
 ENGINES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "pandas", "scipy.stats", "statsmodels.api",
-           "matplotlib.pyplot", "pyarrow.parquet", "duckdb", "moderndid", "pyfixest", "openpyxl")
+           "matplotlib.pyplot", "pyarrow.parquet", "pyarrow.dataset", "duckdb", "moderndid", "moderndid.didhonest",
+           # pyfixest imports its estimation API on first use (0.2-0.3 s in every kernel that fits)
+           "pyfixest", "pyfixest.estimation", "openpyxl")
 #: what a kernel imports while it starts, imported by the zygote first (ipykernel's debugger alone,
 #: debugpy, took 0.17 s of each forked kernel's 0.44 s to its kernel_info reply); the environment
 #: variables these imports set are given to every forked kernel, as a fresh one has them
