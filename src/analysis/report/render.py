@@ -271,26 +271,31 @@ def provenance_footer(provenance: dict[str, Any], lang: str | None) -> str:
 MISSING_ALT = "No description has been provided for this image"
 #: classes of the elements nbconvert makes focusable (``tabindex="0"``): cell inputs and outputs
 _FOCUSABLE = ("jp-Cell-inputWrapper", "jp-OutputArea-output")
-_DIV_TAG = re.compile(r'<div class="([^"]*)"[^>]*>')
+_DIV_TAG = re.compile(r"<div\b[^>]*>")
+_CLASS = re.compile(r'\sclass="([^"]*)"')
 _IMG_TAG = re.compile(r"<img\b[^>]*>")
+_ALT = re.compile(r"\salt=")
 
 
 def _accessible(page: str) -> str:
     """What nbconvert 7's HTML exporter does to a page after its template, without parsing the
     page with BeautifulSoup (0.1-0.2 s per page, and the build renders two pages per report): an
     image without an ``alt`` gets nbconvert's text, and the template's cell-input and output
-    ``div`` elements get ``tabindex="0"``. The template writes these tags with ``class`` first and no
-    ``>`` inside an attribute; the page equals nbconvert's once both are parsed (tested)."""
+    ``div`` elements get ``tabindex="0"``. The template writes these tags with no ``>`` inside an
+    attribute; the page equals nbconvert's once both are parsed (tested). Unlike nbconvert, a tag
+    that already has a ``tabindex`` keeps it, and a ``<div`` written inside a ``<script>`` would be
+    edited too (the reports emit no script)."""
 
     def focusable(match: re.Match) -> str:
         tag = match.group(0)
-        if "tabindex=" in tag or not set(match.group(1).split()) & set(_FOCUSABLE):
+        classes = _CLASS.search(tag)
+        if "tabindex=" in tag or classes is None or not set(classes.group(1).split()) & set(_FOCUSABLE):
             return tag
         return tag[:-1] + ' tabindex="0">'
 
     def described(match: re.Match) -> str:
         tag = match.group(0)
-        if re.search(r"\salt=", tag):
+        if _ALT.search(tag):
             return tag
         end = -2 if tag.endswith("/>") else -1
         return tag[:end].rstrip() + f' alt="{MISSING_ALT}"' + tag[end:]
