@@ -140,6 +140,13 @@ def _previous_records(out_dir: Path) -> dict[str, dict[str, Any]]:
     return {r["slug"]: r for r in reports if isinstance(r, dict) and "slug" in r}
 
 
+def _record(outcome: ReportOutcome) -> dict[str, Any]:
+    """The manifest's record of an outcome (a skipped PDF is logged, not recorded)."""
+    record = asdict(outcome)
+    del record["pdf_skipped"]
+    return record
+
+
 def _title(spec: ReportSpec) -> str:
     lang = spec.lang or "id"
     if spec.title:
@@ -327,9 +334,9 @@ def _build_locked(
     def finish(outcome: ReportOutcome) -> ReportOutcome:
         spec = by_slug[outcome.slug]
         staging = out_dir / folders.STAGING_DIR / spec.slug
-        if outcome.status == "ok" and staging.exists():
-            pdf.add_pdf(staging, spec.slug, spec.notebook, stream)  # printable reports (the brief): <slug>.pdf
-        record = asdict(outcome)
+        if outcome.pdf_skipped:  # printed by the report's worker (runner.execute_report)
+            print(f"pdf: {spec.slug}: skipped, {outcome.pdf_skipped}", file=stream, flush=True)
+        record = _record(outcome)
         problems = check_report_dir(staging, min_count) if staging.exists() else []
         if problems:
             folders.withhold(staging, out_dir, spec.slug)
@@ -339,7 +346,7 @@ def _build_locked(
                 "source": None,
                 "problems": [n.as_dict() for n in problems[:50]],
             })
-            record = {**asdict(outcome), "outputs": {}, "withheld": True}
+            record = {**_record(outcome), "outputs": {}, "withheld": True}
         else:
             folders.write_status(staging, slug=spec.slug, status=outcome.status, key=keys[spec.slug], error=outcome.error)
             folders.publish(staging, out_dir, spec.slug)
@@ -484,6 +491,7 @@ def _job(spec: ReportSpec, *, out_dir: Path, data_dir: Path, key: str, code: str
         provenance=provenance,
         kernel_name=kernel_name,
         recorded_parameters=recorded,
+        pdf_name=pdf.report_pdf_name(spec.slug, spec.notebook),
         machine_paths={str(staging): ".", str(out_dir): display_path(out_dir), str(data_dir): display_path(data_dir),
                        str(spec.notebook_path.parent): display_path(spec.notebook_path.parent)},
     )

@@ -59,7 +59,7 @@ class ReportSpec:
     depends_on: tuple[str, ...] = ()
     declared_parameters: tuple[str, ...] = ()
     headline: str | None = None  # name of the results.json entry shown on the index page
-    #: seconds one instance takes to compute on the default data (reports.yaml ``expected_seconds``):
+    #: seconds one instance takes in its worker on the default data (reports.yaml ``expected_seconds``):
     #: the build starts the longest first when no earlier build in the output folder says better
     expected_seconds: float | None = None
 

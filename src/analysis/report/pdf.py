@@ -1,10 +1,13 @@
 """A PDF of the reports meant to be printed (the policy brief), by headless Chromium.
 
-After a report of a notebook in :data:`PDF_NOTEBOOKS` has rendered, the build calls
-:func:`add_pdf`, which prints its ``report.html`` to ``<slug>.pdf`` in the same folder with
-Debian's ``chromium`` (the browser the HTML tests use; ``make browser`` installs it). The page's
-print stylesheet decides the paper (A4) and hides the navigation. Without Chromium, or when it
-fails, no PDF is written and one line says why: the HTML report stays the product.
+A report of a notebook in :data:`PDF_NOTEBOOKS` gets a PDF name from the build
+(:func:`report_pdf_name`); the worker that ran the report prints its ``report.html`` to
+``<slug>.pdf`` in the same folder right after rendering it (:func:`add_pdf`), with Debian's
+``chromium`` (the browser the HTML tests use; ``make browser`` installs it). Printing in the
+worker keeps Chromium's seconds in the report's own slot: done by the build's process, it held up
+the start of the next report and ran alone at the end of a build. The page's print stylesheet
+decides the paper (A4) and hides the navigation. Without Chromium, or when it fails, no PDF is
+written and the build logs one line saying why: the HTML report stays the product.
 """
 
 from __future__ import annotations
@@ -12,10 +15,8 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
-from typing import TextIO
 
 #: Notebooks whose reports get a PDF.
 PDF_NOTEBOOKS = ("90_policy_brief",)
@@ -60,17 +61,14 @@ def page_count(pdf_path: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![A-Za-z])", data))
 
 
-def add_pdf(folder: Path, slug: str, notebook: str, stream: TextIO | None = None) -> Path | None:
-    """Print ``folder/report.html`` of a report of a notebook in :data:`PDF_NOTEBOOKS` to
-    ``folder/<slug>.pdf``; None (and one logged line) when skipped."""
-    if notebook not in PDF_NOTEBOOKS:
-        return None
+def report_pdf_name(slug: str, notebook: str) -> str | None:
+    """The PDF file name of a report of ``notebook`` (None: a report that is not printed)."""
+    return pdf_name(slug) if notebook in PDF_NOTEBOOKS else None
+
+
+def add_pdf(folder: Path, name: str, *, executable: str | None = None) -> str | None:
+    """Print ``folder/report.html`` to ``folder/<name>``; None when printed, else why not (one line)."""
     html_path = Path(folder) / "report.html"
     if not html_path.is_file():
-        return None
-    target = Path(folder) / pdf_name(slug)
-    problem = print_pdf(html_path, target)
-    if problem:
-        print(f"pdf: {slug}: skipped, {problem}", file=stream or sys.stderr, flush=True)
-        return None
-    return target
+        return "no report.html to print"
+    return print_pdf(html_path, Path(folder) / name, executable=executable)

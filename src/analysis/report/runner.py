@@ -2,8 +2,9 @@
 
 A report runs (:func:`execute_report`) in the staging folder the build made for it
 (:mod:`analysis.report.report_folder`): papermill executes the notebook there (the kernel's working
-directory), provenance is attached, machine paths are replaced by display paths, and both HTML
-versions are rendered. A failure in one report is recorded (exception, failing cell) and never
+directory), provenance is attached, machine paths are replaced by display paths, both HTML
+versions are rendered and, for a report meant to be printed (``ReportJob.pdf_name``), the page is
+printed to PDF. A failure in one report is recorded (exception, failing cell) and never
 stops the others. Kernels write nothing to the build's terminal (their stdout and stderr are
 discarded: a notebook's own output is in the executed notebook).
 
@@ -33,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from analysis.report import compute_cache
+from analysis.report.pdf import add_pdf
 
 # nbformat (via portable and render) and jupyter_client are imported on first use, not with this
 # module: the build process needs them only when a report runs (a no-change rebuild never does;
@@ -96,6 +98,9 @@ class ReportJob:
     kernel_zygote: str | None = None
     #: threads of the kernel's numeric libraries (:func:`kernel_threads`); None: their defaults
     kernel_threads: int | None = None
+    #: file name of the PDF the worker prints the rendered page to (:mod:`analysis.report.pdf`:
+    #: reports meant to be printed); None: no PDF
+    pdf_name: str | None = None
 
 
 @dataclass
@@ -111,6 +116,8 @@ class ReportOutcome:
     #: how its heavy steps went (:func:`analysis.report.compute_cache.summary`: ``cached``,
     #: ``computed``, ``mixed (...)``; None when the notebook made no ``ctx.compute`` call)
     estimates: str | None = None
+    #: why the report's PDF was not printed (one line); None when it was, or when none was asked
+    pdf_skipped: str | None = None
 
 
 def _now() -> str:
@@ -344,12 +351,15 @@ def execute_report(job: ReportJob) -> ReportOutcome:
             error = error or {**_error_from_exception(exc), "stage": "render"}
     else:
         replace_machine_paths(out, job.machine_paths)
+    pdf_skipped = None
+    if job.pdf_name and not error:
+        pdf_skipped = add_pdf(out, job.pdf_name)  # in this worker: Chromium's seconds are the report's
     if error:
         error = _portable_error(error, job.machine_paths)
     if (out / RESULTS_JSON).exists():
         outputs["results"] = RESULTS_JSON
     return ReportOutcome(job.slug, "failed" if error else "ok", started, duration, error, outputs,
-                         compute_cache.summary(calls))
+                         compute_cache.summary(calls), pdf_skipped)
 
 
 def _portable_error(error: dict[str, Any], replacements: dict[str, str]) -> dict[str, Any]:
