@@ -1,11 +1,12 @@
 """What a coarser HonestDiD grid would save, and what it would change (an owner decision of issue #13).
 
-The robustness report (notebook 40) inverts the Rambachan–Roth test on ``grid_points`` = 200
-candidate values of the target for each of 7 values of Mbar; the robust interval's ends are grid
+The robustness report (notebook 40) inverts the Rambachan–Roth test on
+``robustness.HONEST_GRID_POINTS`` (200) candidate values of the target for each of 7 values of
+Mbar (``robustness.honest_intervals``, which this calls); the robust interval's ends are grid
 points, so a coarser grid is cheaper and can move them. For both robustness outcomes of the
 default data this prints, per grid size: the seconds of ``honest_sensitivity`` (median of
-``--repeats`` runs in this process), the largest move of an interval end from the 200-point
-grid's (in the outcome's log units) and as a share of that interval's width, and the breakdown
+``--repeats`` runs in this process), the largest move of an interval end from its end on the
+report's grid (in the outcome's log units) and as a share of that interval's width, and the breakdown
 value (the smallest Mbar whose interval covers zero, which the report states).
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 python benchmarks/honest_grid.py [--repeats 3]
@@ -21,19 +22,13 @@ import time
 
 import numpy as np
 
-from analysis import did
 from analysis.analyses import robustness
-from analysis.analyses.robustness import HONEST_GRID, _fit, _quiet, _trimmed
+from analysis.analyses.robustness import HONEST_GRID_POINTS, _fit, honest_intervals
 from analysis.paths import DEFAULT_DATASET_DIR
 
-GRID_POINTS = (200, 100, 50)
+#: the report's grid first: the reference the others are compared with
+GRID_POINTS = (HONEST_GRID_POINTS, HONEST_GRID_POINTS // 2, HONEST_GRID_POINTS // 4)
 OUTCOMES = ("log_median_days", "log_routine_spending")
-
-
-def sensitivity(event_study, grid_points: int):
-    with _quiet():  # the LP solver prints its banner on the process's standard output
-        return did.honest_sensitivity(event_study, method="relative_magnitudes", grid=list(HONEST_GRID),
-                                      target="average", grid_points=grid_points)
 
 
 def main() -> None:
@@ -43,16 +38,16 @@ def main() -> None:
     print(f"{'outcome':<21} {'points':>6} {'seconds':>8} {'max end move':>13} {'share of width':>15} {'breakdown Mbar':>15}")
     for outcome in OUTCOMES:
         panel = robustness.build_panel(DEFAULT_DATASET_DIR, outcome)
-        event_study = _trimmed(_fit(panel, "sun_abraham"))
+        sun_abraham = _fit(panel, "sun_abraham")
         reference = None
         for points in GRID_POINTS:
             seconds = []
             for _ in range(args.repeats):
                 started = time.perf_counter()
-                result = sensitivity(event_study, points)
+                result = honest_intervals(sun_abraham, grid_points=points)
                 seconds.append(time.perf_counter() - started)
             table = result.intervals.sort_values("M").reset_index(drop=True)
-            reference = table if reference is None else reference
+            reference = table if reference is None else reference  # the report's grid
             moves = np.maximum(np.abs(table["ci_low"] - reference["ci_low"]),
                                np.abs(table["ci_high"] - reference["ci_high"])).to_numpy()
             widths = (reference["ci_high"] - reference["ci_low"]).to_numpy()
