@@ -220,3 +220,24 @@ def test_a_step_on_a_cached_result_is_keyed_by_that_result(tmp_path):
     again = cached_call(estimate, (frame,), context={"data": "d"})  # read back: a new object, the same key
     assert cached_call(describe, (again,), context={"data": "d"}) == "3.0 over 2 rows"
     assert len(CALLS) == 2  # estimate once, describe once
+
+
+def test_loaded_service_inputs_are_keyed_by_their_dataset_and_call_not_their_frames(small_dataset, monkeypatch):
+    import dataclasses
+
+    from analysis.analyses import service_sample
+
+    inputs = service_sample.load_inputs(small_dataset)
+    token = compute_cache.token(inputs)
+    assert token == ["ServiceInputs", ["load_inputs", inputs.dataset.__cache_token__(), "exclude", True]]
+    other = service_sample.load_inputs(small_dataset, trial_handling="absorbing")
+    assert compute_cache.token(other) != token  # another call, another key
+    # a copy with a changed frame is a new object without the loading token: its frames are hashed
+    changed = dataclasses.replace(inputs, panel=inputs.panel.iloc[:10])
+    assert changed.__cache_token__() is None
+    hashed = compute_cache.token(changed)
+    assert hashed[0].endswith("ServiceInputs") and hashed != token
+    assert compute_cache.token(dataclasses.replace(inputs, panel=inputs.panel.iloc[:11])) != hashed
+    # and the loaded inputs are keyed without hashing a frame
+    monkeypatch.setattr(compute_cache, "_frame_token", lambda frame: pytest.fail("a frame was hashed"))
+    assert compute_cache.token(inputs) == token

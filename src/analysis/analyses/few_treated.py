@@ -212,8 +212,8 @@ def budget_ri_frame(analysis: BudgetAnalysis) -> pd.DataFrame:
     cut = analysis.covariates[["region_code", "tkd_cut_share"]]
     frame = panel[["region_code", "period", "time", "log_realized_real"]].merge(units, on="region_code")
     frame = frame.merge(cut, on="region_code")
-    complete = frame.groupby("region_code")["log_realized_real"].transform(lambda s: s.notna().all())
-    complete &= frame.groupby("region_code")["tkd_cut_share"].transform(lambda s: s.notna().all())
+    complete = frame["log_realized_real"].notna().groupby(frame["region_code"]).transform("all")
+    complete &= frame["tkd_cut_share"].notna().groupby(frame["region_code"]).transform("all")
     frame = frame[complete].rename(columns={"cohort_time": "cohort", "log_realized_real": "y"})
     cut_start = frame.loc[frame["period"].astype(str) >= "2026", "time"].min()
     frame["cut_exposure"] = frame["tkd_cut_share"] * (frame["time"] >= cut_start)

@@ -76,6 +76,15 @@ class ServiceInputs:
     #: the durations are computed from ``requests_source``)
     person_periods: pd.DataFrame | None = field(default=None, repr=False)
 
+    def __cache_token__(self) -> list | None:
+        """What determined these inputs when :func:`load_inputs` built them (the dataset's
+        fingerprint and the call's arguments), for :mod:`analysis.report.compute_cache`: a cached
+        step on them is keyed without hashing their frames (about 0.15 s a call on the default
+        data). None for inputs built another way, or copied with ``dataclasses.replace`` (a new
+        object): their frames are hashed. The frames are read as loaded; a step that changes
+        one works on a copy."""
+        return getattr(self, "_loaded_from", None)
+
 
 def load_inputs(data_dir, *, trial_handling: str = "exclude", use_stage: bool = True) -> ServiceInputs:
     """Load a dataset directory (``analysis.data.load``: validated, cached), read the panels and
@@ -100,8 +109,12 @@ def load_inputs(data_dir, *, trial_handling: str = "exclude", use_stage: bool = 
     periods = sorted(panel["month"].unique())
     periods = [p for p in periods if p >= ANALYSIS_START] or periods
     treatment = assign_treatment(policies, regions, periods=periods, trial_handling=trial_handling)
-    return ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes),
-                         dataset, person_periods)
+    inputs = ServiceInputs(panel, panel_units, treatment, regions, policies, extracted_at, source, tuple(notes),
+                           dataset, person_periods)
+    # not a field: dataclasses.replace makes inputs without it (ServiceInputs.__cache_token__)
+    object.__setattr__(inputs, "_loaded_from",
+                       ["load_inputs", dataset.__cache_token__(), trial_handling, bool(use_stage)])
+    return inputs
 
 
 def registry_adopters(policies: pd.DataFrame) -> tuple[str, ...]:

@@ -218,7 +218,7 @@ def estimate_spending_effect(
         dropped += [(code, "no_covariates") for code in sorted(set(data["region_code"].unique()) - with_covariates)]
         data = data.merge(table[finite], on="region_code", how="inner")
     n_periods = data["time"].nunique()
-    complete = data.groupby("region_code")["log_realized_real"].agg(lambda s: s.notna().sum())
+    complete = data.groupby("region_code")["log_realized_real"].count()  # non-missing periods
     keep = complete.index[complete == n_periods]
     dropped += [(code, "incomplete_spending") for code in sorted(set(complete.index) - set(keep))]
     data = data[data["region_code"].isin(keep)].copy()
@@ -361,7 +361,7 @@ def other_estimator_event_studies(
     cut's exposure: time-invariant covariates alone would be absorbed by the Pemda effects).
     An estimator that fails on these data is left out of ``studies`` and named in ``notes``."""
     data = panel.loc[panel["category"] == category].merge(units[["region_code", "cohort_time"]], on="region_code")
-    complete = data.groupby("region_code")["log_realized_real"].transform(lambda s: s.notna().all())
+    complete = data["log_realized_real"].notna().groupby(data["region_code"]).transform("all")
     data = data[complete].copy()
     extra: list[str] = []
     if adjust_for_tkd and covariates is not None:

@@ -132,7 +132,8 @@ def token(value: Any) -> Any:
     """A JSON-able stand-in for ``value`` that changes when its content does.
 
     An object may define ``__cache_token__()`` (a :class:`~analysis.data.Dataset` gives its
-    validated-data key); frames and arrays are hashed; a directory path is fingerprinted like a
+    validated-data key; inputs loaded from a dataset name the dataset and the loading call; None
+    when it cannot say); frames and arrays are hashed; a directory path is fingerprinted like a
     dataset when it holds one; dataclasses, mappings and sequences are walked. Anything else is
     pickled and hashed (TypeError if it cannot be pickled: such an argument cannot be keyed)."""
     if value is None or isinstance(value, (bool, int, str)):
@@ -142,8 +143,9 @@ def token(value: Any) -> Any:
         return ["result", origin[1]]
     if isinstance(value, float):
         return repr(value)
-    if hasattr(value, "__cache_token__"):
-        return [type(value).__name__, value.__cache_token__()]
+    own = value.__cache_token__() if hasattr(value, "__cache_token__") else None
+    if own is not None:  # None: the object cannot name its content; walked like any other
+        return [type(value).__name__, own]
     if isinstance(value, enum.Enum):
         return [type(value).__name__, value.name]
     if isinstance(value, Path):
