@@ -121,3 +121,51 @@ def test_honest_intervals_unchanged_on_the_ehec_event_study(monkeypatch):
     monkeypatch.setattr(honest_module, "vertex_critical_values", contextlib.nullcontext)
     with_programs = honest_sensitivity(study, method="relative_magnitudes", grid=[0.5, 1.0], grid_points=200)
     assert with_vertices.intervals.equals(with_programs.intervals)
+
+
+def test_first_stage_shortcut_decides_every_candidate_as_moderndid_and_skips_most_programs(monkeypatch):
+    """Every candidate value of every restriction: the shortcut's decision equals moderndid's own
+    test (both run), and the shortcut decided most of them without moderndid's programs."""
+    shortcut, programs = least_favorable.first_stage_theta_test, least_favorable._moderndid_theta_test
+    counts = {"candidates": 0, "programs": 0}
+
+    def counting_programs(*args, **kwargs):
+        counts["programs"] += 1
+        return programs(*args, **kwargs)
+
+    def both(i, *args, **kwargs):
+        counts["candidates"] += 1
+        decided = shortcut(i, *args, **kwargs)
+        assert decided == programs(i, *args, **kwargs), f"candidate {i}"
+        return decided
+
+    monkeypatch.setattr(least_favorable, "_moderndid_theta_test", counting_programs)
+    monkeypatch.setattr(least_favorable, "first_stage_theta_test", both)
+    honest_sensitivity(ehec_event_study(), method="relative_magnitudes", grid=[0.0, 0.5, 1.0, 2.0], grid_points=120)
+    assert counts["candidates"] >= 4 * 120  # 4 values of Mbar x 120 candidates x each restriction set
+    assert counts["programs"] < 0.6 * counts["candidates"]
+
+
+def test_a_candidate_near_the_critical_value_is_left_to_moderndid(monkeypatch):
+    """Within the margin (here: any margin at all) every candidate goes to moderndid's programs."""
+    calls = []
+    monkeypatch.setattr(least_favorable, "_moderndid_theta_test", lambda i, *a, **k: calls.append(i) or True)
+    monkeypatch.setattr(least_favorable, "DECISION_MARGIN", np.inf)
+    with vertex_critical_values():
+        arp_nuisance._test_theta_accepted(0, np.zeros((1, 3)), "LF", {"lf_cv": 1.0}, None, None, None,
+                                          np.ones((3, 1)), np.eye(3), 0.05, None)
+    assert calls == [0]
+
+
+def test_first_stage_statistics_are_the_linear_program_optima():
+    """eta(y_theta) from the vertices equals the primal program min eta s.t. sd*eta + X tau >= y."""
+    rng = np.random.default_rng(21)
+    x_t, sigma = _problem(rng, 8, 2)
+    moments = rng.normal(size=(25, 8))
+    with vertex_critical_values():
+        eta = least_favorable._grid_statistics(moments, x_t, sigma, None)
+    sd = np.sqrt(np.diag(sigma))
+    for row, value in zip(moments, eta):
+        program = optimize.linprog(np.r_[1.0, np.zeros(2)], A_ub=-np.column_stack([sd, x_t]), b_ub=-row,
+                                   bounds=[(None, None)] * 3, method="highs")
+        assert program.status == 0 and value == pytest.approx(program.fun, rel=1e-8, abs=1e-10)

@@ -10,9 +10,9 @@ Accepted event studies:
   ...): coefficients and their covariance, reference period ``-1`` dropped;
 - a moderndid ``aggte(type="dynamic")`` result.
 
-The least-favourable critical values of the C-LF test come from
-:mod:`analysis.did.least_favorable` (the same values as moderndid's per-draw linear programs, about
-thirty times faster).
+The least-favourable critical values of the C-LF test, and its first stage for the candidate
+values it clearly rejects, come from :mod:`analysis.did.least_favorable` (the same values and
+decisions as moderndid's linear programs, from the vertices of their dual).
 
 Pre-periods are the events ``e <= -2`` and post-periods ``e >= 0`` (reference ``-1``); both must be
 consecutive. ``target``: an event time ``e >= 0`` (``0`` = first treated period, the R default)

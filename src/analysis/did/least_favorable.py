@@ -23,9 +23,20 @@ enumerates those sets once and takes, for every draw, the largest ``gamma' xi``:
 per-draw programs are used. A basis whose matrix is nearly singular (condition number above
 :data:`MAX_CONDITION`) is not counted as a vertex; tests compare the result with the programs.
 
-:func:`least_favorable_cv` has moderndid's private ``_compute_least_favorable_cv`` signature;
-:func:`vertex_critical_values` installs it for the duration of a ``with`` block (HonestDiD calls
-reach it through ``moderndid.didhonest.arp_nuisance``).
+The first stage of the same test is the same program: a candidate value ``theta`` of the target
+is rejected at once when ``eta(y_theta) > cv`` (``y_theta``: the moments at ``theta``), and
+moderndid solves it for each of the ``grid_points`` candidates of every restriction (200 × 7 ×
+10 per robustness report, three quarters of them rejected there). With the vertices at hand
+``eta(y_theta)`` of the whole grid is one matrix product: :func:`first_stage_theta_test` rejects
+a candidate whose value exceeds the critical value by more than :data:`DECISION_MARGIN` and hands
+every other one (not clearly rejected: the conditional second stage decides) to moderndid's own
+test, which solves its programs as before. Accepted sets are therefore moderndid's, except for a
+candidate within the margin of the critical value, which moderndid decides.
+
+:func:`least_favorable_cv` has moderndid's private ``_compute_least_favorable_cv`` signature and
+:func:`first_stage_theta_test` that of ``_test_theta_accepted``; :func:`vertex_critical_values`
+installs both for the duration of a ``with`` block (HonestDiD calls reach them through
+``moderndid.didhonest.arp_nuisance``).
 """
 
 from __future__ import annotations
@@ -46,7 +57,18 @@ MAX_CONDITION = 1e12
 #: A vertex coordinate below ``-FEASIBILITY_TOL * max|gamma|`` makes the basis infeasible.
 FEASIBILITY_TOL = 1e-10
 
+#: A candidate whose first-stage statistic exceeds the critical value by less than
+#: ``DECISION_MARGIN * (1 + |cv|)`` is left to moderndid's program (solver tolerances are ~1e-7).
+DECISION_MARGIN = 1e-6
+
 _moderndid_cv = arp_nuisance._compute_least_favorable_cv
+_moderndid_theta_test = arp_nuisance._test_theta_accepted
+
+#: Vertices by (sd, X) within a ``vertex_critical_values`` block: the critical value and the
+#: first-stage statistics of one restriction share them. Emptied when the block ends.
+_VERTICES: dict[tuple, np.ndarray | None] = {}
+#: (moments of the grid, first-stage statistic of each candidate) of the inversion in progress.
+_GRID: dict[str, object] = {}
 
 
 def dual_vertices(sd: np.ndarray, x_t: np.ndarray) -> np.ndarray | None:
@@ -94,7 +116,7 @@ def least_favorable_cv(x_t=None, sigma=None, hybrid_kappa=0.05, sims=1000, rows_
     sub_x = x_t[rows_for_arp] if rows_for_arp is not None else x_t
     sub_sigma = sigma[np.ix_(rows_for_arp, rows_for_arp)] if rows_for_arp is not None else sigma
     sub_x = sub_x.reshape(-1, 1) if sub_x.ndim == 1 else sub_x
-    vertices = dual_vertices(np.sqrt(np.diag(sub_sigma)), sub_x)
+    vertices = _shared_vertices(np.sqrt(np.diag(sub_sigma)), sub_x)
     if vertices is None or len(vertices) == 0:
         return _moderndid_cv(x_t, sigma, hybrid_kappa, sims, rows_for_arp, seed, model=model)
     rng = np.random.default_rng(seed)
@@ -103,12 +125,59 @@ def least_favorable_cv(x_t=None, sigma=None, hybrid_kappa=0.05, sims=1000, rows_
     return float(np.quantile(eta, 1 - hybrid_kappa))
 
 
+def _shared_vertices(sd: np.ndarray, x_t: np.ndarray) -> np.ndarray | None:
+    """:func:`dual_vertices`, memoised within a ``vertex_critical_values`` block."""
+    sd, x_t = np.ascontiguousarray(sd, dtype=float), np.ascontiguousarray(x_t, dtype=float)
+    key = (sd.tobytes(), x_t.shape, x_t.tobytes())
+    if key not in _VERTICES:
+        _VERTICES[key] = dual_vertices(sd, x_t)
+    return _VERTICES[key]
+
+
+def _grid_statistics(y_t_matrix: np.ndarray, x_t: np.ndarray, sigma: np.ndarray,
+                     rows_for_arp) -> np.ndarray | None:
+    """``eta(y_theta)`` of every candidate (row of ``y_t_matrix``), or None when the vertices
+    cannot be enumerated (moderndid's programs decide)."""
+    if _GRID.get("moments") is y_t_matrix:
+        return _GRID["eta"]
+    rows = np.arange(y_t_matrix.shape[1]) if rows_for_arp is None else np.asarray(rows_for_arp)
+    sub_x = x_t[rows]
+    sub_x = sub_x.reshape(-1, 1) if sub_x.ndim == 1 else sub_x
+    eta = None
+    variances = np.diag(sigma[np.ix_(rows, rows)])
+    if sub_x.shape[1] > 0 and np.isfinite(variances).all() and (variances > 0).all():
+        vertices = _shared_vertices(np.sqrt(variances), sub_x)
+        if vertices is not None and len(vertices):
+            eta = (y_t_matrix[:, rows] @ vertices.T).max(axis=1)
+    _GRID.update(moments=y_t_matrix, eta=eta)
+    return eta
+
+
+def first_stage_theta_test(i, y_t_matrix, hybrid_flag, hybrid_list, d_vec, a_gamma_inv_one, theta_grid,
+                           a_gamma_inv_minus_one, sigma_y, alpha, rows_for_arp, test_model=None,
+                           max_model=None) -> bool:
+    """moderndid's ``_test_theta_accepted`` (is ``theta_grid[i]`` accepted?), with candidates the
+    least-favourable first stage clearly rejects decided from the dual vertices (module doc)."""
+    cv = hybrid_list.get("lf_cv") if hybrid_flag == "LF" and hybrid_list else None
+    if cv is not None and np.isfinite(cv) and a_gamma_inv_minus_one is not None:
+        eta = _grid_statistics(y_t_matrix, a_gamma_inv_minus_one, sigma_y, rows_for_arp)
+        if eta is not None and eta[i] > cv + DECISION_MARGIN * (1.0 + abs(cv)):
+            return False
+    return _moderndid_theta_test(i, y_t_matrix, hybrid_flag, hybrid_list, d_vec, a_gamma_inv_one, theta_grid,
+                                 a_gamma_inv_minus_one, sigma_y, alpha, rows_for_arp, test_model=test_model,
+                                 max_model=max_model)
+
+
 @contextlib.contextmanager
 def vertex_critical_values() -> Iterator[None]:
-    """Within the block, moderndid's HonestDiD computes least-favourable values with :func:`least_favorable_cv`."""
-    previous = arp_nuisance._compute_least_favorable_cv
+    """Within the block, moderndid's HonestDiD computes least-favourable values with
+    :func:`least_favorable_cv` and tests candidates with :func:`first_stage_theta_test`."""
+    previous = arp_nuisance._compute_least_favorable_cv, arp_nuisance._test_theta_accepted
     arp_nuisance._compute_least_favorable_cv = least_favorable_cv
+    arp_nuisance._test_theta_accepted = first_stage_theta_test
     try:
         yield
     finally:
-        arp_nuisance._compute_least_favorable_cv = previous
+        arp_nuisance._compute_least_favorable_cv, arp_nuisance._test_theta_accepted = previous
+        _VERTICES.clear()
+        _GRID.clear()
