@@ -149,7 +149,11 @@ def hash_sql(expression: str, salt: str) -> str:
 # A run longer than an identifier whose first 16 or 18 digits end at a blank is read as the
 # identifier followed by another number ("NIK 3372015708900001 2 kali").
 
-_ID_RUN = re.compile(r"(?<![\d.\-])\d(?:[ .\-]?\d){15,17}(?!\d|\.\d)")
+# A digit not preceded by a digit, dot or dash, then 15 to 17 more, each after at most one
+# separator, and no digit or decimal fraction after. The first digit is matched before the
+# look-behind (which then spans it) so that Python's engine scans for a digit first: the same
+# matches, twice as fast on the pages the build checks (tested against the plain formulation).
+_ID_RUN = re.compile(r"\d(?<![\d.\-]\d)(?:[ .\-]?\d){15,17}(?!\d|\.\d)")
 _DECIMAL = re.compile(r"\d+\.\d+")
 _THOUSANDS = re.compile(r"\d{1,3}(?:([ .,])\d{3})(?:\1\d{3})+")
 #: DuckDB (RE2) pre-filter: any 16 digits with single separators. Wider than the rule above (it

@@ -138,7 +138,9 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
 
 
 #: SHA-256 digests, commit ids and other long hex strings: their digit runs are not identifiers
-_HEX_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9A-Fa-f]{32,}(?![0-9A-Za-z])")
+#: (a run of 32 or more hex characters between non-alphanumerics; written first character first,
+#: like ``privacy._ID_RUN``, for the engine's scan)
+_HEX_DIGEST = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z][0-9A-Fa-f])[0-9A-Fa-f]{31,}(?![0-9A-Za-z])")
 
 
 def readable_text(path: Path) -> str:
