@@ -99,12 +99,15 @@ def person_period_counts(person_periods: pd.DataFrame, treatment: pd.DataFrame, 
     (the last two int64), sorted by the keys.
     """
     sample = treatment.loc[treatment["in_staggered_sample"].astype(bool), ["region_code", "cohort"]]
-    rows = person_periods.merge(sample.astype({"region_code": "str"}), on="region_code", how="inner")
-    keep = rows["month"] >= start
+    cohorts = dict(zip(sample["region_code"].astype(str), sample["cohort"]))
+    if len(cohorts) != len(sample):
+        raise ValueError("treatment has a region_code more than once")
+    # a look-up, not a merge: the same rows (sorted below) at a fraction of the cost
+    keep = person_periods["region_code"].isin(list(cohorts)) & (person_periods["month"] >= start)
     if end:
-        keep &= rows["month"] <= end
-    rows = rows[keep]
-    cohort = rows["cohort"]
+        keep &= person_periods["month"] <= end
+    rows = person_periods[keep]
+    cohort = rows["region_code"].map(cohorts)
     wfa = (cohort.notna() & (rows["month"] >= cohort.fillna(""))).astype("int32")
     out = pd.DataFrame({
         "region_code": rows["region_code"], "service_type": rows["service_type"], "month": rows["month"],
