@@ -147,14 +147,22 @@ def test_first_stage_shortcut_decides_every_candidate_as_moderndid_and_skips_mos
 
 
 def test_a_candidate_near_the_critical_value_is_left_to_moderndid(monkeypatch):
-    """Within the margin (here: any margin at all) every candidate goes to moderndid's programs."""
+    """A statistic above the critical value by less than the margin goes to moderndid's test; one
+    clearly above is rejected without it. The moments are 0, so the statistic is 0 (the loadings
+    are orthogonal to (1, 1, 1): the dual has vertices)."""
     calls = []
     monkeypatch.setattr(least_favorable, "_moderndid_theta_test", lambda i, *a, **k: calls.append(i) or True)
-    monkeypatch.setattr(least_favorable, "DECISION_MARGIN", np.inf)
+    loadings = np.array([[1.0], [-1.0], [0.0]])
+
+    def test(cv):
+        return arp_nuisance._test_theta_accepted(0, np.zeros((1, 3)), "LF", {"lf_cv": cv}, None, None, None,
+                                                 loadings, np.eye(3), 0.05, None)
+
     with vertex_critical_values():
-        arp_nuisance._test_theta_accepted(0, np.zeros((1, 3)), "LF", {"lf_cv": 1.0}, None, None, None,
-                                          np.ones((3, 1)), np.eye(3), 0.05, None)
-    assert calls == [0]
+        assert test(-0.1 * least_favorable.DECISION_MARGIN) is True  # within the margin: moderndid's call
+        assert calls == [0]
+        assert test(-10 * least_favorable.DECISION_MARGIN) is False  # clearly rejected: no call
+        assert calls == [0]
 
 
 def test_first_stage_statistics_are_the_linear_program_optima():

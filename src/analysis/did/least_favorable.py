@@ -113,10 +113,7 @@ def least_favorable_cv(x_t=None, sigma=None, hybrid_kappa=0.05, sims=1000, rows_
     """
     if x_t is None or sigma is None:
         return _moderndid_cv(x_t, sigma, hybrid_kappa, sims, rows_for_arp, seed, model=model)
-    sub_x = x_t[rows_for_arp] if rows_for_arp is not None else x_t
-    sub_sigma = sigma[np.ix_(rows_for_arp, rows_for_arp)] if rows_for_arp is not None else sigma
-    sub_x = sub_x.reshape(-1, 1) if sub_x.ndim == 1 else sub_x
-    vertices = _shared_vertices(np.sqrt(np.diag(sub_sigma)), sub_x)
+    vertices, sub_sigma = _arp_vertices(x_t, sigma, rows_for_arp)
     if vertices is None or len(vertices) == 0:
         return _moderndid_cv(x_t, sigma, hybrid_kappa, sims, rows_for_arp, seed, model=model)
     rng = np.random.default_rng(seed)
@@ -125,32 +122,31 @@ def least_favorable_cv(x_t=None, sigma=None, hybrid_kappa=0.05, sims=1000, rows_
     return float(np.quantile(eta, 1 - hybrid_kappa))
 
 
-def _shared_vertices(sd: np.ndarray, x_t: np.ndarray) -> np.ndarray | None:
-    """:func:`dual_vertices`, memoised within a ``vertex_critical_values`` block."""
-    sd, x_t = np.ascontiguousarray(sd, dtype=float), np.ascontiguousarray(x_t, dtype=float)
-    key = (sd.tobytes(), x_t.shape, x_t.tobytes())
+def _arp_vertices(x_t: np.ndarray, sigma: np.ndarray, rows_for_arp) -> tuple[np.ndarray | None, np.ndarray]:
+    """(:func:`dual_vertices` of the moments in ``rows_for_arp``, their covariance). The vertices
+    are memoised within a ``vertex_critical_values`` block: the critical value and the first-stage
+    statistics of one restriction share them."""
+    sub_x = x_t[rows_for_arp] if rows_for_arp is not None else x_t
+    sub_sigma = sigma[np.ix_(rows_for_arp, rows_for_arp)] if rows_for_arp is not None else sigma
+    sub_x = np.ascontiguousarray(sub_x.reshape(-1, 1) if sub_x.ndim == 1 else sub_x, dtype=float)
+    with np.errstate(invalid="ignore"):  # a negative variance gives NaN: no vertices (the solver decides)
+        sd = np.ascontiguousarray(np.sqrt(np.diag(sub_sigma)), dtype=float)
+    key = (sd.tobytes(), sub_x.shape, sub_x.tobytes())
     if key not in _VERTICES:
-        _VERTICES[key] = dual_vertices(sd, x_t)
-    return _VERTICES[key]
+        _VERTICES[key] = dual_vertices(sd, sub_x)
+    return _VERTICES[key], sub_sigma
 
 
 def _grid_statistics(y_t_matrix: np.ndarray, x_t: np.ndarray, sigma: np.ndarray,
                      rows_for_arp) -> np.ndarray | None:
     """``eta(y_theta)`` of every candidate (row of ``y_t_matrix``), or None when the vertices
     cannot be enumerated (moderndid's programs decide)."""
-    if _GRID.get("moments") is y_t_matrix:
-        return _GRID["eta"]
-    rows = np.arange(y_t_matrix.shape[1]) if rows_for_arp is None else np.asarray(rows_for_arp)
-    sub_x = x_t[rows]
-    sub_x = sub_x.reshape(-1, 1) if sub_x.ndim == 1 else sub_x
-    eta = None
-    variances = np.diag(sigma[np.ix_(rows, rows)])
-    if sub_x.shape[1] > 0 and np.isfinite(variances).all() and (variances > 0).all():
-        vertices = _shared_vertices(np.sqrt(variances), sub_x)
-        if vertices is not None and len(vertices):
-            eta = (y_t_matrix[:, rows] @ vertices.T).max(axis=1)
-    _GRID.update(moments=y_t_matrix, eta=eta)
-    return eta
+    if _GRID.get("moments") is not y_t_matrix:
+        vertices, _ = _arp_vertices(x_t, sigma, rows_for_arp)
+        moments = y_t_matrix if rows_for_arp is None else y_t_matrix[:, rows_for_arp]
+        eta = None if vertices is None or len(vertices) == 0 else (moments @ vertices.T).max(axis=1)
+        _GRID.update(moments=y_t_matrix, eta=eta)
+    return _GRID["eta"]
 
 
 def first_stage_theta_test(i, y_t_matrix, hybrid_flag, hybrid_list, d_vec, a_gamma_inv_one, theta_grid,
