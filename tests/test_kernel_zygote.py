@@ -315,3 +315,31 @@ def test_the_zygote_ends_with_the_build(tmp_path):
     while _alive(zygote_pid) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not _alive(zygote_pid)
+
+
+WARMED = r"""
+import json
+from analysis.figures import maps
+from analysis.synth import weights
+print(json.dumps({"outlines": maps.load_polygons.cache_info().currsize,
+                  "compiled": len(weights._COMPILED[0].signatures) if weights._COMPILED and weights._COMPILED[0] else 0}))
+"""
+
+
+def test_a_forked_kernel_starts_with_the_caches_the_zygote_warmed(tmp_path):
+    """analysis.report.kernel_warm: with the modules the notebooks import preloaded, the compiled
+    solver and the map outlines are in every forked kernel before its first cell; a fresh kernel
+    starts without them (and fills them itself)."""
+    if not kernel_zygote.enabled():
+        pytest.skip("no fork() here")
+    warmed = Zygote(["analysis.report.context", "analysis.figures.maps", "analysis.synth.weights"])
+    try:
+        assert warmed.start() == warmed.address
+        text, error, _ = asyncio.run(_run(warmed.address, tmp_path, WARMED))
+    finally:
+        warmed.stop()
+    assert error is None, text
+    assert json.loads(text) == {"outlines": 2, "compiled": 1}
+    text, error, _ = asyncio.run(_run(None, tmp_path, WARMED))
+    assert error is None, text
+    assert json.loads(text) == {"outlines": 0, "compiled": 0}

@@ -155,6 +155,17 @@ def test_batched_frank_wolfe_equals_single_problem_solver():
         np.testing.assert_allclose(batch[p], single, atol=1e-10)
 
 
+def test_batched_frank_wolfe_leaves_non_finite_inputs_to_the_numpy_port():
+    problems = np.random.default_rng(6).normal(size=(3, 8, 5))
+    problems[1, 2, 3] = np.nan
+    batch, batch_steps = frank_wolfe_simplex_batch(problems, 0.3, min_decrease=1e-4, max_iter=50)
+    for p in range(len(problems)):
+        single, steps = frank_wolfe_simplex(problems[p], 0.3, min_decrease=1e-4, max_iter=50)
+        assert batch_steps[p] == steps
+        np.testing.assert_array_equal(batch[p], single)  # bit for bit: the port itself ran
+    assert batch_steps[1] == 2  # the NaN objective stops it at once
+
+
 # --- placebo inference -----------------------------------------------------------------------
 
 def test_outcome_only_in_space_placebo_rank(classic):

@@ -10,9 +10,11 @@ Isolation is what a fresh kernel gives, and is kept:
 
 - every report still runs in a process of its own, with its own memory (copy-on-write after the
   fork): nothing one report does reaches another, or the zygote;
-- the zygote runs no report code. It only imports modules, so a forked kernel starts in the state a
-  fresh one reaches after the same imports; it then gets the environment, working directory and
-  ``sys.path`` that :mod:`ipykernel_launcher` would have had, and runs the same
+- the zygote runs no report code. It imports modules, then fills the caches that depend only on
+  the code and its bundled files (:mod:`analysis.report.kernel_warm`: the compiled synthetic-DiD
+  solver, the map outlines, the text catalogues), so a forked kernel starts in the state a fresh
+  one reaches after the same imports and calls; it then gets the environment, working directory
+  and ``sys.path`` that :mod:`ipykernel_launcher` would have had, and runs the same
   ``IPKernelApp`` with the same connection file.
 
 What differs, and why it does not matter here: numpy's legacy global random state is the zygote's
@@ -65,6 +67,8 @@ ENGINES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "numpy", "pandas", "scip
 #: variables these imports set are given to every forked kernel, as a fresh one has them
 KERNEL_START_IMPORTS = ("ipykernel.debugger", "IPython.core.debugger", "IPython.core.completerlib",
                         "IPython.extensions.storemagic", "sqlite3", "tornado.platform.asyncio")
+#: imported last: fills the caches every kernel would fill for itself (its module doc)
+WARM_MODULE = "analysis.report.kernel_warm"
 #: seconds a worker waits for the zygote to answer (it may still be importing) before it starts the
 #: kernel the usual way
 ANSWER_TIMEOUT_S = 120.0
@@ -364,6 +368,7 @@ def serve(address: str, parent_pid: int, preload: list[str]) -> None:
     # once started, so a forked one gets them too, under its own environment
     _SET_BY_IMPORTS.update({name: value for name, value in os.environ.items() if name not in before})
     _preload(preload)
+    _preload([WARM_MODULE])
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_read, False)
     os.set_blocking(wake_write, False)

@@ -120,78 +120,120 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     ``which.min``) and an exact line search clipped to [0, 1]. A problem stops after
     ``max_iter`` steps or once a step lowers its objective by no more than ``min_decrease^2``.
 
-    The problems are solved side by side (vectorised over B; a stopped problem is dropped from the arrays), and
-    ``A w`` and ``AᵀA w`` are updated incrementally rather than recomputed: the iterates equal
-    synthdid's up to floating-point rounding. Returns ``(weights (B × k), steps taken (B,))``.
+    The steps run in compiled code (:func:`_frank_wolfe_steps`, by numba: a placebo standard error
+    takes thousands of steps for each of dozens of problems, whose per-step numpy calls cost more
+    than their arithmetic), with ``A w`` and ``AᵀA w`` updated incrementally rather than recomputed:
+    the iterates are :func:`frank_wolfe_simplex`'s, and synthdid's, up to floating-point rounding
+    (sums are taken in another order). Inputs that are not all finite, or a machine without
+    numba, get :func:`frank_wolfe_simplex` problem by problem. Returns ``(weights (B × k), steps
+    taken (B,))``.
     """
     Y = np.asarray(Y, dtype=float)
     if Y.ndim != 3:
         raise ValueError("Y must be a (problems x rows x columns) array")
     n_problems, n_rows, n_cols = Y.shape
-    if n_problems == 1:
-        single_start = None if start is None else np.asarray(start, dtype=float).reshape(-1)
-        weights, steps = frank_wolfe_simplex(Y[0], zeta, intercept=intercept, start=single_start,
-                                             min_decrease=min_decrease, max_iter=max_iter)
-        return weights[None, :], np.array([steps])
     k = n_cols - 1
+    starts = None if start is None else np.array(start, dtype=float).reshape(n_problems, k)
+    steps_kernel = _compiled_steps()
+    if steps_kernel is None or not np.isfinite(Y).all() or (starts is not None and not np.isfinite(starts).all()):
+        solved = [frank_wolfe_simplex(Y[p], zeta, intercept=intercept, start=None if starts is None else starts[p],
+                                      min_decrease=min_decrease, max_iter=max_iter) for p in range(n_problems)]
+        return np.array([w for w, _ in solved]).reshape(n_problems, k), np.array([t for _, t in solved])
     if intercept:
         Y = Y - Y.mean(axis=1, keepdims=True)
     A = Y[:, :, :k]
-    b = Y[:, :, k]
-    eta = n_rows * zeta**2
-    w = np.full((n_problems, k), 1.0 / k) if start is None else np.array(start, dtype=float).reshape(n_problems, k).copy()
-    gram = np.matmul(np.transpose(A, (0, 2, 1)), A)  # symmetric: row i = column i
-    atb = np.matmul(b[:, None, :], A)[:, 0, :]
+    b = np.ascontiguousarray(Y[:, :, k])
+    weights = np.full((n_problems, k), 1.0 / k) if starts is None else starts.copy()
+    gram = np.ascontiguousarray(np.matmul(np.transpose(A, (0, 2, 1)), A))  # symmetric: row i = column i
+    atb = np.ascontiguousarray(np.matmul(b[:, None, :], A)[:, 0, :])
     columns = np.ascontiguousarray(np.transpose(A, (0, 2, 1)))  # columns[p, i] = A[p, :, i]
-    Aw = np.matmul(A, w[:, :, None])[:, :, 0]
-    Gw = np.matmul(gram, w[:, :, None])[:, :, 0]
-    # Only the problems still running are carried: `live` holds their positions in the batch and
-    # the per-problem arrays are cut down to them whenever some stop (a stopped problem's weights
-    # are final). Each row's arithmetic is the same as when all rows are carried.
-    weights = w.copy()
-    live = np.arange(n_problems)
-    steps = np.zeros(n_problems, dtype=int)
-    previous = np.full(n_problems, np.nan)
-    threshold = min_decrease**2
-    zeta_sq = zeta**2
-    t = 0
-    while t < max_iter:
-        t += 1
-        rows = np.arange(len(live))
-        half_grad = Gw - atb + eta * w
-        vertex = half_grad.argmin(axis=1)
-        d_w = -w
-        d_w[rows, vertex] += 1.0
-        d_err = columns[live, vertex] - Aw
-        numerator = -(half_grad * d_w).sum(axis=1)
-        denominator = (d_err * d_err).sum(axis=1) + eta * (d_w * d_w).sum(axis=1)
-        safe = denominator > 0
-        step = np.zeros(len(live))
-        step[safe] = np.clip(numerator[safe] / denominator[safe], 0.0, 1.0)
-        step_col = step[:, None]
-        w += step_col * d_w
-        Aw += step_col * d_err
-        Gw += step_col * (gram[live, vertex] - Gw)
-        err = Aw - b
-        value = zeta_sq * (w * w).sum(axis=1) + (err * err).sum(axis=1) / n_rows
-        steps[live] = t
-        if t >= 2:
-            going = (previous - value) > threshold
-            if not going.all():
-                weights[live[~going]] = w[~going]
-                live, w, Aw, Gw, atb, b, value = (x[going] for x in (live, w, Aw, Gw, atb, b, value))
-                if not len(live):
-                    break
-        previous = value
-    weights[live] = w
+    steps = np.zeros(n_problems, dtype=np.int64)
+    steps_kernel(columns, b, gram, atb, weights, float(n_rows) * zeta**2, float(zeta) ** 2, float(n_rows),
+                 float(min_decrease) ** 2, int(max_iter), steps)
     return weights, steps
+
+
+def _frank_wolfe_steps(columns, b, gram, atb, weights, eta, zeta_sq, n_rows, threshold, max_iter, steps):
+    """The steps of :func:`frank_wolfe_simplex_batch`, problem by problem, in place: ``weights``
+    (B × k) go from the starting points to the solutions, ``steps`` (B,) receive the steps taken.
+    Written for numba (:func:`_compiled_steps`): plain loops over numpy arrays, each step the
+    arithmetic of :func:`frank_wolfe_simplex` element by element."""
+    n_problems, k = weights.shape
+    m = b.shape[1]
+    half_grad = np.empty(k)
+    d_w = np.empty(k)
+    d_err = np.empty(m)
+    for p in range(n_problems):
+        w = weights[p]
+        Aw = np.zeros(m)
+        Gw = np.zeros(k)
+        for j in range(k):
+            for r in range(m):
+                Aw[r] += columns[p, j, r] * w[j]
+            for i in range(k):
+                Gw[i] += gram[p, i, j] * w[j]
+        previous = np.nan
+        t = 0
+        while t < max_iter:
+            t += 1
+            vertex = 0
+            for i in range(k):
+                half_grad[i] = Gw[i] - atb[p, i] + eta * w[i]
+                if half_grad[i] < half_grad[vertex]:  # the first minimum, as argmin and which.min
+                    vertex = i
+            for i in range(k):
+                d_w[i] = -w[i]
+            d_w[vertex] += 1.0
+            numerator = 0.0
+            d_w_sq = 0.0
+            for i in range(k):
+                numerator -= half_grad[i] * d_w[i]
+                d_w_sq += d_w[i] * d_w[i]
+            d_err_sq = 0.0
+            for r in range(m):
+                d_err[r] = columns[p, vertex, r] - Aw[r]
+                d_err_sq += d_err[r] * d_err[r]
+            denominator = d_err_sq + eta * d_w_sq
+            step = min(1.0, max(0.0, numerator / denominator)) if denominator > 0 else 0.0
+            w_sq = 0.0
+            for i in range(k):
+                w[i] += step * d_w[i]
+                Gw[i] += step * (gram[p, vertex, i] - Gw[i])
+                w_sq += w[i] * w[i]
+            err_sq = 0.0
+            for r in range(m):
+                Aw[r] += step * d_err[r]
+                err = Aw[r] - b[p, r]
+                err_sq += err * err
+            value = zeta_sq * w_sq + err_sq / n_rows
+            if t >= 2 and not previous - value > threshold:
+                break
+            previous = value
+        steps[p] = t
+
+
+_COMPILED: list = []
+
+
+def _compiled_steps():
+    """:func:`_frank_wolfe_steps` compiled by numba (kept in numba's on-disk cache next to this
+    module, so a process loads it in about 0.5 s instead of compiling it in about 2 s; the report
+    kernels' zygote loads it once per build: :mod:`analysis.report.kernel_warm`); None without numba."""
+    if not _COMPILED:
+        try:
+            import numba
+        except ImportError:  # pragma: no cover - numba is a dependency; the plain solver still works
+            _COMPILED.append(None)
+        else:
+            _COMPILED.append(numba.njit(cache=True)(_frank_wolfe_steps))
+    return _COMPILED[0]
 
 
 def frank_wolfe_simplex(Y, zeta: float, *, intercept: bool = True, start=None,
                         min_decrease: float = 1e-3, max_iter: int = 1000) -> tuple[np.ndarray, int]:
-    """synthdid's ``sc.weight.fw`` for one problem ``Y`` (m × (k+1)); the same iteration as
-    ``frank_wolfe_simplex_batch`` on 1-D arrays (faster for a single problem). Returns
-    ``(weights, steps taken)``."""
+    """synthdid's ``sc.weight.fw`` for one problem ``Y`` (m × (k+1)), line by line in numpy: the
+    reference :func:`frank_wolfe_simplex_batch`'s compiled steps are tested against, and its
+    solver where those cannot run. Returns ``(weights, steps taken)``."""
     Y = np.asarray(Y, dtype=float)
     n_rows, n_cols = Y.shape
     k = n_cols - 1
