@@ -82,6 +82,19 @@ def test_identifier_scan_uses_the_loaders_value_rule(tmp_path):
     assert (note.code, note.params) == ("personal_id_in_output", {"file": "report.html", "masked": "3372************"})
 
 
+def test_identifier_scan_reads_around_embedded_images_not_their_pixels(tmp_path):
+    """An image payload is pixels: a digit run inside its base64 is not text anyone reads, while
+    the text next to it (alt text, captions) and a non-image data URI are still scanned."""
+    folder = tmp_path / "r"
+    folder.mkdir()
+    (folder / "report.html").write_text(
+        '<img src="data:image/png;base64,iVBOR3372015708900001+/=" alt="NIK 3201015708900002">'
+        '<a href="data:text/plain,3301015708900003">x</a>')
+    found = sorted(note.params["masked"] for note in scrub.check_report_dir(folder))
+    assert found == ["3201************", "3301************"]
+    assert "3372015708900001" not in scrub.readable_text(folder / "report.html")
+
+
 def test_small_count_check_reads_count_columns():
     page = ("<table><tr><th>service_type</th><th>n_requests</th><th>median_days</th></tr>"
             "<tr><td>bansos</td><td>3</td><td>2.0</td></tr><tr><td>adminduk</td><td>&lt;10</td><td>1</td></tr>"

@@ -143,9 +143,16 @@ def declared_count_columns(report_dir: Path) -> dict[str, tuple[tuple[str, ...],
 _HEX_DIGEST = re.compile(r"[0-9A-Fa-f](?<![0-9A-Za-z][0-9A-Fa-f])[0-9A-Fa-f]{31,}(?![0-9A-Za-z])")
 
 
+#: the base64 payload of an image embedded in a page or notebook (``data:image/png;base64,...``):
+#: pixels, which no text scan can read, and most of a page's bytes (a figure's PNG file is still
+#: scanned as a file)
+_EMBEDDED_IMAGE = re.compile(r"(?<=data:image/)([a-z+.-]+;base64,)[A-Za-z0-9+/=]+")
+
+
 def readable_text(path: Path) -> str:
     """The text a reader of ``path`` could see: a zip container (``.xlsx``, ``.docx``) as the text
-    of its members, any other file as UTF-8 (undecodable bytes replaced)."""
+    of its members, any other file as UTF-8 (undecodable bytes replaced), the base64 payloads of
+    embedded images left out (:data:`_EMBEDDED_IMAGE`)."""
     data = Path(path).read_bytes()
     if data[:4] == b"PK\x03\x04":
         try:
@@ -153,7 +160,7 @@ def readable_text(path: Path) -> str:
                 return "\n".join(archive.read(name).decode("utf-8", "replace") for name in archive.namelist())
         except (zipfile.BadZipFile, OSError, RuntimeError):
             pass
-    return data.decode("utf-8", "replace")
+    return _EMBEDDED_IMAGE.sub(r"\1", data.decode("utf-8", "replace"))
 
 
 def personal_ids(text: str) -> list[str]:
