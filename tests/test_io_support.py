@@ -118,3 +118,19 @@ def isolated_cache(tmp_path, monkeypatch):
     """Keep the validated-data cache of each test in its own temporary directory."""
     monkeypatch.setenv("PEMDA_WFA_CACHE_DIR", str(tmp_path / "validated-cache"))
     return tmp_path / "validated-cache"
+
+
+@pytest.mark.parametrize("ram_gb, expected", [(2, "1GB"), (8, "2GB"), (24, "4GB"), (256, "4GB")])
+def test_duckdb_memory_default_is_a_quarter_of_the_ram_within_1_to_4_gb(monkeypatch, ram_gb, expected):
+    """Per connection, and a build has several at once (loader or stage, two report kernels): a
+    national build peaked at 8.1 GB with half the RAM as the default, 3.7 GB with 3 GB."""
+    import os
+
+    from analysis.data import connection
+
+    pages = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": ram_gb * 2**30 // 4096}
+    monkeypatch.setattr(os, "sysconf", lambda name: pages[name])
+    monkeypatch.delenv(connection.MEMORY_ENV_VAR, raising=False)
+    assert connection.duckdb_memory_limit() == expected
+    monkeypatch.setenv(connection.MEMORY_ENV_VAR, "6GB")
+    assert connection.duckdb_memory_limit() == "6GB"

@@ -11,13 +11,16 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-#: Environment variable bounding DuckDB's memory (e.g. ``4GB``); default: half the RAM, 1-8 GB.
+#: Environment variable bounding DuckDB's memory (e.g. ``4GB``); default: a quarter of the RAM, 1-4 GB.
 MEMORY_ENV_VAR = "PEMDA_WFA_DUCKDB_MEMORY"
 
 
 def duckdb_memory_limit() -> str:
-    """DuckDB memory limit: ``PEMDA_WFA_DUCKDB_MEMORY`` if set, else half the RAM within 1-8 GB.
-    Beyond it DuckDB spills to a private temporary directory instead of exhausting the machine."""
+    """DuckDB memory limit: ``PEMDA_WFA_DUCKDB_MEMORY`` if set, else a quarter of the RAM within
+    1-4 GB. Beyond it DuckDB spills to a private temporary directory instead of exhausting the
+    machine. The limit is per connection, and a build runs the loader, the aggregation stage and
+    two reports' kernels at once: with half the RAM (8 GB on 24 GB) a national build's processes
+    together peaked at 8.1 GB, with 3 GB at 3.7 GB, in the same time (benchmarks/README.md)."""
     configured = os.environ.get(MEMORY_ENV_VAR, "").strip()
     if configured:
         return configured
@@ -25,7 +28,7 @@ def duckdb_memory_limit() -> str:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         ram = 4 * 2**30
-    return f"{max(1, min(8, ram // 2 // 2**30))}GB"
+    return f"{max(1, min(4, ram // 4 // 2**30))}GB"
 
 
 @contextlib.contextmanager

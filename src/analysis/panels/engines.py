@@ -83,7 +83,7 @@ def connect(*, threads: int | None = None, memory_limit: str | None = None,
         pass
     if threads:
         con.execute(f"SET threads = {int(threads)}")
-    if not memory_limit:  # PEMDA_WFA_DUCKDB_MEMORY, else half the RAM within 1-8 GB (as the loader)
+    if not memory_limit:  # PEMDA_WFA_DUCKDB_MEMORY, else a quarter of the RAM within 1-4 GB (as the loader)
         from analysis.data.connection import duckdb_memory_limit
 
         memory_limit = duckdb_memory_limit()

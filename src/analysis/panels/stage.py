@@ -12,7 +12,7 @@ waits for the first and reuses its output.
 :func:`dataset_panels` reads it back (optionally one service type's slice): the service-time
 analyses, the case studies' service outcome and the power simulation read these Parquet files
 instead of scanning the requests. DuckDB's memory is bounded by ``PEMDA_WFA_DUCKDB_MEMORY``
-(default: half the RAM within 1-8 GB).
+(default: a quarter of the RAM within 1-4 GB).
 """
 
 from __future__ import annotations
