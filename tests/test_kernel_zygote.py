@@ -322,7 +322,7 @@ import json
 from analysis.figures import maps
 from analysis.synth import weights
 print(json.dumps({"outlines": maps.load_polygons.cache_info().currsize,
-                  "compiled": len(weights._COMPILED[0].signatures) if weights._COMPILED and weights._COMPILED[0] else 0}))
+                  "compiled": len(weights._compiled_steps().signatures)}))
 """
 
 

@@ -14,6 +14,7 @@ Two solvers, for two purposes:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 
@@ -124,8 +125,8 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     takes thousands of steps for each of dozens of problems, whose per-step numpy calls cost more
     than their arithmetic), with ``A w`` and ``AᵀA w`` updated incrementally rather than recomputed:
     the iterates are :func:`frank_wolfe_simplex`'s, and synthdid's, up to floating-point rounding
-    (sums are taken in another order). Inputs that are not all finite, or a machine without
-    numba, get :func:`frank_wolfe_simplex` problem by problem. Returns ``(weights (B × k), steps
+    (sums are taken in another order). Inputs that are not all finite get
+    :func:`frank_wolfe_simplex` problem by problem. Returns ``(weights (B × k), steps
     taken (B,))``.
     """
     Y = np.asarray(Y, dtype=float)
@@ -134,8 +135,7 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     n_problems, n_rows, n_cols = Y.shape
     k = n_cols - 1
     starts = None if start is None else np.array(start, dtype=float).reshape(n_problems, k)
-    steps_kernel = _compiled_steps()
-    if steps_kernel is None or not np.isfinite(Y).all() or (starts is not None and not np.isfinite(starts).all()):
+    if not np.isfinite(Y).all() or (starts is not None and not np.isfinite(starts).all()):
         solved = [frank_wolfe_simplex(Y[p], zeta, intercept=intercept, start=None if starts is None else starts[p],
                                       min_decrease=min_decrease, max_iter=max_iter) for p in range(n_problems)]
         return np.array([w for w, _ in solved]).reshape(n_problems, k), np.array([t for _, t in solved])
@@ -148,7 +148,7 @@ def frank_wolfe_simplex_batch(Y, zeta: float, *, intercept: bool = True, start=N
     atb = np.ascontiguousarray(np.matmul(b[:, None, :], A)[:, 0, :])
     columns = np.ascontiguousarray(np.transpose(A, (0, 2, 1)))  # columns[p, i] = A[p, :, i]
     steps = np.zeros(n_problems, dtype=np.int64)
-    steps_kernel(columns, b, gram, atb, weights, float(n_rows) * zeta**2, float(zeta) ** 2, float(n_rows),
+    _compiled_steps()(columns, b, gram, atb, weights, float(n_rows) * zeta**2, float(zeta) ** 2, float(n_rows),
                  float(min_decrease) ** 2, int(max_iter), steps)
     return weights, steps
 
@@ -212,21 +212,14 @@ def _frank_wolfe_steps(columns, b, gram, atb, weights, eta, zeta_sq, n_rows, thr
         steps[p] = t
 
 
-_COMPILED: list = []
-
-
+@cache
 def _compiled_steps():
-    """:func:`_frank_wolfe_steps` compiled by numba (kept in numba's on-disk cache next to this
-    module, so a process loads it in about 0.5 s instead of compiling it in about 2 s; the report
-    kernels' zygote loads it once per build: :mod:`analysis.report.kernel_warm`); None without numba."""
-    if not _COMPILED:
-        try:
-            import numba
-        except ImportError:  # pragma: no cover - numba is a dependency; the plain solver still works
-            _COMPILED.append(None)
-        else:
-            _COMPILED.append(numba.njit(cache=True)(_frank_wolfe_steps))
-    return _COMPILED[0]
+    """:func:`_frank_wolfe_steps` compiled by numba, on its first call (kept in numba's on-disk
+    cache next to this module, so a process loads it in about 0.5 s instead of compiling it in
+    about 2 s; the report kernels' zygote loads it once per build: :mod:`analysis.report.kernel_warm`)."""
+    import numba
+
+    return numba.njit(cache=True)(_frank_wolfe_steps)
 
 
 def frank_wolfe_simplex(Y, zeta: float, *, intercept: bool = True, start=None,
